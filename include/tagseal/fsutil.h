@@ -1,0 +1,28 @@
+/*
+ * fsutil.h - file helpers that never leave a half-written file behind.
+ */
+#ifndef TAGSEAL_FSUTIL_H
+#define TAGSEAL_FSUTIL_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "tagseal/buf.h"
+#include "tagseal/error.h"
+
+/*
+ * Write `len` bytes to `path` atomically: a temporary file in the same
+ * directory, fsync, rename over path, fsync the directory. An existing
+ * file keeps its mode; a new one gets `mode` (masked by umask). A path
+ * whose final component is a symlink is refused (exit 2), so output never
+ * goes through a link to somewhere else. `what` names the file's role in
+ * messages ("--digest-file").
+ */
+ts_code ts_write_file_atomic(const char *path, const void *data, size_t len,
+			     mode_t mode, const char *what, ts_error *err);
+
+/* Read a whole regular file (at most `max` bytes, else exit 2). */
+ts_code ts_read_file(const char *path, size_t max, ts_buf *out,
+		     const char *what, ts_error *err);
+
+#endif

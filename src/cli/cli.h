@@ -1,0 +1,55 @@
+/*
+ * cli.h - the command-line front end: one file per command (cmd_*.c),
+ * messages in msgs.c. Only this layer prints to the user or picks exit codes.
+ */
+#ifndef TAGSEAL_CLI_H
+#define TAGSEAL_CLI_H
+
+#include <getopt.h>
+#include <stdbool.h>
+
+#include "tagseal/error.h"
+
+typedef struct ts_command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+	const char *usage; /* full --help text */
+} ts_command;
+
+extern const ts_command ts_cmd_push, ts_cmd_tag, ts_cmd_pin, ts_cmd_verify,
+	ts_cmd_lint, ts_cmd_inspect;
+
+/* Verbosity: -q = -1, default 0, -v = 1, -vv = 2. */
+void ts_msg_set_verbosity(int level);
+int ts_msg_verbosity(void);
+
+/* "tagseal: error: <msg>" on stderr; returns the exit code for err. */
+int ts_msg_fail(const ts_error *err);
+/* A usage error: message plus a hint to run --help; returns 2. */
+int ts_msg_usage(const char *cmd, const char *fmt, ...) TS_PRINTF(2, 3);
+/* Informational line on stderr (suppressed by -q). */
+void ts_msg_info(const char *fmt, ...) TS_PRINTF(1, 2);
+/* Detail on stderr with -v. */
+void ts_msg_verbose(const char *fmt, ...) TS_PRINTF(1, 2);
+/* Warning on stderr (shown even with -q). */
+void ts_msg_warn(const char *fmt, ...) TS_PRINTF(1, 2);
+/* Print a command's --help text to stdout; returns 0. */
+int ts_msg_help(const ts_command *cmd);
+
+/* Options every command takes; use inside a getopt_long table. */
+#define TS_COMMON_LONGOPTS \
+	{ "verbose", no_argument, NULL, 'v' }, \
+	{ "quiet", no_argument, NULL, 'q' }, \
+	{ "help", no_argument, NULL, 'h' }
+#define TS_COMMON_SHORTOPTS "vqh"
+#define TS_COMMON_USAGE \
+	"  -v, --verbose        more detail on stderr (never secrets)\n" \
+	"  -q, --quiet          only errors on stderr\n" \
+	"  -h, --help           this help\n"
+
+/* Handles -v/-q/-h and unknown options for a getopt_long loop.
+ * Returns -1 to continue parsing, or an exit code to return now. */
+int ts_cli_common_opt(const ts_command *cmd, int opt);
+
+#endif

@@ -1,0 +1,94 @@
+/*
+ * msgs.c - every message tagseal prints to the user goes through here.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "cli.h"
+
+static int verbosity;
+
+void ts_msg_set_verbosity(int level)
+{
+	verbosity = level;
+}
+
+int ts_msg_verbosity(void)
+{
+	return verbosity;
+}
+
+int ts_msg_fail(const ts_error *err)
+{
+	int code = err->code ? (int)err->code : 1;
+	fprintf(stderr, "tagseal: error: %s\n", err->msg[0] ? err->msg : "unknown error");
+	return code;
+}
+
+int ts_msg_usage(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+	fputs("tagseal: error: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (see 'tagseal %s --help')\n", cmd ? cmd : "help");
+	return 2;
+}
+
+void ts_msg_info(const char *fmt, ...)
+{
+	va_list ap;
+	if (verbosity < 0)
+		return;
+	fputs("tagseal: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void ts_msg_verbose(const char *fmt, ...)
+{
+	va_list ap;
+	if (verbosity < 1)
+		return;
+	fputs("tagseal: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void ts_msg_warn(const char *fmt, ...)
+{
+	va_list ap;
+	fputs("tagseal: warning: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int ts_msg_help(const ts_command *cmd)
+{
+	fputs(cmd->usage, stdout);
+	return 0;
+}
+
+int ts_cli_common_opt(const ts_command *cmd, int opt)
+{
+	switch (opt) {
+	case 'v':
+		ts_msg_set_verbosity(ts_msg_verbosity() < 0 ? 1 : ts_msg_verbosity() + 1);
+		return -1;
+	case 'q':
+		ts_msg_set_verbosity(-1);
+		return -1;
+	case 'h':
+		return ts_msg_help(cmd);
+	default:
+		fprintf(stderr, "tagseal: error: invalid option (see 'tagseal %s --help')\n", cmd->name);
+		return 2;
+	}
+}

@@ -1,0 +1,132 @@
+/*
+ * fsutil.c - atomic whole-file writes and bounded whole-file reads.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tagseal/fsutil.h"
+
+static ts_code write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return TS_EUSAGE;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return TS_OK;
+}
+
+ts_code ts_write_file_atomic(const char *path, const void *data, size_t len,
+			     mode_t mode, const char *what, ts_error *err)
+{
+	struct stat st;
+	char *dir_copy, *dir, *tmp;
+	int fd, dfd;
+	int exists = 0;
+
+	if (!what)
+		what = "output file";
+	if (lstat(path, &st) == 0) {
+		if (S_ISLNK(st.st_mode))
+			return ts_error_set(err, TS_EUSAGE,
+					    "%s '%s' is a symbolic link; refusing to write through it",
+					    what, path);
+		if (!S_ISREG(st.st_mode))
+			return ts_error_set(err, TS_EUSAGE, "%s '%s' is not a regular file", what, path);
+		mode = st.st_mode & 07777;
+		exists = 1;
+	}
+	dir_copy = ts_strdup(path);
+	dir = dirname(dir_copy);
+	tmp = ts_asprintf("%s/.%s.tagseal-XXXXXX", dir, "tmp");
+	fd = mkstemp(tmp);
+	if (fd < 0) {
+		ts_error_set(err, TS_EUSAGE, "%s '%s': cannot create a temporary file in '%s': %s",
+			     what, path, dir, strerror(errno));
+		goto fail_nofd;
+	}
+	if (write_all(fd, data, len) != TS_OK || fsync(fd) != 0) {
+		ts_error_set(err, TS_EUSAGE, "%s '%s': cannot write: %s", what, path, strerror(errno));
+		goto fail;
+	}
+	if (fchmod(fd, exists ? mode : (mode & ~umask(umask(0)))) != 0) {
+		ts_error_set(err, TS_EUSAGE, "%s '%s': cannot set mode: %s", what, path, strerror(errno));
+		goto fail;
+	}
+	if (close(fd) != 0) {
+		fd = -1;
+		ts_error_set(err, TS_EUSAGE, "%s '%s': cannot write: %s", what, path, strerror(errno));
+		goto fail;
+	}
+	fd = -1;
+	if (rename(tmp, path) != 0) {
+		ts_error_set(err, TS_EUSAGE, "%s '%s': cannot replace: %s", what, path, strerror(errno));
+		goto fail;
+	}
+	dfd = open(dir, O_RDONLY | O_DIRECTORY);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+	free(tmp);
+	free(dir_copy);
+	return TS_OK;
+fail:
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+fail_nofd:
+	free(tmp);
+	free(dir_copy);
+	return err ? err->code : TS_EUSAGE;
+}
+
+ts_code ts_read_file(const char *path, size_t max, ts_buf *out, const char *what, ts_error *err)
+{
+	char chunk[65536];
+	struct stat st;
+	int fd;
+
+	if (!what)
+		what = "file";
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return ts_error_set(err, TS_EUSAGE, "%s '%s': %s", what, path, strerror(errno));
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return ts_error_set(err, TS_EUSAGE, "%s '%s' is not a regular file", what, path);
+	}
+	for (;;) {
+		ssize_t n = read(fd, chunk, sizeof(chunk));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			close(fd);
+			return ts_error_set(err, TS_EUSAGE, "%s '%s': %s", what, path, strerror(errno));
+		}
+		if (n == 0)
+			break;
+		if (out->len + (size_t)n > max) {
+			close(fd);
+			return ts_error_set(err, TS_EUSAGE, "%s '%s' is larger than %zu bytes", what,
+					    path, max);
+		}
+		ts_buf_put(out, chunk, (size_t)n);
+	}
+	close(fd);
+	ts_buf_grow(out, 0);
+	return TS_OK;
+}
