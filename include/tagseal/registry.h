@@ -1,0 +1,94 @@
+/*
+ * registry.h - a client for one repository of an OCI distribution registry
+ * (libcurl). One ts_registry per repository; it keeps its connections alive
+ * and its auth state (Basic or Bearer token) between requests.
+ *
+ * Every function returns TS_OK or an error: TS_EREGISTRY for network, TLS,
+ * auth and unexpected HTTP answers (after retries), TS_EREFUSED where the
+ * registry refuses a tag as immutable. Messages name the HTTP status and the
+ * registry's error code, never a credential.
+ */
+#ifndef TAGSEAL_REGISTRY_H
+#define TAGSEAL_REGISTRY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tagseal/buf.h"
+#include "tagseal/digest.h"
+#include "tagseal/error.h"
+#include "tagseal/ref.h"
+
+typedef struct ts_registry ts_registry;
+
+typedef struct ts_registry_opts {
+	const char *username;   /* NULL: look up TAGSEAL_USERNAME/..., Docker config */
+	const char *password;   /* never printed */
+	const char *ca_file;    /* extra CA for HTTPS */
+	bool plain_http;        /* allow http:// for a non-loopback host */
+	int retries;            /* retries for transient failures (default 4) */
+	long timeout_s;         /* per-request inactivity timeout (default 60) */
+	int verbose;            /* >0: log requests (method, URL path, status) */
+} ts_registry_opts;
+
+#define TS_REGISTRY_OPTS_INIT { NULL, NULL, NULL, false, 4, 60, 0 }
+
+ts_code ts_registry_open(const ts_ref *repo, const ts_registry_opts *opts,
+			 ts_registry **out, ts_error *err);
+void ts_registry_free(ts_registry *r);
+
+typedef struct ts_manifest_info {
+	bool exists;
+	char digest[TS_DIGEST_STRLEN]; /* from Docker-Content-Digest, "" if absent */
+	char media_type[128];
+	int64_t size;
+} ts_manifest_info;
+
+/* HEAD /v2/<name>/manifests/<reference>. A 404 is exists=false, TS_OK.
+ * Any other non-2xx (403 included: never read as "absent") is an error. */
+ts_code ts_registry_manifest_head(ts_registry *r, const char *reference,
+				  ts_manifest_info *out, ts_error *err);
+
+/* GET a manifest; body and info filled. 404 is exists=false, TS_OK. */
+ts_code ts_registry_manifest_get(ts_registry *r, const char *reference,
+				 ts_buf *body, ts_manifest_info *out, ts_error *err);
+
+/* PUT a manifest under a digest or tag. `digest_out` (may be NULL) gets the
+ * digest the registry reports; it is checked against our own digest. */
+ts_code ts_registry_manifest_put(ts_registry *r, const char *reference,
+				 const char *media_type, const void *data, size_t len,
+				 char digest_out[TS_DIGEST_STRLEN], ts_error *err);
+
+/* Every tag of the repository (GET /v2/<name>/tags/list, following Link).
+ * *tags is a NULL-terminated array; free with ts_registry_tags_free. */
+ts_code ts_registry_tags_list(ts_registry *r, char ***tags, size_t *count, ts_error *err);
+void ts_registry_tags_free(char **tags);
+
+/* HEAD /v2/<name>/blobs/<digest>. */
+ts_code ts_registry_blob_exists(ts_registry *r, const char *digest, bool *exists,
+				ts_error *err);
+
+/* Upload a blob held in memory (skipped when the registry has it). */
+ts_code ts_registry_blob_put(ts_registry *r, const char *digest, const void *data,
+			     size_t len, ts_error *err);
+
+/*
+ * Upload a blob whose bytes come from a reader. `read` fills buf with up to
+ * `cap` bytes and returns how many (0 at the end), or -1 on error (the reader
+ * sets *rerr). When `digest` is known in advance it is sent; otherwise
+ * (NULL) the digest of the bytes read is computed while streaming and put
+ * into digest_out. The bytes read are always hashed and checked against
+ * `digest` before the upload is committed; a mismatch cancels the upload
+ * and returns TS_EUSAGE.
+ */
+typedef long (*ts_blob_reader)(void *ctx, char *buf, size_t cap, ts_error *rerr);
+ts_code ts_registry_blob_upload(ts_registry *r, const char *digest, int64_t size,
+				ts_blob_reader read, void *ctx,
+				char digest_out[TS_DIGEST_STRLEN], int64_t *size_out,
+				ts_error *err);
+
+/* Bytes of request bodies sent so far (for reports and benchmarks). */
+int64_t ts_registry_bytes_sent(const ts_registry *r);
+
+#endif
