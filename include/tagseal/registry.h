@@ -30,9 +30,14 @@ typedef struct ts_registry_opts {
 	int retries;            /* retries for transient failures (default 4) */
 	long timeout_s;         /* per-request inactivity timeout (default 60) */
 	int verbose;            /* >0: log requests (method, URL path, status) */
+	/* Where detail lines go (the CLI passes its verbose printer); may be
+	 * NULL. Lines never contain credentials or tokens. */
+	void (*log)(const char *line);
+	/* Called once per distinct Warning header the registry sends. */
+	void (*warn)(const char *line);
 } ts_registry_opts;
 
-#define TS_REGISTRY_OPTS_INIT { NULL, NULL, NULL, false, 4, 60, 0 }
+#define TS_REGISTRY_OPTS_INIT { NULL, NULL, NULL, false, 4, 60, 0, NULL, NULL }
 
 ts_code ts_registry_open(const ts_ref *repo, const ts_registry_opts *opts,
 			 ts_registry **out, ts_error *err);

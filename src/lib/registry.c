@@ -1,0 +1,1028 @@
+/*
+ * registry.c - the OCI distribution API client for one repository.
+ *
+ * One libcurl easy handle per ts_registry keeps connections alive between
+ * requests. Every request goes through do_request(), which adds the
+ * Authorization header from auth.c, answers one 401 challenge, retries
+ * transient failures with backoff, and collects the response headers the
+ * API needs (Location, Docker-Content-Digest, Range, Link, ...).
+ */
+#include <ctype.h>
+#include <curl/curl.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tagseal/auth.h"
+#include "tagseal/registry.h"
+
+#define MAX_ERROR_BODY (64 * 1024)
+#define MAX_MANIFEST_BODY (8 * 1024 * 1024)
+
+struct ts_registry {
+	CURL *curl;
+	char *host;     /* as in the reference: 127.0.0.1:5000, docker.io */
+	char *api_host; /* registry-1.docker.io for docker.io */
+	char *path;     /* repository path */
+	char *scheme;   /* "https" or "http" */
+	ts_auth *auth;
+	ts_registry_opts opts;
+	int64_t bytes_sent;
+	char **warnings; /* Warning headers already shown */
+	size_t n_warnings;
+};
+
+/* One request and what came back. */
+typedef struct req {
+	const char *method;
+	char *url;
+	const char *accept;
+	const char *content_type;
+	/* request body: a buffer, or a reader (streamed, not replayable) */
+	const char *body;
+	size_t body_len;
+	ts_blob_reader reader;
+	void *reader_ctx;
+	int64_t reader_len; /* -1: chunked */
+	ts_error *reader_err;
+	int reader_failed;
+	size_t body_off;
+	bool follow;      /* follow redirects (GET/HEAD of blobs and manifests) */
+	ts_buf *resp;     /* response body sink; NULL: keep at most an error body */
+	size_t resp_max;
+	/* response */
+	long status;
+	ts_buf errbody;
+	char location[4096];
+	char digest[TS_DIGEST_STRLEN];
+	char ctype[128];
+	int64_t clen;
+	char *www_auth;
+	char link[2048];
+	char range[128];
+	long retry_after;
+	bool resp_too_big;
+	ts_registry *reg;
+} req;
+
+static void log_line(ts_registry *r, const char *fmt, ...) TS_PRINTF(2, 3);
+static void log_line(ts_registry *r, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	if (!r->opts.log || r->opts.verbose <= 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	r->opts.log(line);
+}
+
+static void note_warning(ts_registry *r, const char *w)
+{
+	for (size_t i = 0; i < r->n_warnings; i++)
+		if (strcmp(r->warnings[i], w) == 0)
+			return;
+	r->warnings = ts_realloc(r->warnings, (r->n_warnings + 1) * sizeof(char *));
+	r->warnings[r->n_warnings++] = ts_strdup(w);
+	if (r->opts.warn) {
+		char *line = ts_asprintf("registry %s: %s", r->host, w);
+		r->opts.warn(line);
+		free(line);
+	}
+}
+
+/* ---- response headers ---- */
+
+static void copy_value(char *dst, size_t cap, const char *v, size_t n)
+{
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(dst, v, n);
+	dst[n] = '\0';
+}
+
+static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
+{
+	req *q = ud;
+	size_t len = size * nmemb, n = len, klen;
+	const char *colon, *v;
+
+	while (n && (data[n - 1] == '\r' || data[n - 1] == '\n'))
+		n--;
+	if (n >= 5 && strncmp(data, "HTTP/", 5) == 0) {
+		/* a new response (redirect, 100-continue, retry): start over */
+		q->location[0] = q->digest[0] = q->ctype[0] = q->link[0] = q->range[0] = '\0';
+		q->clen = -1;
+		q->retry_after = -1;
+		free(q->www_auth);
+		q->www_auth = NULL;
+		return len;
+	}
+	colon = memchr(data, ':', n);
+	if (!colon)
+		return len;
+	klen = (size_t)(colon - data);
+	v = colon + 1;
+	while (v < data + n && (*v == ' ' || *v == '\t'))
+		v++;
+	n = (size_t)(data + len - v);
+	while (n && (v[n - 1] == '\r' || v[n - 1] == '\n' || v[n - 1] == ' '))
+		n--;
+#define IS(h) (klen == sizeof(h) - 1 && strncasecmp(data, h, klen) == 0)
+	if (IS("Location"))
+		copy_value(q->location, sizeof(q->location), v, n);
+	else if (IS("Docker-Content-Digest"))
+		copy_value(q->digest, sizeof(q->digest), v, n);
+	else if (IS("Content-Type"))
+		copy_value(q->ctype, sizeof(q->ctype), v, n);
+	else if (IS("Content-Length")) {
+		char tmp[32];
+		copy_value(tmp, sizeof(tmp), v, n);
+		q->clen = strtoll(tmp, NULL, 10);
+	} else if (IS("WWW-Authenticate")) {
+		if (!q->www_auth) {
+			q->www_auth = ts_strndup(v, n);
+		} else {
+			/* several challenges in several headers: join them */
+			char *j = ts_asprintf("%s, %.*s", q->www_auth, (int)n, v);
+			free(q->www_auth);
+			q->www_auth = j;
+		}
+	} else if (IS("Link"))
+		copy_value(q->link, sizeof(q->link), v, n);
+	else if (IS("Range"))
+		copy_value(q->range, sizeof(q->range), v, n);
+	else if (IS("Retry-After")) {
+		char tmp[32];
+		copy_value(tmp, sizeof(tmp), v, n);
+		if (isdigit((unsigned char)tmp[0]))
+			q->retry_after = strtol(tmp, NULL, 10);
+	} else if (IS("Warning")) {
+		char *w = ts_strndup(v, n);
+		note_warning(q->reg, w);
+		free(w);
+	}
+#undef IS
+	return len;
+}
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
+{
+	req *q = ud;
+	size_t len = size * nmemb;
+	if (q->resp && q->status >= 200 && q->status < 300) {
+		if (q->resp->len + len > q->resp_max) {
+			q->resp_too_big = true;
+			return 0;
+		}
+		ts_buf_put(q->resp, data, len);
+	} else if (q->errbody.len < MAX_ERROR_BODY) {
+		ts_buf_put(&q->errbody, data, len);
+	}
+	return len;
+}
+
+static size_t on_read(char *buf, size_t size, size_t nmemb, void *ud)
+{
+	req *q = ud;
+	size_t cap = size * nmemb;
+	if (q->reader) {
+		long n = q->reader(q->reader_ctx, buf, cap, q->reader_err);
+		if (n < 0) {
+			q->reader_failed = 1;
+			return CURL_READFUNC_ABORT;
+		}
+		q->reg->bytes_sent += n;
+		return (size_t)n;
+	}
+	if (q->body_off >= q->body_len)
+		return 0;
+	if (cap > q->body_len - q->body_off)
+		cap = q->body_len - q->body_off;
+	memcpy(buf, q->body + q->body_off, cap);
+	q->body_off += cap;
+	q->reg->bytes_sent += (int64_t)cap;
+	return cap;
+}
+
+/* ---- errors ---- */
+
+/* The registry's error code(s) from a JSON error body: "CODE" or "". */
+static void error_codes(const ts_buf *body, char *out, size_t cap)
+{
+	json_t *root, *errors;
+	size_t i;
+	json_t *e;
+
+	out[0] = '\0';
+	if (!body->len)
+		return;
+	root = json_loadb(body->ptr, body->len, 0, NULL);
+	if (!root)
+		return;
+	errors = json_object_get(root, "errors");
+	json_array_foreach(errors, i, e) {
+		const char *code = json_string_value(json_object_get(e, "code"));
+		if (code && strlen(out) + strlen(code) + 2 < cap) {
+			if (out[0])
+				strcat(out, ",");
+			strcat(out, code);
+		}
+	}
+	json_decref(root);
+}
+
+static bool has_code(const char *codes, const char *code)
+{
+	size_t n = strlen(code);
+	for (const char *p = codes; (p = strstr(p, code)) != NULL; p += n)
+		if ((p == codes || p[-1] == ',') && (p[n] == '\0' || p[n] == ','))
+			return true;
+	return false;
+}
+
+/* The path part of a URL, for messages (never the query: it may carry
+ * upload state, and redirect URLs may carry signed credentials). */
+static const char *url_path(const char *url, char *out, size_t cap)
+{
+	const char *p = strstr(url, "://");
+	p = p ? strchr(p + 3, '/') : url;
+	if (!p)
+		p = "/";
+	size_t n = strcspn(p, "?#");
+	copy_value(out, cap, p, n);
+	return out;
+}
+
+static ts_code http_error(ts_registry *r, req *q, const char *what, ts_error *err)
+{
+	char codes[256], path[512];
+	error_codes(&q->errbody, codes, sizeof(codes));
+	url_path(q->url, path, sizeof(path));
+	if (q->status == 401 || q->status == 403) {
+		return ts_error_set(err, TS_EREGISTRY,
+				    "%s: registry %s answered HTTP %ld%s%s to %s %s: not authorised; check "
+				    "--username/--password-stdin, TAGSEAL_USERNAME/TAGSEAL_PASSWORD or the "
+				    "Docker config for this host, and that the account may push to %s",
+				    what, r->host, q->status, codes[0] ? " " : "", codes, q->method, path,
+				    r->path);
+	}
+	return ts_error_set(err, TS_EREGISTRY, "%s: registry %s answered HTTP %ld%s%s to %s %s",
+			    what, r->host, q->status, codes[0] ? " " : "", codes, q->method, path);
+}
+
+static ts_code curl_error(ts_registry *r, req *q, CURLcode cc, const char *errbuf,
+			  const char *what, ts_error *err)
+{
+	char path[512];
+	url_path(q->url, path, sizeof(path));
+	switch (cc) {
+	case CURLE_PEER_FAILED_VERIFICATION:
+		return ts_error_set(err, TS_EREGISTRY,
+				    "%s: TLS certificate of %s is not trusted (%s); pass its CA with "
+				    "--ca-file FILE",
+				    what, r->api_host, errbuf[0] ? errbuf : curl_easy_strerror(cc));
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_CACERT_BADFILE:
+		return ts_error_set(err, TS_EREGISTRY,
+				    "%s: TLS handshake with %s failed (%s); if the registry speaks plain "
+				    "HTTP, pass --plain-http; if it uses a private CA, pass --ca-file FILE",
+				    what, r->api_host, errbuf[0] ? errbuf : curl_easy_strerror(cc));
+	default:
+		return ts_error_set(err, TS_EREGISTRY, "%s: %s %s on %s failed: %s", what, q->method,
+				    path, r->api_host, errbuf[0] ? errbuf : curl_easy_strerror(cc));
+	}
+}
+
+/* ---- the request engine ---- */
+
+static bool transient_status(long s)
+{
+	return s == 408 || s == 429 || s == 500 || s == 502 || s == 503 || s == 504;
+}
+
+static bool transient_curl(CURLcode cc)
+{
+	switch (cc) {
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_GOT_NOTHING:
+	case CURLE_OPERATION_TIMEDOUT:
+	case CURLE_PARTIAL_FILE:
+	case CURLE_HTTP2:
+	case CURLE_HTTP2_STREAM:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static void backoff(ts_registry *r, int attempt, long retry_after)
+{
+	long ms;
+	if (retry_after >= 0) {
+		ms = retry_after > 60 ? 60000 : retry_after * 1000;
+	} else {
+		ms = 200L << (attempt < 6 ? attempt : 6);
+		ms += rand() % (ms / 2 + 1); /* jitter */
+	}
+	log_line(r, "retrying in %ld ms", ms);
+	usleep((useconds_t)ms * 1000);
+}
+
+static void req_reset_response(req *q)
+{
+	q->status = 0;
+	ts_buf_reset(&q->errbody);
+	if (q->resp)
+		ts_buf_reset(q->resp);
+	q->location[0] = q->digest[0] = q->ctype[0] = q->link[0] = q->range[0] = '\0';
+	q->clen = -1;
+	q->retry_after = -1;
+	q->resp_too_big = false;
+	free(q->www_auth);
+	q->www_auth = NULL;
+	q->body_off = 0;
+}
+
+static void req_free(req *q)
+{
+	free(q->url);
+	free(q->www_auth);
+	ts_buf_free(&q->errbody);
+	q->url = NULL;
+	q->www_auth = NULL;
+}
+
+static CURLcode perform_once(ts_registry *r, req *q, char *errbuf)
+{
+	CURL *c = r->curl;
+	struct curl_slist *hdrs = NULL;
+	const char *authv = NULL;
+	ts_error aerr = TS_ERROR_INIT;
+	char line[8192];
+	CURLcode cc;
+
+	curl_easy_reset(c);
+	req_reset_response(q);
+	errbuf[0] = '\0';
+	curl_easy_setopt(c, CURLOPT_URL, q->url);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "tagseal/" TAGSEAL_VERSION);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, r->opts.timeout_s > 0 ? r->opts.timeout_s : 60L);
+	curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	if (r->opts.ca_file)
+		curl_easy_setopt(c, CURLOPT_CAINFO, r->opts.ca_file);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, q);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, q);
+	if (q->follow) {
+		/* libcurl does not send our Authorization header to another host */
+		curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+		curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
+	}
+
+	if (ts_auth_header(r->auth, &authv, &aerr) == TS_OK && authv) {
+		snprintf(line, sizeof(line), "Authorization: %s", authv);
+		hdrs = curl_slist_append(hdrs, line);
+	}
+	if (q->accept) {
+		snprintf(line, sizeof(line), "Accept: %s", q->accept);
+		hdrs = curl_slist_append(hdrs, line);
+	}
+	if (q->content_type) {
+		snprintf(line, sizeof(line), "Content-Type: %s", q->content_type);
+		hdrs = curl_slist_append(hdrs, line);
+	}
+	hdrs = curl_slist_append(hdrs, "Expect:");
+
+	if (strcmp(q->method, "HEAD") == 0) {
+		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	} else if (strcmp(q->method, "GET") == 0) {
+		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+	} else {
+		curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, q->method);
+		curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+		curl_easy_setopt(c, CURLOPT_READDATA, q);
+		if (q->reader && q->reader_len < 0) {
+			hdrs = curl_slist_append(hdrs, "Transfer-Encoding: chunked");
+		} else {
+			curl_off_t n = q->reader ? (curl_off_t)q->reader_len : (curl_off_t)q->body_len;
+			curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, n);
+		}
+		if (strcmp(q->method, "POST") == 0 && !q->content_type && !q->body_len)
+			hdrs = curl_slist_append(hdrs, "Content-Type:");
+	}
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+	cc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &q->status);
+	curl_slist_free_all(hdrs);
+	{
+		char path[512];
+		log_line(r, "%s %s%s -> %ld", q->method, r->api_host,
+			 url_path(q->url, path, sizeof(path)), cc == CURLE_OK ? q->status : -1L);
+	}
+	return cc;
+}
+
+/*
+ * Run a request: answers a 401 once, retries transient failures when the
+ * body can be sent again. On return q->status holds the final status;
+ * TS_OK means an HTTP answer came (any status), other codes a transport
+ * failure already described in err.
+ */
+static ts_code do_request(ts_registry *r, req *q, const char *what, ts_error *err)
+{
+	char errbuf[CURL_ERROR_SIZE];
+	int attempt = 0, auth_tries = 0;
+	bool replayable = q->reader == NULL;
+
+	for (;;) {
+		CURLcode cc = perform_once(r, q, errbuf);
+		if (q->reader_failed)
+			return q->reader_err && q->reader_err->code ? q->reader_err->code : TS_EUSAGE;
+		if (q->resp_too_big)
+			return ts_error_set(err, TS_EREGISTRY,
+					    "%s: the registry's answer is larger than %zu bytes", what,
+					    q->resp_max);
+		if (cc != CURLE_OK) {
+			if (replayable && transient_curl(cc) && attempt < r->opts.retries) {
+				backoff(r, attempt++, -1);
+				continue;
+			}
+			return curl_error(r, q, cc, errbuf, what, err);
+		}
+		if (q->status == 401 && auth_tries == 0 && replayable) {
+			ts_code rc;
+			auth_tries++;
+			rc = ts_auth_challenge(r->auth, q->www_auth, err);
+			if (rc != TS_OK)
+				return rc;
+			continue;
+		}
+		if (transient_status(q->status) && replayable && attempt < r->opts.retries) {
+			backoff(r, attempt++, q->retry_after);
+			continue;
+		}
+		return TS_OK;
+	}
+}
+
+static char *api_url(ts_registry *r, const char *fmt, ...) TS_PRINTF(2, 3);
+static char *api_url(ts_registry *r, const char *fmt, ...)
+{
+	ts_buf b = TS_BUF_INIT;
+	va_list ap;
+	ts_buf_printf(&b, "%s://%s/v2/%s/", r->scheme, r->api_host, r->path);
+	va_start(ap, fmt);
+	ts_buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	return ts_buf_detach(&b);
+}
+
+/* Resolve a Location header against the request URL and optionally add
+ * a query parameter. Returns a new string or NULL. */
+static char *resolve_location(const char *base, const char *location, const char *add_query)
+{
+	CURLU *u = curl_url();
+	char *out = NULL, *tmp;
+	if (!u)
+		return NULL;
+	if (curl_url_set(u, CURLUPART_URL, base, 0) != CURLUE_OK ||
+	    curl_url_set(u, CURLUPART_URL, location, 0) != CURLUE_OK)
+		goto done;
+	if (add_query && curl_url_set(u, CURLUPART_QUERY, add_query, CURLU_APPENDQUERY) != CURLUE_OK)
+		goto done;
+	if (curl_url_get(u, CURLUPART_URL, &tmp, 0) == CURLUE_OK) {
+		out = ts_strdup(tmp);
+		curl_free(tmp);
+	}
+done:
+	curl_url_cleanup(u);
+	return out;
+}
+
+/* ---- open ---- */
+
+static ts_code ping(ts_registry *r, ts_error *err)
+{
+	req q = { 0 };
+	char errbuf[CURL_ERROR_SIZE];
+	CURLcode cc;
+	ts_code rc = TS_OK;
+
+	q.reg = r;
+	q.method = "GET";
+	q.url = ts_asprintf("%s://%s/v2/", r->scheme, r->api_host);
+	cc = perform_once(r, &q, errbuf);
+	if (cc == CURLE_SSL_CONNECT_ERROR && strcmp(r->scheme, "https") == 0 &&
+	    ts_host_is_loopback(r->host)) {
+		/* A loopback registry speaking plain HTTP: allowed without asking. */
+		free(r->scheme);
+		r->scheme = ts_strdup("http");
+		free(q.url);
+		q.url = ts_asprintf("%s://%s/v2/", r->scheme, r->api_host);
+		cc = perform_once(r, &q, errbuf);
+	}
+	for (int attempt = 0; cc != CURLE_OK && transient_curl(cc) && attempt < r->opts.retries;
+	     attempt++) {
+		backoff(r, attempt, -1);
+		cc = perform_once(r, &q, errbuf);
+	}
+	if (cc != CURLE_OK)
+		rc = curl_error(r, &q, cc, errbuf, "connecting to the registry", err);
+	req_free(&q);
+	return rc;
+}
+
+ts_code ts_registry_open(const ts_ref *repo, const ts_registry_opts *opts, ts_registry **out,
+			 ts_error *err)
+{
+	ts_registry *r = ts_calloc(1, sizeof(*r));
+	ts_code rc;
+
+	r->opts = *opts;
+	if (r->opts.retries < 0)
+		r->opts.retries = 0;
+	r->host = ts_strdup(repo->host);
+	r->api_host = ts_strdup(ts_ref_api_host(repo));
+	r->path = ts_strdup(repo->path);
+	r->scheme = ts_strdup(opts->plain_http ? "http" : "https");
+	r->curl = curl_easy_init();
+	if (!r->curl) {
+		ts_registry_free(r);
+		return ts_error_set(err, TS_EINTERNAL, "cannot create a libcurl handle");
+	}
+	rc = ts_auth_new(r->host, r->path, &r->opts, strcmp(r->scheme, "https") == 0, &r->auth, err);
+	if (rc == TS_OK)
+		rc = ping(r, err);
+	if (rc == TS_OK && strcmp(r->scheme, "http") == 0 && !opts->plain_http) {
+		/* ping fell back to http on a loopback host: tell auth */
+		ts_auth_free(r->auth);
+		r->auth = NULL;
+		rc = ts_auth_new(r->host, r->path, &r->opts, 0, &r->auth, err);
+	}
+	if (rc != TS_OK) {
+		ts_registry_free(r);
+		return rc;
+	}
+	log_line(r, "registry %s reached over %s", r->host, r->scheme);
+	*out = r;
+	return TS_OK;
+}
+
+void ts_registry_free(ts_registry *r)
+{
+	if (!r)
+		return;
+	if (r->curl)
+		curl_easy_cleanup(r->curl);
+	ts_auth_free(r->auth);
+	for (size_t i = 0; i < r->n_warnings; i++)
+		free(r->warnings[i]);
+	free(r->warnings);
+	free(r->host);
+	free(r->api_host);
+	free(r->path);
+	free(r->scheme);
+	free(r);
+}
+
+int64_t ts_registry_bytes_sent(const ts_registry *r)
+{
+	return r->bytes_sent;
+}
+
+/* ---- manifests ---- */
+
+static const char *MANIFEST_ACCEPT =
+	"application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, "
+	"application/vnd.docker.distribution.manifest.v2+json, "
+	"application/vnd.docker.distribution.manifest.list.v2+json";
+
+static void fill_info(req *q, ts_manifest_info *out)
+{
+	out->exists = true;
+	copy_value(out->digest, sizeof(out->digest), q->digest, strlen(q->digest));
+	copy_value(out->media_type, sizeof(out->media_type), q->ctype, strcspn(q->ctype, ";"));
+	out->size = q->clen;
+}
+
+static ts_code manifest_fetch(ts_registry *r, const char *method, const char *reference,
+			      ts_buf *body, ts_manifest_info *out, ts_error *err)
+{
+	req q = { 0 };
+	ts_code rc;
+	char *what = ts_asprintf("%s:%s", r->path, reference);
+
+	memset(out, 0, sizeof(*out));
+	q.reg = r;
+	q.method = method;
+	q.url = api_url(r, "manifests/%s", reference);
+	q.accept = MANIFEST_ACCEPT;
+	q.follow = true;
+	q.resp = body;
+	q.resp_max = MAX_MANIFEST_BODY;
+	rc = do_request(r, &q, what, err);
+	if (rc == TS_OK) {
+		if (q.status == 404) {
+			out->exists = false;
+		} else if (q.status >= 200 && q.status < 300) {
+			fill_info(&q, out);
+			if (body) {
+				if (!out->digest[0])
+					ts_sha256_digest(body->ptr ? body->ptr : "", body->len, out->digest);
+				out->size = (int64_t)body->len;
+			}
+		} else {
+			rc = http_error(r, &q, what, err);
+		}
+	}
+	free(what);
+	req_free(&q);
+	return rc;
+}
+
+ts_code ts_registry_manifest_head(ts_registry *r, const char *reference, ts_manifest_info *out,
+				  ts_error *err)
+{
+	ts_code rc = manifest_fetch(r, "HEAD", reference, NULL, out, err);
+	if (rc == TS_OK && out->exists && !ts_digest_valid(out->digest)) {
+		/* Some registries omit Docker-Content-Digest on HEAD: ask with GET. */
+		ts_buf body = TS_BUF_INIT;
+		rc = manifest_fetch(r, "GET", reference, &body, out, err);
+		ts_buf_free(&body);
+	}
+	return rc;
+}
+
+ts_code ts_registry_manifest_get(ts_registry *r, const char *reference, ts_buf *body,
+				 ts_manifest_info *out, ts_error *err)
+{
+	return manifest_fetch(r, "GET", reference, body, out, err);
+}
+
+ts_code ts_registry_manifest_put(ts_registry *r, const char *reference, const char *media_type,
+				 const void *data, size_t len, char digest_out[TS_DIGEST_STRLEN],
+				 ts_error *err)
+{
+	req q = { 0 };
+	ts_code rc;
+	char ours[TS_DIGEST_STRLEN];
+	char *what = ts_asprintf("manifest %s:%s", r->path, reference);
+	bool by_tag = !ts_digest_valid(reference);
+
+	ts_sha256_digest(data, len, ours);
+	q.reg = r;
+	q.method = "PUT";
+	q.url = api_url(r, "manifests/%s", reference);
+	q.content_type = media_type;
+	q.body = data;
+	q.body_len = len;
+	rc = do_request(r, &q, what, err);
+	if (rc == TS_OK && (q.status < 200 || q.status >= 300)) {
+		char codes[256];
+		error_codes(&q.errbody, codes, sizeof(codes));
+		/* A registry's own immutability refusal, by status and code. */
+		if (by_tag && (q.status == 409 || q.status == 412 ||
+			       (q.status == 400 && has_code(codes, "TAG_INVALID")) ||
+			       (q.status == 403 && has_code(codes, "DENIED")) ||
+			       has_code(codes, "TAG_IMMUTABLE") || has_code(codes, "PRECONDITION"))) {
+			rc = ts_error_set(err, TS_EREFUSED,
+					  "tag '%s' refused by registry %s as immutable (HTTP %ld%s%s)",
+					  reference, r->host, q.status, codes[0] ? " " : "", codes);
+		} else {
+			rc = http_error(r, &q, what, err);
+		}
+	}
+	if (rc == TS_OK) {
+		if (q.digest[0] && strcmp(q.digest, ours) != 0)
+			rc = ts_error_set(err, TS_EREGISTRY,
+					  "%s: registry %s reports digest %s, but the bytes sent have %s",
+					  what, r->host, q.digest, ours);
+		else if (digest_out)
+			memcpy(digest_out, ours, TS_DIGEST_STRLEN);
+	}
+	free(what);
+	req_free(&q);
+	return rc;
+}
+
+/* ---- tags ---- */
+
+/* The next page from a Link header: <URL>; rel="next" */
+static char *link_next(const char *link)
+{
+	const char *lt = strchr(link, '<'), *gt;
+	if (!lt || !strstr(link, "rel=\"next\""))
+		return NULL;
+	gt = strchr(lt, '>');
+	if (!gt)
+		return NULL;
+	return ts_strndup(lt + 1, (size_t)(gt - lt - 1));
+}
+
+ts_code ts_registry_tags_list(ts_registry *r, char ***tags, size_t *count, ts_error *err)
+{
+	char **list = NULL;
+	size_t n = 0;
+	char *url = api_url(r, "tags/list?n=1000");
+	ts_code rc = TS_OK;
+	int pages = 0;
+
+	while (url && rc == TS_OK) {
+		req q = { 0 };
+		ts_buf body = TS_BUF_INIT;
+		json_t *root, *arr, *t;
+		size_t i;
+
+		if (++pages > 10000) {
+			rc = ts_error_set(err, TS_EREGISTRY, "tags of %s: too many pages", r->path);
+			free(url);
+			break;
+		}
+		q.reg = r;
+		q.method = "GET";
+		q.url = url;
+		q.follow = true;
+		q.resp = &body;
+		q.resp_max = MAX_MANIFEST_BODY;
+		rc = do_request(r, &q, "listing tags", err);
+		url = NULL;
+		if (rc == TS_OK && q.status == 404) {
+			/* repository does not exist yet: no tags */
+		} else if (rc == TS_OK && q.status != 200) {
+			rc = http_error(r, &q, "listing tags", err);
+		} else if (rc == TS_OK) {
+			root = json_loadb(ts_buf_cstr(&body), body.len, 0, NULL);
+			arr = json_object_get(root, "tags");
+			if (!root || (arr && !json_is_array(arr) && !json_is_null(arr))) {
+				rc = ts_error_set(err, TS_EREGISTRY,
+						  "listing tags: registry %s sent an invalid tag list",
+						  r->host);
+			} else {
+				json_array_foreach(arr, i, t) {
+					if (!json_is_string(t))
+						continue;
+					list = ts_realloc(list, (n + 2) * sizeof(char *));
+					list[n++] = ts_strdup(json_string_value(t));
+				}
+				if (q.link[0]) {
+					char *next = link_next(q.link);
+					if (next) {
+						url = resolve_location(q.url, next, NULL);
+						free(next);
+					}
+				}
+			}
+			json_decref(root);
+		}
+		ts_buf_free(&body);
+		req_free(&q);
+	}
+	if (rc != TS_OK) {
+		for (size_t i = 0; i < n; i++)
+			free(list[i]);
+		free(list);
+		return rc;
+	}
+	if (!list)
+		list = ts_calloc(1, sizeof(char *));
+	list[n] = NULL;
+	*tags = list;
+	if (count)
+		*count = n;
+	return TS_OK;
+}
+
+void ts_registry_tags_free(char **tags)
+{
+	if (!tags)
+		return;
+	for (char **t = tags; *t; t++)
+		free(*t);
+	free(tags);
+}
+
+/* ---- blobs ---- */
+
+ts_code ts_registry_blob_exists(ts_registry *r, const char *digest, bool *exists, ts_error *err)
+{
+	req q = { 0 };
+	ts_code rc;
+	char *what = ts_asprintf("blob %s", digest);
+
+	q.reg = r;
+	q.method = "HEAD";
+	q.url = api_url(r, "blobs/%s", digest);
+	q.follow = true;
+	rc = do_request(r, &q, what, err);
+	if (rc == TS_OK) {
+		if (q.status == 200)
+			*exists = true;
+		else if (q.status == 404)
+			*exists = false;
+		else
+			rc = http_error(r, &q, what, err);
+	}
+	free(what);
+	req_free(&q);
+	return rc;
+}
+
+/* POST an upload session; *location gets the absolute upload URL. */
+static ts_code upload_start(ts_registry *r, char **location, ts_error *err)
+{
+	req q = { 0 };
+	ts_code rc;
+
+	q.reg = r;
+	q.method = "POST";
+	q.url = api_url(r, "blobs/uploads/");
+	rc = do_request(r, &q, "starting a blob upload", err);
+	if (rc == TS_OK && q.status != 202)
+		rc = http_error(r, &q, "starting a blob upload", err);
+	if (rc == TS_OK) {
+		*location = q.location[0] ? resolve_location(q.url, q.location, NULL) : NULL;
+		if (!*location)
+			rc = ts_error_set(err, TS_EREGISTRY,
+					  "starting a blob upload: registry %s sent no usable Location",
+					  r->host);
+	}
+	req_free(&q);
+	return rc;
+}
+
+static void upload_cancel(ts_registry *r, const char *location)
+{
+	req q = { 0 };
+	ts_error ignored = TS_ERROR_INIT;
+	q.reg = r;
+	q.method = "DELETE";
+	q.url = ts_strdup(location);
+	do_request(r, &q, "cancelling an upload", &ignored);
+	req_free(&q);
+}
+
+/* Hashes what the caller's reader produces. */
+typedef struct hashing_reader {
+	ts_blob_reader read;
+	void *ctx;
+	ts_sha256 *h;
+	int64_t n;
+} hashing_reader;
+
+static long hashing_read(void *ctx, char *buf, size_t cap, ts_error *rerr)
+{
+	hashing_reader *hr = ctx;
+	long n = hr->read(hr->ctx, buf, cap, rerr);
+	if (n > 0) {
+		ts_sha256_update(hr->h, buf, (size_t)n);
+		hr->n += n;
+	}
+	return n;
+}
+
+static ts_code upload_finish(ts_registry *r, const char *location, const char *digest,
+			     ts_error *err)
+{
+	req q = { 0 };
+	ts_code rc;
+	char *query = ts_asprintf("digest=%s", digest);
+
+	q.reg = r;
+	q.method = "PUT";
+	q.url = resolve_location(location, location, query);
+	q.content_type = "application/octet-stream";
+	free(query);
+	rc = do_request(r, &q, "finishing a blob upload", err);
+	if (rc == TS_OK && q.status != 201) {
+		char codes[256];
+		error_codes(&q.errbody, codes, sizeof(codes));
+		if (has_code(codes, "DIGEST_INVALID"))
+			rc = ts_error_set(err, TS_EREGISTRY,
+					  "blob %s: registry %s says the bytes it received have another "
+					  "digest (DIGEST_INVALID)",
+					  digest, r->host);
+		else
+			rc = http_error(r, &q, "finishing a blob upload", err);
+	}
+	if (rc == TS_OK && q.digest[0] && strcmp(q.digest, digest) != 0)
+		rc = ts_error_set(err, TS_EREGISTRY,
+				  "blob %s: registry %s reports digest %s for it", digest, r->host,
+				  q.digest);
+	req_free(&q);
+	return rc;
+}
+
+ts_code ts_registry_blob_upload(ts_registry *r, const char *digest, int64_t size,
+				ts_blob_reader read, void *ctx, char digest_out[TS_DIGEST_STRLEN],
+				int64_t *size_out, ts_error *err)
+{
+	hashing_reader hr = { read, ctx, ts_sha256_new(), 0 };
+	char *location = NULL, ours[TS_DIGEST_STRLEN];
+	ts_error rerr = TS_ERROR_INIT;
+	req q = { 0 };
+	ts_code rc;
+
+	rc = upload_start(r, &location, err);
+	if (rc != TS_OK)
+		goto out;
+	/* One streamed PATCH with the whole body, then PUT ?digest=. */
+	q.reg = r;
+	q.method = "PATCH";
+	q.url = ts_strdup(location);
+	q.content_type = "application/octet-stream";
+	q.reader = hashing_read;
+	q.reader_ctx = &hr;
+	q.reader_len = size;
+	q.reader_err = &rerr;
+	rc = do_request(r, &q, "uploading a blob", err);
+	if (rc != TS_OK) {
+		if (q.reader_failed) {
+			*err = rerr;
+			rc = rerr.code ? rerr.code : TS_EUSAGE;
+		}
+		upload_cancel(r, location);
+		goto out;
+	}
+	if (q.status != 202 && q.status != 201 && q.status != 204) {
+		rc = http_error(r, &q, "uploading a blob", err);
+		upload_cancel(r, location);
+		goto out;
+	}
+	if (q.location[0]) {
+		char *next = resolve_location(location, q.location, NULL);
+		if (next) {
+			free(location);
+			location = next;
+		}
+	}
+	ts_sha256_final(hr.h, ours);
+	if (size >= 0 && hr.n != size) {
+		rc = ts_error_set(err, TS_EUSAGE, "blob %s: %lld bytes read, %lld declared",
+				  digest ? digest : ours, (long long)hr.n, (long long)size);
+		upload_cancel(r, location);
+		goto out;
+	}
+	if (digest && strcmp(digest, ours) != 0) {
+		rc = ts_error_set(err, TS_EUSAGE, "blob %s: its bytes have digest %s", digest, ours);
+		upload_cancel(r, location);
+		goto out;
+	}
+	rc = upload_finish(r, location, ours, err);
+	if (rc == TS_OK) {
+		if (digest_out)
+			memcpy(digest_out, ours, TS_DIGEST_STRLEN);
+		if (size_out)
+			*size_out = hr.n;
+	}
+out:
+	req_free(&q);
+	free(location);
+	ts_sha256_free(hr.h);
+	return rc;
+}
+
+typedef struct mem_reader {
+	const char *p;
+	size_t len, off;
+} mem_reader;
+
+static long mem_read(void *ctx, char *buf, size_t cap, ts_error *rerr)
+{
+	mem_reader *m = ctx;
+	(void)rerr;
+	if (cap > m->len - m->off)
+		cap = m->len - m->off;
+	memcpy(buf, m->p + m->off, cap);
+	m->off += cap;
+	return (long)cap;
+}
+
+ts_code ts_registry_blob_put(ts_registry *r, const char *digest, const void *data, size_t len,
+			     ts_error *err)
+{
+	bool exists = false;
+	ts_code rc = ts_registry_blob_exists(r, digest, &exists, err);
+	mem_reader m = { data, len, 0 };
+	if (rc != TS_OK || exists)
+		return rc;
+	return ts_registry_blob_upload(r, digest, (int64_t)len, mem_read, &m, NULL, NULL, err);
+}
