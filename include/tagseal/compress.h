@@ -1,0 +1,47 @@
+/*
+ * compress.h - the blob pipeline's compressor: turns a reader of
+ * uncompressed layer bytes into a reader of gzip or zstd bytes, on several
+ * cores, with output that is byte-for-byte the same whatever the number
+ * of threads.
+ *
+ * gzip: one gzip member (mtime 0, OS 255). The input is cut into fixed
+ * 1 MiB chunks; each is deflated independently by ISA-L at level 3 and
+ * ends on a byte boundary (full flush), like pigz with --independent, so
+ * the chunks concatenate into one valid deflate stream. Any gzip reader
+ * reads it.
+ * zstd: libzstd at level 3 with its own worker threads (its output does
+ * not depend on the number of workers).
+ *
+ * The compressor also hashes the uncompressed bytes (the layer's diff_id).
+ */
+#ifndef TAGSEAL_COMPRESS_H
+#define TAGSEAL_COMPRESS_H
+
+#include <stdint.h>
+
+#include "tagseal/digest.h"
+#include "tagseal/error.h"
+#include "tagseal/registry.h"
+
+typedef enum ts_compression {
+	TS_COMPRESS_GZIP = 0,
+	TS_COMPRESS_ZSTD = 1
+} ts_compression;
+
+typedef struct ts_compressor ts_compressor;
+
+/* `threads` <= 0 means the number of online CPUs. */
+ts_code ts_compressor_new(ts_compression kind, int threads, ts_blob_reader src, void *src_ctx,
+			  ts_compressor **out, ts_error *err);
+void ts_compressor_free(ts_compressor *c);
+
+/* A ts_blob_reader over the compressed bytes (ctx is the compressor). */
+long ts_compressor_read(void *ctx, char *buf, size_t cap, ts_error *rerr);
+
+/* After the reader returned 0: digest and size of the uncompressed input. */
+void ts_compressor_input_digest(ts_compressor *c, char out[TS_DIGEST_STRLEN], int64_t *size);
+
+/* A short name for reports and cache keys: "gzip-isal3-1m", "zstd-3". */
+const char *ts_compression_id(ts_compression kind);
+
+#endif

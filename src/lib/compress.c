@@ -1,0 +1,350 @@
+/*
+ * compress.c - parallel, deterministic gzip (ISA-L) and zstd compression
+ * behind a pull-style reader (see compress.h).
+ */
+#include <isa-l/crc.h>
+#include <isa-l/igzip_lib.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include "tagseal/compress.h"
+
+#define CHUNK (1024 * 1024)
+#define MAX_THREADS 64
+
+typedef struct job {
+	unsigned char *in;
+	size_t in_len;
+	unsigned char *out;
+	size_t out_len, out_cap, out_off;
+	bool last;
+	int state; /* 0 free, 1 queued, 2 running, 3 done, 4 failed */
+} job;
+
+struct ts_compressor {
+	ts_compression kind;
+	ts_blob_reader src;
+	void *src_ctx;
+	ts_sha256 *in_hash;
+	int64_t in_size;
+	bool src_done;
+	bool finished;
+	/* gzip */
+	int nthreads;
+	pthread_t *threads;
+	pthread_mutex_t mu;
+	pthread_cond_t cv_work, cv_done;
+	job *ring;
+	size_t ring_n, head, tail; /* jobs [head, tail) in flight, in order */
+	bool stop;
+	uint32_t crc;
+	bool header_sent, trailer_sent;
+	unsigned char trailer[8];
+	/* zstd */
+	ZSTD_CCtx *zc;
+	unsigned char *zin;
+	size_t zin_len, zin_pos;
+	unsigned char *zout;
+	size_t zout_len, zout_pos;
+	char digest[TS_DIGEST_STRLEN];
+};
+
+const char *ts_compression_id(ts_compression kind)
+{
+	return kind == TS_COMPRESS_ZSTD ? "zstd-3" : "gzip-isal3-1m";
+}
+
+static int online_cpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n < 1 ? 1 : (n > MAX_THREADS ? MAX_THREADS : (int)n);
+}
+
+/* ---- gzip workers ---- */
+
+static int deflate_chunk(job *j, unsigned char *level_buf)
+{
+	struct isal_zstream s;
+	isal_deflate_stateless_init(&s);
+	s.level = 3;
+	s.level_buf = level_buf;
+	s.level_buf_size = ISAL_DEF_LVL3_DEFAULT;
+	s.next_in = j->in;
+	s.avail_in = (uint32_t)j->in_len;
+	s.next_out = j->out;
+	s.avail_out = (uint32_t)j->out_cap;
+	s.end_of_stream = j->last ? 1 : 0;
+	s.flush = j->last ? NO_FLUSH : FULL_FLUSH;
+	s.gzip_flag = IGZIP_DEFLATE;
+	if (isal_deflate_stateless(&s) != COMP_OK)
+		return -1;
+	j->out_len = j->out_cap - s.avail_out;
+	j->out_off = 0;
+	return 0;
+}
+
+static void *worker(void *arg)
+{
+	ts_compressor *c = arg;
+	unsigned char *level_buf = ts_malloc(ISAL_DEF_LVL3_DEFAULT);
+	pthread_mutex_lock(&c->mu);
+	for (;;) {
+		job *j = NULL;
+		while (!c->stop) {
+			for (size_t i = c->head; i < c->tail; i++) {
+				job *cand = &c->ring[i % c->ring_n];
+				if (cand->state == 1) {
+					j = cand;
+					break;
+				}
+			}
+			if (j)
+				break;
+			pthread_cond_wait(&c->cv_work, &c->mu);
+		}
+		if (c->stop)
+			break;
+		j->state = 2;
+		pthread_mutex_unlock(&c->mu);
+		int rc = deflate_chunk(j, level_buf);
+		pthread_mutex_lock(&c->mu);
+		j->state = rc == 0 ? 3 : 4;
+		pthread_cond_broadcast(&c->cv_done);
+	}
+	pthread_mutex_unlock(&c->mu);
+	free(level_buf);
+	return NULL;
+}
+
+/* Fill one chunk of input from the source (in the caller's thread). */
+static ts_code read_chunk(ts_compressor *c, job *j, ts_error *rerr)
+{
+	j->in_len = 0;
+	while (j->in_len < CHUNK && !c->src_done) {
+		long n = c->src(c->src_ctx, (char *)j->in + j->in_len, CHUNK - j->in_len, rerr);
+		if (n < 0)
+			return rerr && rerr->code ? rerr->code : TS_EUSAGE;
+		if (n == 0)
+			c->src_done = true;
+		j->in_len += (size_t)n;
+	}
+	ts_sha256_update(c->in_hash, j->in, j->in_len);
+	c->crc = crc32_gzip_refl(c->crc, j->in, j->in_len);
+	c->in_size += (int64_t)j->in_len;
+	j->last = c->src_done;
+	return TS_OK;
+}
+
+/* Queue chunks until the ring is full or the input ends. */
+static ts_code fill_ring(ts_compressor *c, ts_error *rerr)
+{
+	while (!c->finished && c->tail - c->head < c->ring_n) {
+		job *j = &c->ring[c->tail % c->ring_n];
+		ts_code rc = read_chunk(c, j, rerr);
+		if (rc != TS_OK)
+			return rc;
+		pthread_mutex_lock(&c->mu);
+		j->state = 1;
+		c->tail++;
+		pthread_cond_signal(&c->cv_work);
+		pthread_mutex_unlock(&c->mu);
+		if (j->last)
+			c->finished = true;
+	}
+	return TS_OK;
+}
+
+static long gzip_read(ts_compressor *c, char *buf, size_t cap, ts_error *rerr)
+{
+	static const unsigned char header[10] = { 0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff };
+	size_t n = 0;
+
+	if (!c->header_sent) {
+		if (cap < sizeof(header))
+			return 0;
+		memcpy(buf, header, sizeof(header));
+		c->header_sent = true;
+		return sizeof(header);
+	}
+	for (;;) {
+		if (fill_ring(c, rerr) != TS_OK)
+			return -1;
+		if (c->head == c->tail)
+			break;
+		job *j = &c->ring[c->head % c->ring_n];
+		pthread_mutex_lock(&c->mu);
+		while (j->state != 3 && j->state != 4)
+			pthread_cond_wait(&c->cv_done, &c->mu);
+		pthread_mutex_unlock(&c->mu);
+		if (j->state == 4) {
+			ts_error_set(rerr, TS_EINTERNAL, "ISA-L deflate failed");
+			return -1;
+		}
+		if (j->out_off < j->out_len) {
+			n = j->out_len - j->out_off;
+			if (n > cap)
+				n = cap;
+			memcpy(buf, j->out + j->out_off, n);
+			j->out_off += n;
+			return (long)n;
+		}
+		j->state = 0;
+		c->head++;
+	}
+	if (!c->trailer_sent) {
+		uint32_t isz = (uint32_t)(c->in_size & 0xffffffffu);
+		for (int i = 0; i < 4; i++) {
+			c->trailer[i] = (unsigned char)(c->crc >> (8 * i));
+			c->trailer[4 + i] = (unsigned char)(isz >> (8 * i));
+		}
+		if (cap < 8)
+			return 0;
+		memcpy(buf, c->trailer, 8);
+		c->trailer_sent = true;
+		ts_sha256_final(c->in_hash, c->digest);
+		return 8;
+	}
+	return 0;
+}
+
+/* ---- zstd ---- */
+
+static long zstd_read(ts_compressor *c, char *buf, size_t cap, ts_error *rerr)
+{
+	for (;;) {
+		if (c->zout_pos < c->zout_len) {
+			size_t n = c->zout_len - c->zout_pos;
+			if (n > cap)
+				n = cap;
+			memcpy(buf, c->zout + c->zout_pos, n);
+			c->zout_pos += n;
+			return (long)n;
+		}
+		if (c->trailer_sent)
+			return 0;
+		if (c->zin_pos == c->zin_len && !c->src_done) {
+			long n = c->src(c->src_ctx, (char *)c->zin, CHUNK, rerr);
+			if (n < 0)
+				return -1;
+			if (n == 0)
+				c->src_done = true;
+			c->zin_len = (size_t)n;
+			c->zin_pos = 0;
+			ts_sha256_update(c->in_hash, c->zin, c->zin_len);
+			c->in_size += n;
+		}
+		ZSTD_inBuffer in = { c->zin, c->zin_len, c->zin_pos };
+		ZSTD_outBuffer out = { c->zout, ZSTD_CStreamOutSize(), 0 };
+		size_t left = ZSTD_compressStream2(c->zc, &out, &in,
+						   c->src_done ? ZSTD_e_end : ZSTD_e_continue);
+		if (ZSTD_isError(left)) {
+			ts_error_set(rerr, TS_EINTERNAL, "zstd compression failed: %s",
+				     ZSTD_getErrorName(left));
+			return -1;
+		}
+		c->zin_pos = in.pos;
+		c->zout_len = out.pos;
+		c->zout_pos = 0;
+		if (c->src_done && left == 0 && c->zin_pos == c->zin_len) {
+			c->trailer_sent = true;
+			ts_sha256_final(c->in_hash, c->digest);
+		}
+	}
+}
+
+/* ---- public ---- */
+
+long ts_compressor_read(void *ctx, char *buf, size_t cap, ts_error *rerr)
+{
+	ts_compressor *c = ctx;
+	return c->kind == TS_COMPRESS_ZSTD ? zstd_read(c, buf, cap, rerr) : gzip_read(c, buf, cap, rerr);
+}
+
+ts_code ts_compressor_new(ts_compression kind, int threads, ts_blob_reader src, void *src_ctx,
+			  ts_compressor **out, ts_error *err)
+{
+	ts_compressor *c = ts_calloc(1, sizeof(*c));
+	c->kind = kind;
+	c->src = src;
+	c->src_ctx = src_ctx;
+	c->in_hash = ts_sha256_new();
+	c->nthreads = threads > 0 ? (threads > MAX_THREADS ? MAX_THREADS : threads) : online_cpus();
+	if (kind == TS_COMPRESS_ZSTD) {
+		c->zc = ZSTD_createCCtx();
+		c->zin = ts_malloc(CHUNK);
+		c->zout = ts_malloc(ZSTD_CStreamOutSize());
+		if (!c->zc) {
+			ts_compressor_free(c);
+			return ts_error_set(err, TS_EINTERNAL, "cannot create a zstd context");
+		}
+		ZSTD_CCtx_setParameter(c->zc, ZSTD_c_compressionLevel, 3);
+		ZSTD_CCtx_setParameter(c->zc, ZSTD_c_checksumFlag, 0);
+		/* Workers >= 1 gives the same output whatever their number. */
+		ZSTD_CCtx_setParameter(c->zc, ZSTD_c_nbWorkers, c->nthreads);
+		*out = c;
+		return TS_OK;
+	}
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_cond_init(&c->cv_work, NULL);
+	pthread_cond_init(&c->cv_done, NULL);
+	c->ring_n = (size_t)c->nthreads * 2;
+	c->ring = ts_calloc(c->ring_n, sizeof(job));
+	for (size_t i = 0; i < c->ring_n; i++) {
+		c->ring[i].in = ts_malloc(CHUNK);
+		c->ring[i].out_cap = CHUNK + CHUNK / 16 + 1024;
+		c->ring[i].out = ts_malloc(c->ring[i].out_cap);
+	}
+	c->crc = 0;
+	c->threads = ts_calloc((size_t)c->nthreads, sizeof(pthread_t));
+	for (int i = 0; i < c->nthreads; i++) {
+		if (pthread_create(&c->threads[i], NULL, worker, c) != 0) {
+			c->nthreads = i;
+			ts_compressor_free(c);
+			return ts_error_set(err, TS_EINTERNAL, "cannot start compression threads");
+		}
+	}
+	*out = c;
+	return TS_OK;
+}
+
+void ts_compressor_input_digest(ts_compressor *c, char out[TS_DIGEST_STRLEN], int64_t *size)
+{
+	memcpy(out, c->digest, TS_DIGEST_STRLEN);
+	if (size)
+		*size = c->in_size;
+}
+
+void ts_compressor_free(ts_compressor *c)
+{
+	if (!c)
+		return;
+	if (c->threads) {
+		pthread_mutex_lock(&c->mu);
+		c->stop = true;
+		pthread_cond_broadcast(&c->cv_work);
+		pthread_mutex_unlock(&c->mu);
+		for (int i = 0; i < c->nthreads; i++)
+			pthread_join(c->threads[i], NULL);
+		free(c->threads);
+	}
+	if (c->ring) {
+		for (size_t i = 0; i < c->ring_n; i++) {
+			free(c->ring[i].in);
+			free(c->ring[i].out);
+		}
+		free(c->ring);
+		pthread_mutex_destroy(&c->mu);
+		pthread_cond_destroy(&c->cv_work);
+		pthread_cond_destroy(&c->cv_done);
+	}
+	if (c->zc)
+		ZSTD_freeCCtx(c->zc);
+	free(c->zin);
+	free(c->zout);
+	ts_sha256_free(c->in_hash);
+	free(c);
+}
