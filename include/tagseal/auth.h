@@ -7,6 +7,14 @@
  * request is answered 401 it hands the WWW-Authenticate header to
  * ts_auth_challenge() and retries once. Credentials and tokens never leave
  * this module except in that header value, and never appear in messages.
+ *
+ * Credentials are looked up (creds.h) on the first challenge, so an
+ * anonymous registry never runs a credential helper. Basic credentials are
+ * only sent when `secure` is set, the host is loopback, or opts->plain_http.
+ * Bearer tokens are fetched from the challenge's realm (libcurl, same
+ * --ca-file; an http:// realm only on loopback or with --plain-http), with
+ * scope repository:PATH:pull,push plus any scope added with
+ * ts_auth_add_scope(); they are refreshed before `expires_in` runs out.
  */
 #ifndef TAGSEAL_AUTH_H
 #define TAGSEAL_AUTH_H
@@ -29,8 +37,49 @@ void ts_auth_free(ts_auth *a);
 ts_code ts_auth_header(ts_auth *a, const char **value, ts_error *err);
 
 /* A request was answered 401 with this WWW-Authenticate value (NULL if
- * absent). Prepare credentials for a retry: TS_OK means retry,
- * TS_EREGISTRY means authentication cannot succeed (message says why). */
+ * absent; several headers joined with ", " are fine). Prepare credentials
+ * for a retry: TS_OK means retry, TS_EREGISTRY means authentication cannot
+ * succeed (message says why: no credentials, wrong password at the token
+ * service, plain HTTP refused, unsupported scheme). */
 ts_code ts_auth_challenge(ts_auth *a, const char *www_authenticate, ts_error *err);
+
+/* Also ask the token service for `actions` ("pull", "pull,push") on another
+ * repository path of the same registry, e.g. the source of a cross-repository
+ * mount: ts_auth_add_scope(a, "team/base", "pull"). Call before the request
+ * that needs it; a token already held is replaced on the next
+ * ts_auth_header(). */
+void ts_auth_add_scope(ts_auth *a, const char *path, const char *actions);
+
+/* The actions asked for on the repository itself (default "pull,push");
+ * read-only commands (tag --repo, verify) may ask for "pull" only. */
+void ts_auth_set_actions(ts_auth *a, const char *actions);
+
+/* Where the credentials in use came from ("TAGSEAL_USERNAME/TAGSEAL_PASSWORD",
+ * "Docker config /home/u/.docker/config.json (auths)", ...), or NULL when
+ * none are used (anonymous). Never a secret; for error messages. */
+const char *ts_auth_source(const ts_auth *a);
+
+/* ---- WWW-Authenticate (RFC 7235), wwwauth.c ---- */
+
+typedef struct ts_auth_param {
+	char *name;  /* lower-cased */
+	char *value; /* unquoted, escapes removed */
+} ts_auth_param;
+
+typedef struct ts_challenge {
+	char *scheme;  /* lower-cased: "basic", "bearer" */
+	char *token68; /* NULL unless the challenge carries a token68 */
+	ts_auth_param *params;
+	size_t n_params;
+} ts_challenge;
+
+/* Parse a WWW-Authenticate value: one or more challenges, comma-separated,
+ * with quoted-strings (escapes, commas inside), token68 and
+ * case-insensitive names. Lenient where real servers are sloppy (unquoted
+ * URLs). *out is an array of *n challenges; free with ts_challenges_free. */
+ts_code ts_challenges_parse(const char *header, ts_challenge **out, size_t *n, ts_error *err);
+void ts_challenges_free(ts_challenge *c, size_t n);
+/* The value of a parameter (name case-insensitive), or NULL. */
+const char *ts_challenge_param(const ts_challenge *c, const char *name);
 
 #endif
