@@ -1,20 +1,235 @@
 /*
- * cmd_verify.c - 'tagseal verify' (not yet implemented).
+ * cmd_verify.c - 'tagseal verify --record FILE': check a change record's
+ * chain and that every recorded tag still resolves to its recorded digest.
+ * The work is in verify.c; this file parses options and prints the report.
  */
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "cli.h"
+#include "tagseal/buf.h"
+#include "tagseal/verify.h"
 
 static int run(int argc, char **argv);
 
 const ts_command ts_cmd_verify = {
-	"verify", run, "(not yet implemented)",
-	"usage: tagseal verify ...\n" TS_COMMON_USAGE,
+	"verify", run, "check a change record's chain and that its tags have not moved",
+	"usage: tagseal verify --record FILE [OPTIONS]\n"
+	"\n"
+	"Recomputes the record's chain (every line's \"prev\" is the sha256 of the line\n"
+	"before it) and reports the first line where it breaks, a torn last line, and\n"
+	"lines that are not records. Then resolves every recorded tag in its registry\n"
+	"(HEAD) and reports each one that now points at another digest or is gone.\n"
+	"Aliases are mutable by design and are not checked. A tag recorded with two\n"
+	"digests is reported; the registry is compared with its latest line.\n"
+	"\n"
+	"options:\n"
+	"  --record FILE        the record to check (also accepted as the only argument)\n"
+	"  --json               print the report as one JSON object on stdout\n"
+	"  --jobs N             registry checks run at once (default 4)\n"
+	"  --offline            check the chain only; do not contact registries\n"
+	"  --username USER      registry user (password from --password-stdin,\n"
+	"                       else TAGSEAL_USERNAME/TAGSEAL_PASSWORD, else Docker config)\n"
+	"  --password-stdin     read the registry password from standard input\n"
+	"  --ca-file FILE       trust this CA for HTTPS registries\n"
+	"  --plain-http         allow plain HTTP to a non-loopback registry\n" TS_COMMON_USAGE
+	"\n"
+	"Findings go to stdout as 'FILE:LINE: message', one per line.\n"
+	"Exit: 0 all good; 2 bad usage or unreadable record; 4 a tag could not be checked\n"
+	"(registry, network, TLS or auth failure) and nothing else was found; 5 any\n"
+	"finding: broken chain, torn or bad line, moved or gone tag, conflicting digests.\n",
 };
+
+enum { OPT_RECORD = 256, OPT_JSON, OPT_JOBS, OPT_OFFLINE, OPT_USER, OPT_PWSTDIN, OPT_CA,
+       OPT_PLAIN };
+
+typedef struct verify_args {
+	const char *record;
+	bool json;
+	int jobs;
+	bool offline;
+	const char *username;
+	bool password_stdin;
+	const char *ca_file;
+	bool plain_http;
+} verify_args;
+
+static int parse_jobs(const char *s, int *out)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+	if (!*s || *end || v < 1 || v > 64)
+		return ts_msg_usage("verify", "--jobs '%s' is not a number from 1 to 64", s);
+	*out = (int)v;
+	return -1;
+}
+
+static int parse_args(int argc, char **argv, verify_args *a)
+{
+	static const struct option longopts[] = {
+		{ "record", required_argument, NULL, OPT_RECORD },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "jobs", required_argument, NULL, OPT_JOBS },
+		{ "offline", no_argument, NULL, OPT_OFFLINE },
+		{ "username", required_argument, NULL, OPT_USER },
+		{ "password-stdin", no_argument, NULL, OPT_PWSTDIN },
+		{ "ca-file", required_argument, NULL, OPT_CA },
+		{ "plain-http", no_argument, NULL, OPT_PLAIN },
+		TS_COMMON_LONGOPTS,
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt, rc;
+
+	while ((opt = getopt_long(argc, argv, TS_COMMON_SHORTOPTS "j:", longopts, NULL)) != -1) {
+		rc = -1;
+		switch (opt) {
+		case OPT_RECORD: a->record = optarg; break;
+		case OPT_JSON: a->json = true; break;
+		case 'j':
+		case OPT_JOBS: rc = parse_jobs(optarg, &a->jobs); break;
+		case OPT_OFFLINE: a->offline = true; break;
+		case OPT_USER: a->username = optarg; break;
+		case OPT_PWSTDIN: a->password_stdin = true; break;
+		case OPT_CA: a->ca_file = optarg; break;
+		case OPT_PLAIN: a->plain_http = true; break;
+		default: rc = ts_cli_common_opt(&ts_cmd_verify, opt); break;
+		}
+		if (rc >= 0)
+			return rc;
+	}
+	if (optind < argc && !a->record)
+		a->record = argv[optind++];
+	if (optind < argc)
+		return ts_msg_usage("verify", "unexpected argument '%s'", argv[optind]);
+	if (!a->record)
+		return ts_msg_usage("verify", "--record FILE is required");
+	if (a->password_stdin && !a->username)
+		return ts_msg_usage("verify", "--password-stdin needs --username");
+	return -1;
+}
+
+/* The password from stdin, without its final new line. Caller cleanses. */
+static int read_password(ts_buf *pw)
+{
+	char chunk[4096];
+	size_t n;
+
+	while ((n = fread(chunk, 1, sizeof(chunk), stdin)) > 0)
+		ts_buf_put(pw, chunk, n);
+	OPENSSL_cleanse(chunk, sizeof(chunk));
+	while (pw->len && (pw->ptr[pw->len - 1] == '\n' || pw->ptr[pw->len - 1] == '\r'))
+		pw->ptr[--pw->len] = '\0';
+	if (!pw->len)
+		return ts_msg_usage("verify", "--password-stdin: standard input is empty");
+	return -1;
+}
+
+static void log_line(const char *line)
+{
+	if (ts_msg_verbosity() >= 2)
+		ts_msg_verbose("%s", line);
+}
+
+static void warn_line(const char *line)
+{
+	ts_msg_warn("%s", line);
+}
+
+/* Progress on stderr: a rewritten line on a TTY, a line per 5% with -v. */
+static void progress(void *ctx, size_t done, size_t total)
+{
+	bool tty = *(bool *)ctx;
+	size_t step = total / 20 ? total / 20 : 1;
+
+	if (ts_msg_verbosity() < 0)
+		return;
+	if (tty) {
+		fprintf(stderr, "\rtagseal: checked %zu/%zu tags", done, total);
+		if (done == total)
+			fputc('\n', stderr);
+	} else if (done % step == 0 || done == total) {
+		ts_msg_verbose("checked %zu/%zu tags", done, total);
+	}
+}
+
+static void print_text(const ts_verify_report *rep)
+{
+	for (size_t i = 0; i < rep->n_findings; i++)
+		printf("%s:%zu: %s\n", rep->path, rep->findings[i].line, rep->findings[i].message);
+}
+
+static int print_json(const ts_verify_report *rep)
+{
+	json_t *o = ts_verify_report_json(rep);
+	char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	if (!s)
+		return 1;
+	puts(s);
+	free(s);
+	return 0;
+}
+
+static int conclude(const ts_verify_report *rep)
+{
+	ts_error err = TS_ERROR_INIT;
+	ts_code code = ts_verify_report_code(rep);
+
+	ts_msg_info("record %s: %zu line(s), chain %s, %zu tag(s), %zu checked in registries%s%s",
+		    rep->path, rep->lines, rep->chain_ok ? "intact" : "BROKEN", rep->tags,
+		    rep->tags_checked, rep->head[0] ? ", head " : "", rep->head);
+	if (code == TS_OK)
+		return 0;
+	if (code == TS_EVERIFY)
+		ts_error_set(&err, code, "verification failed: %zu finding(s) in record '%s'",
+			     rep->n_findings, rep->path);
+	else
+		ts_error_set(&err, code, "%zu tag check(s) failed for record '%s' (registry errors above)",
+			     rep->n_findings, rep->path);
+	return ts_msg_fail(&err);
+}
 
 static int run(int argc, char **argv)
 {
+	verify_args a = { .jobs = 4 };
+	ts_registry_opts ropts = TS_REGISTRY_OPTS_INIT;
+	ts_verify_opts vopts = { 0 };
+	ts_verify_report rep = TS_VERIFY_REPORT_INIT;
 	ts_error err = TS_ERROR_INIT;
-	(void)argc;
-	(void)argv;
-	ts_error_set(&err, TS_EINTERNAL, "'tagseal verify' is not implemented yet");
-	return ts_msg_fail(&err);
+	ts_buf pw = TS_BUF_INIT;
+	bool tty = isatty(STDERR_FILENO) == 1;
+	int rc = parse_args(argc, argv, &a);
+
+	if (rc >= 0)
+		return rc;
+	if (a.password_stdin && (rc = read_password(&pw)) >= 0)
+		goto out;
+	ropts.username = a.username;
+	ropts.password = a.password_stdin ? pw.ptr : NULL;
+	ropts.ca_file = a.ca_file;
+	ropts.plain_http = a.plain_http;
+	ropts.verbose = ts_msg_verbosity() >= 2;
+	ropts.log = log_line;
+	ropts.warn = warn_line;
+	vopts.registry = &ropts;
+	vopts.jobs = a.jobs;
+	vopts.offline = a.offline;
+	vopts.progress = (tty || ts_msg_verbosity() >= 1) ? progress : NULL;
+	vopts.progress_ctx = &tty;
+	if (ts_verify_record(a.record, &vopts, &rep, &err) != TS_OK) {
+		rc = ts_msg_fail(&err);
+		goto out;
+	}
+	rc = a.json ? print_json(&rep) : (print_text(&rep), 0);
+	if (rc == 0)
+		rc = conclude(&rep);
+out:
+	ts_verify_report_free(&rep);
+	if (pw.ptr)
+		OPENSSL_cleanse(pw.ptr, pw.cap);
+	ts_buf_free(&pw);
+	return rc;
 }

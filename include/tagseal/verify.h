@@ -1,0 +1,80 @@
+/*
+ * verify.h - checking a change record: its chain (record.h) and that every
+ * recorded immutable tag still resolves, in its registry, to the digest
+ * recorded for it (drift). Aliases are mutable by design and not checked.
+ *
+ * ts_verify_record() runs everything it can and collects findings; the CLI
+ * prints them. Nothing here prints.
+ */
+#ifndef TAGSEAL_VERIFY_H
+#define TAGSEAL_VERIFY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "tagseal/error.h"
+#include "tagseal/registry.h"
+
+typedef enum ts_finding_kind {
+	TS_FINDING_CHAIN,    /* "prev" does not match (edited/removed/re-ordered history) */
+	TS_FINDING_BAD_LINE, /* a line is not a JSON object, or lacks repository/tag/digest */
+	TS_FINDING_TORN,     /* the last line has no final newline */
+	TS_FINDING_CONFLICT, /* one tag recorded with two different digests */
+	TS_FINDING_MOVED,    /* the tag now resolves to another digest */
+	TS_FINDING_GONE,     /* the tag no longer exists */
+	TS_FINDING_ERROR     /* the tag could not be checked (registry error) */
+} ts_finding_kind;
+
+typedef struct ts_finding {
+	ts_finding_kind kind;
+	size_t line;      /* record line at fault (for drift: the tag's latest line) */
+	char *repository; /* as recorded; NULL for chain findings */
+	char *tag;
+	char *recorded;   /* recorded digest */
+	char *current;    /* digest the registry has now (MOVED), else NULL */
+	char *message;    /* one line, without the "FILE:LINE: " prefix */
+} ts_finding;
+
+typedef struct ts_verify_report {
+	char *path;
+	size_t lines;           /* lines read */
+	char head[72];          /* digest of the last whole line, "" if none */
+	bool chain_ok;          /* no CHAIN/BAD_LINE/TORN finding */
+	size_t tags;            /* distinct (repository, tag) pairs recorded */
+	size_t tags_checked;    /* of those, resolved in a registry */
+	ts_finding *findings;   /* in record order; chain first */
+	size_t n_findings;
+} ts_verify_report;
+
+#define TS_VERIFY_REPORT_INIT { NULL, 0, { 0 }, true, 0, 0, NULL, 0 }
+
+typedef struct ts_verify_opts {
+	const ts_registry_opts *registry; /* credentials, CA, plain HTTP */
+	int jobs;                         /* concurrent registry checks (default 4) */
+	bool offline;                     /* check the chain only */
+	/* Called (serialised) after each tag is checked; may be NULL. */
+	void (*progress)(void *ctx, size_t done, size_t total);
+	void *progress_ctx;
+} ts_verify_opts;
+
+/* Check the record at `path`. TS_OK means the check ran (the report says
+ * what it found); an error means it could not (unreadable file: TS_EUSAGE;
+ * a line over TS_RECORD_MAX_LINE: TS_EUSAGE naming path:line). */
+ts_code ts_verify_record(const char *path, const ts_verify_opts *opts, ts_verify_report *rep,
+			 ts_error *err);
+
+/* The exit code a report calls for: 5 if any finding other than ERROR,
+ * else 4 if a tag could not be checked, else 0. */
+ts_code ts_verify_report_code(const ts_verify_report *rep);
+
+/* "chain", "bad-line", "torn", "conflict", "moved", "gone", "error". */
+const char *ts_finding_kind_name(ts_finding_kind k);
+
+/* The report as one JSON object (new reference). */
+json_t *ts_verify_report_json(const ts_verify_report *rep);
+
+void ts_verify_report_free(ts_verify_report *rep);
+
+#endif
