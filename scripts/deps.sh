@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# deps.sh - install the Debian packages tagseal needs to build and test.
+#
+# Idempotent: when every package is already installed it changes nothing and
+# never calls apt-get. Otherwise it runs `apt-get update` once and installs
+# the missing packages without recommends. Runs as root, or through sudo when
+# not root. Prints one line per step.
+set -euo pipefail
+
+PACKAGES=(
+	build-essential cmake pkg-config
+	libcurl4-openssl-dev libssl-dev libarchive-dev libjansson-dev libyaml-dev
+	libgit2-dev libisal-dev libdeflate-dev zlib1g-dev libzstd-dev check
+	docker-registry skopeo umoci apache2-utils openssl rsync yamllint git
+	ca-certificates zstd gzip time jq python3 clang
+)
+
+step() { printf 'deps: %s\n' "$*"; }
+
+# as_root CMD...: run CMD as root (directly, or through sudo).
+as_root() {
+	if [ "$(id -u)" -eq 0 ]; then
+		"$@"
+	elif command -v sudo >/dev/null 2>&1; then
+		sudo "$@"
+	else
+		step "not root and no sudo: cannot run '$*'" >&2
+		exit 1
+	fi
+}
+
+# installed PKG: true when dpkg reports PKG as installed.
+installed() {
+	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
+}
+
+apt_install() {
+	as_root env DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y --no-install-recommends "$@" </dev/null
+}
+
+if ! command -v dpkg-query >/dev/null 2>&1; then
+	step "dpkg-query not found: this script supports Debian and derivatives only" >&2
+	exit 1
+fi
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+	installed "$p" || missing+=("$p")
+done
+
+updated=0
+if [ "${#missing[@]}" -eq 0 ]; then
+	step "all ${#PACKAGES[@]} packages already installed"
+else
+	step "missing: ${missing[*]}"
+	step "apt-get update"
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q </dev/null
+	updated=1
+	step "apt-get install ${#missing[@]} package(s)"
+	apt_install "${missing[@]}"
+fi
+
+# kubectl is not a Debian package on most machines; use it when present.
+if command -v kubectl >/dev/null 2>&1; then
+	step "kubectl found at $(command -v kubectl)"
+else
+	step "kubectl absent: trying kubernetes-client"
+	[ "$updated" -eq 1 ] || as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q </dev/null
+	if apt_install kubernetes-client >/dev/null 2>&1; then
+		step "kubernetes-client installed"
+	else
+		step "kubernetes-client unavailable: tests that need kubectl will skip"
+	fi
+fi
+step "done"

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# test.sh - the one test command: install dependencies, build, run every test.
+#
+# Builds and tests twice: build/ (RelWithDebInfo) and build-asan/ (Debug with
+# AddressSanitizer + UndefinedBehaviorSanitizer, where any finding fails the
+# test). Prints ctest's own summaries, then one combined line
+# "N passed, N failed[, N skipped]". Exit status is non-zero when any build or
+# test fails.
+#
+# usage: scripts/test.sh [--quick] [--no-deps] [--build-dir DIR] [-- CTEST_ARGS...]
+#   --quick          only the normal build
+#   --no-deps        do not run scripts/deps.sh
+#   --build-dir DIR  build in DIR and DIR-asan (default: <repo>/build)
+#   -- ARGS          extra arguments for ctest, e.g. -- -R integration/test_cli
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+JOBS=${TS_JOBS:-2}
+quick=0
+deps=1
+build_dir=$ROOT/build
+ctest_args=()
+
+usage() {
+	cat <<'USAGE'
+usage: scripts/test.sh [--quick] [--no-deps] [--build-dir DIR] [-- CTEST_ARGS...]
+  --quick          only the normal build
+  --no-deps        do not run scripts/deps.sh
+  --build-dir DIR  build in DIR and DIR-asan (default: <repo>/build)
+  -- ARGS          extra arguments for ctest, e.g. -- -R integration/test_cli
+USAGE
+}
+
+while [ $# -gt 0 ]; do
+	case $1 in
+	--quick) quick=1 ;;
+	--no-deps) deps=0 ;;
+	--build-dir) [ $# -ge 2 ] || { usage >&2; exit 2; }; build_dir=$2; shift ;;
+	--build-dir=*) build_dir=${1#*=} ;;
+	--) shift; ctest_args=("$@"); break ;;
+	-h|--help) usage; exit 0 ;;
+	*) printf 'test.sh: unknown option %s\n' "$1" >&2; usage >&2; exit 2 ;;
+	esac
+	shift
+done
+
+# Any sanitizer finding ends the process with a failure and a stack trace.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:halt_on_error=1:abort_on_error=0:print_stacktrace=1:strict_string_checks=1:detect_stack_use_after_return=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+export CTEST_OUTPUT_ON_FAILURE=1
+
+total_pass=0 total_fail=0 total_skip=0 status=0
+
+# run_build NAME DIR CMAKE_ARGS...: configure, build and test one build tree,
+# adding its counts to the totals.
+run_build() {
+	local name=$1 dir=$2 log
+	shift 2
+	printf '\n=== %s build in %s ===\n' "$name" "$dir"
+	if ! cmake -S "$ROOT" -B "$dir" "$@" ||
+	   ! cmake --build "$dir" -j "$JOBS"; then
+		printf 'test.sh: %s build failed\n' "$name" >&2
+		total_fail=$((total_fail + 1)); status=1
+		return
+	fi
+	log=$dir/ctest-summary.log
+	(cd "$dir" && ctest --output-on-failure -j "$JOBS" "${ctest_args[@]}") 2>&1 | tee "$log"
+	[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+	count_results "$name" "$log"
+}
+
+# count_results NAME LOG: parse ctest's summary from LOG into the totals.
+count_results() {
+	local name=$1 log=$2 line failed=0 total=0 skipped
+	line=$(grep -E '^[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -n1)
+	if [ -n "$line" ]; then
+		failed=$(sed -E 's/.* ([0-9]+) tests? failed.*/\1/' <<<"$line")
+		total=$(sed -E 's/.* out of ([0-9]+).*/\1/' <<<"$line")
+	elif ! grep -q 'No tests were found' "$log"; then
+		printf 'test.sh: no ctest summary for the %s build\n' "$name" >&2
+		failed=1; status=1
+	fi
+	skipped=$(grep -cE '^[[:space:]]*[0-9]+ - .*\(Skipped\)' "$log" || true)
+	total_fail=$((total_fail + failed))
+	total_skip=$((total_skip + skipped))
+	total_pass=$((total_pass + total - failed - skipped))
+}
+
+if [ "$deps" -eq 1 ]; then
+	bash "$ROOT/scripts/deps.sh" || { echo "test.sh: dependency installation failed" >&2; exit 1; }
+fi
+
+run_build normal "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTAGSEAL_SANITIZE=OFF
+if [ "$quick" -eq 0 ]; then
+	run_build asan "$build_dir-asan" -DCMAKE_BUILD_TYPE=Debug -DTAGSEAL_SANITIZE=ON
+fi
+
+summary="$total_pass passed, $total_fail failed"
+[ "$total_skip" -eq 0 ] || summary="$summary, $total_skip skipped"
+printf '\n%s\n' "$summary"
+[ "$total_fail" -eq 0 ] || status=1
+exit "$status"
