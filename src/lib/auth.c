@@ -227,7 +227,7 @@ static size_t on_body(char *data, size_t size, size_t n, void *ctx)
 static int realm_parts(const char *realm, char *host, size_t cap, int *tls)
 {
 	CURLU *u = curl_url();
-	char *scheme = NULL, *h = NULL;
+	char *scheme = NULL, *h = NULL, *port = NULL;
 	int ok = 0;
 
 	host[0] = '\0';
@@ -236,12 +236,38 @@ static int realm_parts(const char *realm, char *host, size_t cap, int *tls)
 	    curl_url_get(u, CURLUPART_HOST, &h, 0) == CURLUE_OK) {
 		*tls = strcmp(scheme, "https") == 0;
 		ok = *tls || strcmp(scheme, "http") == 0;
-		snprintf(host, cap, "%s", h);
+		if (curl_url_get(u, CURLUPART_PORT, &port, 0) == CURLUE_OK)
+			snprintf(host, cap, "%s:%s", h, port);
+		else
+			snprintf(host, cap, "%s", h);
 	}
 	curl_free(scheme);
 	curl_free(h);
+	curl_free(port);
 	curl_url_cleanup(u);
 	return ok;
+}
+
+/* Is the challenge's scope on a repository we already ask for? (We ask
+ * for at least pull there; a registry naming another resource, e.g.
+ * registry:catalog:*, gets it added.) */
+static int scope_covered(const ts_auth *a, const char *sc)
+{
+	const char *p = sc, *last;
+	size_t n;
+	if (strncmp(p, "repository:", 11) != 0 || strchr(sc, ' '))
+		return 0;
+	p += 11;
+	last = strrchr(p, ':');
+	if (!last)
+		return 0;
+	n = (size_t)(last - p);
+	if (strlen(a->path) == n && strncmp(a->path, p, n) == 0)
+		return 1;
+	for (size_t i = 0; i < a->n_extra; i++)
+		if (strlen(a->extra[i].path) == n && strncmp(a->extra[i].path, p, n) == 0)
+			return 1;
+	return 0;
 }
 
 static void add_scopes(const ts_auth *a, ts_buf *out, CURL *c, int form)
@@ -254,7 +280,7 @@ static void add_scopes(const ts_auth *a, ts_buf *out, CURL *c, int form)
 	list[k++] = own;
 	for (size_t i = 0; i < a->n_extra; i++)
 		list[k++] = ts_asprintf("repository:%s:%s", a->extra[i].path, a->extra[i].actions);
-	if (a->chal_scope && strcmp(a->chal_scope, own) != 0)
+	if (a->chal_scope && !scope_covered(a, a->chal_scope))
 		list[k++] = ts_strdup(a->chal_scope);
 	if (form) { /* OAuth2: one space-separated scope parameter */
 		ts_buf all = TS_BUF_INIT;

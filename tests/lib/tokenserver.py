@@ -14,7 +14,8 @@ certificate in x5c. Modes:
   post404   answer POST with 404 (a token service that knows only GET)
   get405    answer GET with 405 (one that knows only the OAuth2 POST)
 Each request is logged as one line to --log: METHOD GRANT USER SCOPES, and
-never a secret. The port chosen is written to --port-file.
+never a secret; every token issued goes to --issued (so tests can check
+that none leaks). The port chosen is written to --port-file.
 """
 import argparse
 import base64
@@ -118,6 +119,8 @@ class Handler(BaseHTTPRequestHandler):
         tok, access = iss.token(user, scopes)
         iss.log("%s %s %s %s -> %s" % (method, grant, user or "-", "|".join(scopes),
                                        json.dumps(access, sort_keys=True)))
+        with iss.lock, open(iss.args.issued, "a") as f:
+            f.write(tok + "\n")
         key = "access_token" if method == "POST" else "token"
         self.reply(200, {key: tok, "expires_in": iss.args.expires,
                          "issued_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
@@ -170,6 +173,7 @@ def main():
     p.add_argument("--tls-cert")
     p.add_argument("--tls-key")
     p.add_argument("--log", required=True)
+    p.add_argument("--issued", required=True, help="every token issued, one a line")
     p.add_argument("--port-file", required=True)
     args = p.parse_args()
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

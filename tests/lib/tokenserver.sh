@@ -7,7 +7,8 @@
 #     starts tests/lib/tokenserver.py with DIR's key (options: --user N:P,
 #     --refresh-token TOKEN:USER, --mode full|reduced|post404|get405,
 #     --expires S, --tls-cert F --tls-key F) and exports, for NAME (default
-#     TOKENS): $NAME_PORT, $NAME_PID, $NAME_LOG (one line per token request).
+#     TOKENS): $NAME_PORT, $NAME_PID, $NAME_LOG (one line per token request),
+#     $NAME_ISSUED (every token issued, one a line).
 #     Stopped when the test exits.
 #
 # Needs common.sh.
@@ -31,7 +32,7 @@ tokenserver_start() {
 	portfile=$(mktemp -u "$T/tokens-$name.port.XXXXXX")
 	log=$(mktemp "$T/tokens-$name.log.XXXXXX")
 	python3 "$TS_LIB_DIR/tokenserver.py" --key "$dir/token.key" --cert "$dir/token.crt" \
-		--log "$log" --port-file "$portfile" "$@" </dev/null >"$log.stderr" 2>&1 &
+		--log "$log" --issued "$log.issued" --port-file "$portfile" "$@" </dev/null >"$log.stderr" 2>&1 &
 	pid=$!
 	ts_watch "$pid"
 	ts_defer "ts_kill $pid"
@@ -41,5 +42,6 @@ tokenserver_start() {
 		sleep 0.1
 	done
 	[ -s "$portfile" ] || ts_fail "token service did not start"
-	export "${name}_PORT=$(cat "$portfile")" "${name}_PID=$pid" "${name}_LOG=$log"
+	export "${name}_PORT=$(cat "$portfile")" "${name}_PID=$pid" "${name}_LOG=$log" \
+		"${name}_ISSUED=$log.issued"
 }
