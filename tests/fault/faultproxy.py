@@ -1,0 +1,359 @@
+#!/usr/bin/env python3
+"""faultproxy.py - a fault-injecting HTTP/1.1 reverse proxy for registry tests.
+
+Sits on a loopback port in front of a real registry and, for a seeded random
+share of requests, answers with a fault instead of (or after) forwarding:
+
+  500, 502, 503   an error status with an OCI error body; nothing forwarded
+  429             Too Many Requests with Retry-After: --retry-after
+  reset           connection reset (RST) half-way through the request body
+                  (requests with a body) or the response body (others)
+  stall           hold the connection --stall seconds, then close it unanswered
+  lost            forward the request, then reset instead of answering: the
+                  registry did the work but the client never hears of it
+
+Quirks imitate what real registries do differently, on every request:
+
+  patch201            a 202 answer to PATCH becomes 201 (ECR)
+  head403             a 404 answer to HEAD of a manifest becomes 403 (JFrog)
+  location-relative   Location headers become relative (/v2/...)
+  location-absolute   Location headers become absolute (http://HOST/v2/...)
+  location-query      Location headers get an extra query parameter
+  warning             every answer carries a Warning: 299 header
+  max-body=N          a request body over N bytes gets 413 (GHCR, Cloudflare)
+  chunk-min=N         upload answers carry OCI-Chunk-Min-Length: N
+
+The proxy binds port 0 (or --port), prints the port on stdout and writes it to
+--port-file once it listens, logs one line per request to --log, and stops by
+itself after --lifetime seconds (or on SIGTERM/SIGINT). Python stdlib only.
+"""
+
+import argparse
+import http.client
+import http.server
+import io
+import json
+import os
+import random
+import re
+import signal
+import socket
+import ssl
+import struct
+import sys
+import threading
+import time
+import urllib.parse
+
+FAULTS = ("500", "502", "503", "429", "reset", "stall", "lost")
+HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
+              "te", "trailer", "transfer-encoding", "upgrade", "content-length"}
+MANIFEST_PATH = re.compile(r"^/v2/.+/manifests/[^/]+$")
+
+
+class Config:
+    """Parsed command line, shared read-only by all handler threads."""
+
+    def __init__(self, args):
+        up = urllib.parse.urlsplit(args.upstream if "://" in args.upstream
+                                   else "http://" + args.upstream)
+        self.up_scheme = up.scheme
+        self.up_host = up.hostname
+        self.up_port = up.port or (443 if up.scheme == "https" else 80)
+        self.rate = args.rate
+        self.faults = [f for f in args.faults.split(",") if f]
+        for f in self.faults:
+            if f not in FAULTS:
+                sys.exit("faultproxy: unknown fault %r (known: %s)" % (f, ", ".join(FAULTS)))
+        self.methods = {m.upper() for m in args.methods.split(",") if m}
+        self.path_re = re.compile(args.paths) if args.paths else None
+        self.skip = args.skip
+        self.retry_after = args.retry_after
+        self.stall = args.stall
+        self.quirks, self.max_body, self.chunk_min = set(), None, None
+        for q in (q for q in args.quirks.split(",") if q):
+            name, _, val = q.partition("=")
+            if name == "max-body":
+                self.max_body = int(val)
+            elif name == "chunk-min":
+                self.chunk_min = int(val)
+            elif name in ("patch201", "head403", "location-relative", "location-absolute",
+                          "location-query", "warning"):
+                self.quirks.add(name)
+            else:
+                sys.exit("faultproxy: unknown quirk %r" % q)
+        self.rng = random.Random(args.seed)
+        self.lock = threading.Lock()
+        self.count = 0
+        self.log = open(args.log, "a", buffering=1) if args.log else None
+
+    def pick_fault(self, method, path):
+        """The fault for this request, or None; decided under the lock so that
+        a given seed gives the same sequence of decisions."""
+        with self.lock:
+            self.count += 1
+            if self.count <= self.skip or not self.faults:
+                return None
+            if self.methods and method not in self.methods:
+                return None
+            if self.path_re and not self.path_re.search(path):
+                return None
+            if self.rng.random() >= self.rate:
+                return None
+            return self.rng.choice(self.faults)
+
+    def note(self, line):
+        if self.log:
+            with self.lock:
+                self.log.write("%.3f %s\n" % (time.time(), line))
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    cfg = None  # set in main()
+
+    def log_message(self, fmt, *args):  # silence the default stderr log
+        pass
+
+    def do_GET(self):
+        self.proxy()
+
+    do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_GET
+
+    # -- request body ---------------------------------------------------------
+
+    def read_body(self, limit=None):
+        """The request body (de-chunked); with limit, read at most that many bytes."""
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            out = io.BytesIO()
+            while limit is None or out.tell() < limit:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    break
+                out.write(self.rfile.read(size))
+                self.rfile.readline()
+            return out.getvalue()
+        n = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(n if limit is None else min(n, limit))
+
+    def body_length(self):
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            return -1
+        return int(self.headers.get("Content-Length") or 0)
+
+    # -- faults ---------------------------------------------------------------
+
+    def reset(self):
+        """Abort the connection with a TCP RST."""
+        sock = self.connection
+        try:
+            self.wfile.flush()
+        except OSError:
+            pass
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        except OSError:
+            pass
+        for f in (self.rfile, self.wfile):
+            try:
+                f.close()
+            except OSError:
+                pass
+        try:
+            sock.close()
+        except OSError:
+            pass
+        self.rfile, self.wfile = io.BytesIO(), io.BytesIO()
+        self.close_connection = True
+
+    def send_error_status(self, status, code, extra=None):
+        body = json.dumps({"errors": [{"code": code, "message": "faultproxy: injected %d" % status,
+                                       "detail": None}]}).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in (extra or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def fault_before(self, fault):
+        """Faults that replace forwarding. True when the request was answered."""
+        cfg = self.cfg
+        if fault in ("500", "502", "503"):
+            self.read_body()
+            self.send_error_status(int(fault), "UNAVAILABLE")
+        elif fault == "429":
+            self.read_body()
+            self.send_error_status(429, "TOOMANYREQUESTS", {"Retry-After": str(cfg.retry_after)})
+        elif fault == "stall":
+            time.sleep(cfg.stall)
+            self.close_connection = True
+            self.reset()
+        elif fault == "reset" and self.body_length() != 0:
+            n = self.body_length()
+            self.read_body(limit=(n // 2) if n > 0 else 1)
+            self.reset()
+        else:
+            return False
+        return True
+
+    # -- forwarding -----------------------------------------------------------
+
+    def upstream(self):
+        cfg = self.cfg
+        if cfg.up_scheme == "https":
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            return http.client.HTTPSConnection(cfg.up_host, cfg.up_port, timeout=120, context=ctx)
+        return http.client.HTTPConnection(cfg.up_host, cfg.up_port, timeout=120)
+
+    def rewrite_location(self, value):
+        q, host = self.cfg.quirks, self.headers.get("Host", "")
+        parts = urllib.parse.urlsplit(value)
+        if "location-relative" in q:
+            parts = parts._replace(scheme="", netloc="")
+        elif "location-absolute" in q and not parts.netloc:
+            parts = parts._replace(scheme="http", netloc=host)
+        elif parts.netloc == "%s:%d" % (self.cfg.up_host, self.cfg.up_port):
+            parts = parts._replace(scheme="http", netloc=host)  # keep the client on the proxy
+        if "location-query" in q:
+            parts = parts._replace(query=(parts.query + "&" if parts.query else "") + "fp=1")
+        return urllib.parse.urlunsplit(parts)
+
+    def proxy(self):
+        cfg = self.cfg
+        path = self.path
+        fault = cfg.pick_fault(self.command, urllib.parse.urlsplit(path).path)
+        if fault and self.fault_before(fault):
+            cfg.note("%s %s -> fault %s" % (self.command, path, fault))
+            return
+        n = self.body_length()
+        if cfg.max_body is not None and n > cfg.max_body:
+            self.read_body()
+            self.send_error_status(413, "SIZE_INVALID")
+            cfg.note("%s %s -> quirk 413 (%d bytes)" % (self.command, path, n))
+            return
+        body = self.read_body() if n != 0 else None
+        if cfg.max_body is not None and body is not None and len(body) > cfg.max_body:
+            self.send_error_status(413, "SIZE_INVALID")
+            cfg.note("%s %s -> quirk 413 (%d bytes)" % (self.command, path, len(body)))
+            return
+        try:
+            conn = self.upstream()
+            conn.putrequest(self.command, path, skip_host=True, skip_accept_encoding=True)
+            for k, v in self.headers.items():  # repeated headers (Accept) kept as they are
+                if k.lower() not in HOP_BY_HOP:
+                    conn.putheader(k, v)
+            if body is not None:
+                conn.putheader("Content-Length", str(len(body)))
+            conn.endheaders(body)
+            resp = conn.getresponse()
+            data = resp.read()
+            conn.close()
+        except OSError as e:
+            self.send_error_status(502, "UNAVAILABLE")
+            cfg.note("%s %s -> upstream error %s" % (self.command, path, e))
+            return
+        if fault == "lost":
+            cfg.note("%s %s -> fault lost (upstream %d)" % (self.command, path, resp.status))
+            self.reset()
+            return
+        self.answer(resp, data, fault)
+
+    def answer(self, resp, data, fault):
+        cfg, q = self.cfg, self.cfg.quirks
+        status = resp.status
+        path = urllib.parse.urlsplit(self.path).path
+        if "patch201" in q and self.command == "PATCH" and status == 202:
+            status = 201
+        if "head403" in q and self.command == "HEAD" and status == 404 and MANIFEST_PATH.match(path):
+            status, data = 403, b""
+        self.send_response(status)
+        length = resp.getheader("Content-Length")
+        for k, v in resp.getheaders():
+            kl = k.lower()
+            if kl in HOP_BY_HOP or kl in ("date", "server"):
+                continue
+            if kl == "location":
+                v = self.rewrite_location(v)
+            self.send_header(k, v)
+        if "warning" in q:
+            self.send_header("Warning", '299 - "faultproxy: this is a test warning"')
+        if cfg.chunk_min is not None and "/blobs/uploads/" in path:
+            self.send_header("OCI-Chunk-Min-Length", str(cfg.chunk_min))
+        if self.command == "HEAD":
+            self.send_header("Content-Length", length if length is not None else "0")
+            self.end_headers()
+            cfg.note("%s %s -> %d" % (self.command, self.path, status))
+            return
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if fault == "reset" and len(data) > 1:
+            self.wfile.write(data[:len(data) // 2])
+            self.reset()
+            cfg.note("%s %s -> fault reset mid-response (%d)" % (self.command, self.path, status))
+            return
+        if fault == "reset":
+            self.reset()
+            cfg.note("%s %s -> fault reset (%d)" % (self.command, self.path, status))
+            return
+        self.wfile.write(data)
+        cfg.note("%s %s -> %d" % (self.command, self.path, status))
+
+
+class Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def handle_error(self, request, client_address):
+        pass  # clients that go away mid-request are expected here
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--upstream", required=True, help="registry URL or HOST:PORT")
+    p.add_argument("--port", type=int, default=0, help="port to listen on (default: any free)")
+    p.add_argument("--port-file", help="write the port here once listening")
+    p.add_argument("--rate", type=float, default=0.0, help="share of requests that fail (0..1)")
+    p.add_argument("--seed", type=int, default=1, help="random seed for fault decisions")
+    p.add_argument("--faults", default="500,503,429,reset,stall",
+                   help="comma list of: " + ",".join(FAULTS))
+    p.add_argument("--methods", default="", help="only fault these methods (comma list)")
+    p.add_argument("--paths", default="", help="only fault paths matching this regex")
+    p.add_argument("--skip", type=int, default=0, help="never fault the first N requests")
+    p.add_argument("--retry-after", type=int, default=1, help="Retry-After seconds for 429")
+    p.add_argument("--stall", type=float, default=5.0, help="seconds a stall holds on")
+    p.add_argument("--quirks", default="", help="comma list of quirks (see the top of this file)")
+    p.add_argument("--lifetime", type=float, default=600.0, help="stop after this many seconds")
+    p.add_argument("--log", help="append one line per request to this file")
+    return p.parse_args(argv)
+
+
+def main(argv):
+    args = parse_args(argv)
+    Handler.cfg = Config(args)
+    server = Server(("127.0.0.1", args.port), Handler)
+    port = server.server_address[1]
+    if args.port_file:
+        tmp = args.port_file + ".tmp"
+        with open(tmp, "w") as f:
+            f.write("%d\n" % port)
+        os.rename(tmp, args.port_file)
+    print(port, flush=True)
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    signal.signal(signal.SIGINT, lambda *_: done.set())
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    done.wait(args.lifetime)
+    server.shutdown()
+    server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
