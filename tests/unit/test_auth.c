@@ -296,14 +296,16 @@ done:
 
 int main(int argc, char **argv)
 {
-	Suite *s = suite_create("auth");
-	TCase *tc = tcase_create("wwwauth");
-	TCase *tm = tcase_create("machine");
+	Suite *s;
+	TCase *tc, *tm;
 	SRunner *sr;
 	int failed;
 
 	if (argc >= 3 && strcmp(argv[1], "probe") == 0)
 		return probe(argc, argv);
+	s = suite_create("auth");
+	tc = tcase_create("wwwauth");
+	tm = tcase_create("machine");
 	tcase_add_test(tc, bearer_docker_hub);
 	tcase_add_test(tc, several_challenges);
 	tcase_add_test(tc, token68_and_bare_schemes);
