@@ -88,8 +88,11 @@ ts_code ts_registry_blob_put(ts_registry *r, const char *digest, const void *dat
  * and returns TS_EUSAGE.
  */
 typedef long (*ts_blob_reader)(void *ctx, char *buf, size_t cap, ts_error *rerr);
+/* Called after the last byte was read and before the upload is committed;
+ * an error here cancels the upload (e.g. a layer whose diff_id is wrong). */
+typedef ts_code (*ts_blob_check)(void *ctx, ts_error *err);
 ts_code ts_registry_blob_upload(ts_registry *r, const char *digest, int64_t size,
-				ts_blob_reader read, void *ctx,
+				ts_blob_reader read, void *ctx, ts_blob_check check,
 				char digest_out[TS_DIGEST_STRLEN], int64_t *size_out,
 				ts_error *err);
 

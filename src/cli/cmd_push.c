@@ -1,20 +1,80 @@
 /*
- * cmd_push.c - 'pushseal push' (not yet implemented).
+ * cmd_push.c - 'tagseal push IMAGE --repo REPO [--tag TAG | --scheme T]'.
  */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "cli.h"
+#include "pushopts.h"
+#include "tagseal/fsutil.h"
+#include "tagseal/push.h"
 
 static int run(int argc, char **argv);
 
 const ts_command ts_cmd_push = {
-	"push", run, "(not yet implemented)",
-	"usage: pushseal push ...\n" TS_COMMON_USAGE,
+	"push", run, "push an image under one new immutable tag",
+	"usage: tagseal push IMAGE --repo REPO [--tag TAG | --scheme TEMPLATE] [OPTIONS]\n"
+	"\n"
+	"Push IMAGE (a docker save tarball, an OCI layout tarball or directory, plain or\n"
+	"compressed with gzip or zstd) to REPO under one new immutable tag. A tag that\n"
+	"exists with other content is never overwritten (exit 3); the same content under\n"
+	"the same tag is a success that changes nothing. The tag is read back after the\n"
+	"push (exit 5 if another writer raced us). Last stdout line: REPO:TAG@DIGEST.\n"
+	"\n"
+	"image:\n"
+	"  --image NAME         choose one image of several in IMAGE (RepoTags entry or\n"
+	"                       org.opencontainers.image.ref.name)\n"
+	"  --compression ALG    gzip (default) or zstd, for layers stored uncompressed\n"
+	"  --format FMT         oci or docker manifests (default: the source's family)\n"
+	"  --jobs N             compression threads (default: all cores)\n"
+	TS_PUSH_TAG_USAGE
+	TS_PUSH_OUTPUT_USAGE
+	TS_REGISTRY_USAGE
+	"  --dry-run            compute the digest, upload nothing\n"
+	TS_COMMON_USAGE,
 };
 
 static int run(int argc, char **argv)
 {
+	ts_push_cli c;
+	ts_push_result res;
 	ts_error err = TS_ERROR_INIT;
-	(void)argc;
-	(void)argv;
-	ts_error_set(&err, TS_EINTERNAL, "'pushseal push' is not implemented yet");
+	ts_code rc;
+	int ret;
+
+	ret = ts_push_cli_parse(&ts_cmd_push, argc, argv, &c);
+	if (ret >= 0)
+		return ret;
+	ret = ts_push_cli_prepare(&c, &err);
+	if (ret != TS_OK)
+		goto fail;
+	ts_msg_verbose("pushing %s to %s as tag %s", c.push.image_path, c.repo_str, c.push.tag);
+	rc = ts_push(&c.push, &res, &err);
+	if (rc != TS_OK) {
+		ret = rc;
+		goto fail;
+	}
+	if (c.push.dry_run) {
+		printf("%s:%s@%s\n", c.repo_str, c.push.tag, res.digest);
+		ts_push_result_free(&res);
+		ts_push_cli_free(&c);
+		return 0;
+	}
+	if (res.unchanged)
+		ts_msg_info("tag %s already holds %s: nothing changed", c.push.tag, res.digest);
+	for (size_t i = 0; i < c.push.n_aliases; i++)
+		ts_msg_info("alias (mutable) %s -> %s", c.push.aliases[i], res.digest);
+	rc = ts_push_cli_outputs(&c, &res, &err);
+	ts_push_result_free(&res);
+	if (rc != TS_OK) {
+		ret = rc;
+		goto fail;
+	}
+	printf("%s:%s@%s\n", c.repo_str, c.push.tag, res.digest);
+	ts_push_cli_free(&c);
+	return 0;
+fail:
+	ts_push_cli_free(&c);
 	return ts_msg_fail(&err);
 }

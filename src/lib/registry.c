@@ -932,7 +932,8 @@ static ts_code upload_finish(ts_registry *r, const char *location, const char *d
 }
 
 ts_code ts_registry_blob_upload(ts_registry *r, const char *digest, int64_t size,
-				ts_blob_reader read, void *ctx, char digest_out[TS_DIGEST_STRLEN],
+				ts_blob_reader read, void *ctx, ts_blob_check check,
+				char digest_out[TS_DIGEST_STRLEN],
 				int64_t *size_out, ts_error *err)
 {
 	hashing_reader hr = { read, ctx, ts_sha256_new(), 0 };
@@ -986,6 +987,10 @@ ts_code ts_registry_blob_upload(ts_registry *r, const char *digest, int64_t size
 		upload_cancel(r, location);
 		goto out;
 	}
+	if (check && (rc = check(ctx, err)) != TS_OK) {
+		upload_cancel(r, location);
+		goto out;
+	}
 	rc = upload_finish(r, location, ours, err);
 	if (rc == TS_OK) {
 		if (digest_out)
@@ -1024,5 +1029,5 @@ ts_code ts_registry_blob_put(ts_registry *r, const char *digest, const void *dat
 	mem_reader m = { data, len, 0 };
 	if (rc != TS_OK || exists)
 		return rc;
-	return ts_registry_blob_upload(r, digest, (int64_t)len, mem_read, &m, NULL, NULL, err);
+	return ts_registry_blob_upload(r, digest, (int64_t)len, mem_read, &m, NULL, NULL, NULL, err);
 }

@@ -1,0 +1,306 @@
+/*
+ * pushopts.c - parsing push's options and writing its outputs.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pushopts.h"
+#include "tagseal/creds.h"
+#include "tagseal/fsutil.h"
+#include "tagseal/outputs.h"
+#include "tagseal/record.h"
+
+enum {
+	O_REPO = 1000, O_TAG, O_SCHEME, O_VERSION, O_BUILD, O_GITDIR, O_ALIAS, O_COLLISION,
+	O_IMAGE, O_COMPRESSION, O_FORMAT, O_JOBS, O_DIGEST_FILE, O_METADATA_FILE, O_RECORD,
+	O_DOTENV, O_PIN, O_PIN_FORM, O_USERNAME, O_PASSWORD_STDIN, O_CA_FILE, O_PLAIN_HTTP,
+	O_RETRIES, O_TIMEOUT, O_DRY_RUN
+};
+
+static const struct option longopts[] = {
+	{ "repo", required_argument, NULL, O_REPO },
+	{ "tag", required_argument, NULL, O_TAG },
+	{ "scheme", required_argument, NULL, O_SCHEME },
+	{ "version", required_argument, NULL, O_VERSION },
+	{ "build", required_argument, NULL, O_BUILD },
+	{ "git-dir", required_argument, NULL, O_GITDIR },
+	{ "alias", required_argument, NULL, O_ALIAS },
+	{ "on-collision", required_argument, NULL, O_COLLISION },
+	{ "image", required_argument, NULL, O_IMAGE },
+	{ "compression", required_argument, NULL, O_COMPRESSION },
+	{ "format", required_argument, NULL, O_FORMAT },
+	{ "jobs", required_argument, NULL, O_JOBS },
+	{ "digest-file", required_argument, NULL, O_DIGEST_FILE },
+	{ "metadata-file", required_argument, NULL, O_METADATA_FILE },
+	{ "record", required_argument, NULL, O_RECORD },
+	{ "dotenv", required_argument, NULL, O_DOTENV },
+	{ "pin", required_argument, NULL, O_PIN },
+	{ "pin-form", required_argument, NULL, O_PIN_FORM },
+	{ "username", required_argument, NULL, O_USERNAME },
+	{ "password-stdin", no_argument, NULL, O_PASSWORD_STDIN },
+	{ "ca-file", required_argument, NULL, O_CA_FILE },
+	{ "plain-http", no_argument, NULL, O_PLAIN_HTTP },
+	{ "retries", required_argument, NULL, O_RETRIES },
+	{ "timeout", required_argument, NULL, O_TIMEOUT },
+	{ "dry-run", no_argument, NULL, O_DRY_RUN },
+	TS_COMMON_LONGOPTS,
+	{ NULL, 0, NULL, 0 }
+};
+
+static void log_verbose(const char *line)
+{
+	ts_msg_verbose("%s", line);
+}
+
+static void log_warn(const char *line)
+{
+	ts_msg_warn("%s", line);
+}
+
+static void log_progress(const char *line)
+{
+	ts_msg_info("%s", line);
+}
+
+static int parse_int(const char *cmd, const char *flag, const char *s, long lo, long hi, long *out)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+	if (!*s || *end || v < lo || v > hi)
+		return ts_msg_usage(cmd, "%s '%s': expected a whole number from %ld to %ld", flag, s, lo, hi);
+	*out = v;
+	return -1;
+}
+
+static void push_str(const char ***v, size_t *n, const char *s)
+{
+	*v = ts_realloc(*v, (*n + 1) * sizeof(char *));
+	(*v)[(*n)++] = s;
+}
+
+int ts_push_cli_parse(const ts_command *cmd, int argc, char **argv, ts_push_cli *c)
+{
+	int opt, ret;
+	long v;
+	ts_registry_opts ro = TS_REGISTRY_OPTS_INIT;
+
+	memset(c, 0, sizeof(*c));
+	c->push.reg = ro;
+	c->push.reg.log = log_verbose;
+	c->push.reg.warn = log_warn;
+	c->push.progress = log_progress;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, TS_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+		switch (opt) {
+		case O_REPO: c->repo_str = optarg; break;
+		case O_TAG: c->tn.tag = optarg; break;
+		case O_SCHEME: c->tn.scheme = optarg; break;
+		case O_VERSION: c->tn.version = optarg; break;
+		case O_BUILD: c->tn.build = optarg; break;
+		case O_GITDIR: c->tn.git_dir = optarg; break;
+		case O_ALIAS: push_str(&c->alias_tmpls, &c->n_alias_tmpls, optarg); break;
+		case O_COLLISION: c->on_collision = optarg; break;
+		case O_IMAGE: c->push.image_name = optarg; break;
+		case O_COMPRESSION: c->compression = optarg; break;
+		case O_FORMAT: c->format = optarg; break;
+		case O_JOBS:
+			if ((ret = parse_int(cmd->name, "--jobs", optarg, 1, 64, &v)) >= 0)
+				return ret;
+			c->push.jobs = (int)v;
+			break;
+		case O_DIGEST_FILE: c->digest_file = optarg; break;
+		case O_METADATA_FILE: c->metadata_file = optarg; break;
+		case O_RECORD: c->record_file = optarg; break;
+		case O_DOTENV: c->dotenv_file = optarg; break;
+		case O_PIN: push_str(&c->pins, &c->n_pins, optarg); break;
+		case O_PIN_FORM: c->pin_form = optarg; break;
+		case O_USERNAME: c->push.reg.username = optarg; break;
+		case O_PASSWORD_STDIN: c->password_stdin = true; break;
+		case O_CA_FILE: c->push.reg.ca_file = optarg; break;
+		case O_PLAIN_HTTP: c->push.reg.plain_http = true; break;
+		case O_RETRIES:
+			if ((ret = parse_int(cmd->name, "--retries", optarg, 0, 100, &v)) >= 0)
+				return ret;
+			c->push.reg.retries = (int)v;
+			break;
+		case O_TIMEOUT:
+			if ((ret = parse_int(cmd->name, "--timeout", optarg, 1, 86400, &v)) >= 0)
+				return ret;
+			c->push.reg.timeout_s = v;
+			break;
+		case O_DRY_RUN: c->push.dry_run = true; break;
+		default:
+			if ((ret = ts_cli_common_opt(cmd, opt)) >= 0)
+				return ret;
+		}
+	}
+	c->push.reg.verbose = ts_msg_verbosity() > 0;
+	if (ts_msg_verbosity() < 0)
+		c->push.progress = NULL;
+	if (optind >= argc)
+		return ts_msg_usage(cmd->name, "IMAGE is missing");
+	if (optind + 1 < argc)
+		return ts_msg_usage(cmd->name, "unexpected argument '%s'", argv[optind + 1]);
+	c->push.image_path = argv[optind];
+	if (!c->repo_str)
+		return ts_msg_usage(cmd->name, "--repo REPO is required");
+	if (c->tn.tag && c->tn.scheme)
+		return ts_msg_usage(cmd->name, "--tag and --scheme exclude each other");
+	if (c->compression && strcmp(c->compression, "gzip") && strcmp(c->compression, "zstd"))
+		return ts_msg_usage(cmd->name, "--compression '%s': expected gzip or zstd", c->compression);
+	if (c->format && strcmp(c->format, "oci") && strcmp(c->format, "docker"))
+		return ts_msg_usage(cmd->name, "--format '%s': expected oci or docker", c->format);
+	if (c->on_collision && strcmp(c->on_collision, "fail") && strcmp(c->on_collision, "bump"))
+		return ts_msg_usage(cmd->name, "--on-collision '%s': expected fail or bump", c->on_collision);
+	if (c->pin_form && strcmp(c->pin_form, "tag-digest") && strcmp(c->pin_form, "digest"))
+		return ts_msg_usage(cmd->name, "--pin-form '%s': expected tag-digest or digest", c->pin_form);
+	if (c->password_stdin && !c->push.reg.username)
+		return ts_msg_usage(cmd->name, "--password-stdin needs --username");
+	c->push.compression = c->compression && !strcmp(c->compression, "zstd") ? TS_COMPRESS_ZSTD
+										 : TS_COMPRESS_GZIP;
+	c->push.format = !c->format ? TS_FORMAT_KEEP
+		       : !strcmp(c->format, "oci") ? TS_FORMAT_OCI : TS_FORMAT_DOCKER;
+	return -1;
+}
+
+/* With --on-collision bump (or to honour the alias rule), the registry's tags. */
+static ts_code registry_tags(ts_push_cli *c, char ***tags, size_t *n, ts_error *err)
+{
+	ts_registry *r;
+	ts_code rc = ts_registry_open(&c->repo, &c->push.reg, &r, err);
+	if (rc)
+		return rc;
+	rc = ts_registry_tags_list(r, tags, n, err);
+	ts_registry_free(r);
+	return rc;
+}
+
+static ts_code resolve_tags(ts_push_cli *c, ts_error *err)
+{
+	ts_code rc;
+	char **existing = NULL;
+	size_t n_existing = 0;
+	bool bump = c->on_collision && !strcmp(c->on_collision, "bump");
+
+	c->tn.aliases = c->alias_tmpls;
+	c->tn.n_aliases = c->n_alias_tmpls;
+	rc = ts_tagname_resolve(&c->tn, &c->tres, err);
+	if (rc)
+		return rc;
+	c->have_tres = true;
+	if (c->tres.note)
+		ts_msg_info("%s", c->tres.note);
+	if ((bump || c->tres.n_aliases) && !c->push.dry_run) {
+		rc = registry_tags(c, &existing, &n_existing, err);
+		if (rc)
+			return rc;
+	}
+	if (bump) {
+		char *picked = NULL;
+		rc = ts_tagname_pick_free(c->tres.tag, existing, n_existing, TS_COLLISION_BUMP, &picked, err);
+		if (rc == TS_OK && strcmp(picked, c->tres.tag) != 0) {
+			ts_msg_info("tag %s is taken; using %s", c->tres.tag, picked);
+			free(c->tres.tag);
+			c->tres.tag = picked;
+		} else {
+			free(picked);
+		}
+	}
+	c->aliases = ts_calloc(c->tres.n_aliases + 1, sizeof(char *));
+	for (size_t i = 0; rc == TS_OK && i < c->tres.n_aliases; i++) {
+		char *why = NULL;
+		const ts_tag_alias *a = &c->tres.aliases[i];
+		if (!ts_alias_may_move(a, c->tres.have_version ? &c->tres.version : NULL, existing,
+				       n_existing, &why)) {
+			ts_msg_info("alias %s not moved: %s", a->tag, why ? why : "rule");
+		} else {
+			c->aliases[c->push.n_aliases++] = a->tag;
+		}
+		free(why);
+	}
+	c->push.aliases = (const char *const *)c->aliases;
+	ts_registry_tags_free(existing);
+	c->push.tag = c->tres.tag;
+	return rc;
+}
+
+ts_code ts_push_cli_prepare(ts_push_cli *c, ts_error *err)
+{
+	ts_code rc = ts_repo_parse(c->repo_str, &c->repo, "--repo", err);
+	if (rc)
+		return rc;
+	c->push.repo = &c->repo;
+	if (c->password_stdin) {
+		rc = ts_creds_read_password_stdin(&c->password, err);
+		if (rc)
+			return rc;
+		c->push.reg.password = c->password;
+	}
+	if (c->push.reg.plain_http == false && !ts_host_is_loopback(c->repo.host) && c->push.reg.ca_file &&
+	    access(c->push.reg.ca_file, R_OK) != 0)
+		return ts_error_set(err, TS_EUSAGE, "--ca-file '%s' cannot be read", c->push.reg.ca_file);
+	return resolve_tags(c, err);
+}
+
+static ts_code write_digest_file(const char *path, const char *digest, ts_error *err)
+{
+	char line[TS_DIGEST_STRLEN + 1];
+	snprintf(line, sizeof(line), "%s\n", digest);
+	return ts_write_file_atomic(path, line, strlen(line), 0644, "--digest-file", err);
+}
+
+ts_code ts_push_cli_outputs(ts_push_cli *c, const ts_push_result *res, ts_error *err)
+{
+	ts_push_facts f = TS_PUSH_FACTS_INIT;
+	ts_output_paths paths = { c->metadata_file, c->dotenv_file, getenv("GITHUB_OUTPUT"),
+				  getenv("GITHUB_STEP_SUMMARY") };
+	ts_code rc = TS_OK;
+	char *version = NULL;
+
+	f.repository = c->repo_str;
+	f.tag = c->push.tag;
+	f.digest = res->digest;
+	f.media_type = res->media_type;
+	f.size = res->size;
+	f.aliases = c->push.aliases;
+	f.n_aliases = c->push.n_aliases;
+	f.platforms = (const char *const *)res->platforms;
+	f.n_platforms = res->n_platforms;
+	f.source_path = c->push.image_path;
+	if (c->have_tres) {
+		if (c->tres.have_git) {
+			f.git_commit = c->tres.git.commit;
+			f.git_ref = c->tres.branch;
+			f.git_dirty = c->tres.git.dirty ? 1 : 0;
+		}
+		if (c->tres.have_version)
+			f.git_version = version = ts_semver_format(&c->tres.version);
+		f.ci_provider = c->tres.ci.provider;
+		f.ci_build = c->tres.build;
+		f.ci_url = c->tres.ci.run_url;
+		f.ci_actor = c->tres.ci.actor;
+	}
+	if (c->digest_file)
+		rc = write_digest_file(c->digest_file, res->digest, err);
+	if (rc == TS_OK)
+		rc = ts_outputs_write(&f, &paths, err);
+	if (rc == TS_OK && c->record_file)
+		rc = ts_record_append(c->record_file, &f, err);
+	free(version);
+	return rc;
+}
+
+void ts_push_cli_free(ts_push_cli *c)
+{
+	free(c->alias_tmpls);
+	free(c->pins);
+	free(c->aliases);
+	if (c->have_tres)
+		ts_tagname_result_free(&c->tres);
+	ts_ref_free(&c->repo);
+	if (c->password)
+		ts_secret_free(c->password);
+	c->password = NULL;
+}

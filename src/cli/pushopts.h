@@ -1,0 +1,68 @@
+/*
+ * pushopts.h - the options `push` takes (tag source, outputs, registry
+ * access), parsed into one struct, and the steps after a verified push:
+ * digest file, metadata file, CI outputs, pins, record.
+ */
+#ifndef TAGSEAL_PUSHOPTS_H
+#define TAGSEAL_PUSHOPTS_H
+
+#include "cli.h"
+#include "tagseal/push.h"
+#include "tagseal/tagname.h"
+
+#define TS_PUSH_TAG_USAGE \
+	"tag source (exactly one of --tag and --scheme, or neither for the default):\n" \
+	"  --tag TAG            this tag\n" \
+	"  --scheme TEMPLATE    a preset name or a template such as '{version}-{build}.g{sha}'\n" \
+	"  --version X.Y.Z      the version for {version} (default: nearest git tag)\n" \
+	"  --build N            the build number for {build} (default: the CI's)\n" \
+	"  --git-dir DIR        the git repository (default: discovered from the cwd)\n" \
+	"  --alias TAG          a mutable alias (template allowed), moved after the tag;\n" \
+	"                       repeatable ('latest', '{major}', '{major}.{minor}')\n" \
+	"  --on-collision P     fail (default: exit 3 when the tag is taken) or bump\n"
+#define TS_PUSH_OUTPUT_USAGE \
+	"outputs:\n" \
+	"  --digest-file FILE   write sha256:<hex> after the push is verified\n" \
+	"  --metadata-file FILE write a JSON object describing the push\n" \
+	"  --record FILE        append one line to a tamper-evident change record\n" \
+	"  --dotenv FILE        GitLab dotenv: TAGSEAL_TAG, TAGSEAL_DIGEST, TAGSEAL_REFERENCE\n" \
+	"  --pin PATH           pin REPO:TAG@DIGEST into manifests (repeatable)\n" \
+	"  --pin-form FORM      tag-digest (default) or digest\n"
+#define TS_REGISTRY_USAGE \
+	"registry access:\n" \
+	"  --username USER      with --password-stdin\n" \
+	"  --password-stdin     read the password or token from standard input\n" \
+	"  --ca-file FILE       also trust this CA\n" \
+	"  --plain-http         allow plain HTTP to a non-loopback registry\n" \
+	"  --retries N          retries of transient failures (default 4)\n" \
+	"  --timeout SECONDS    give up on a stalled transfer (default 60)\n"
+
+typedef struct ts_push_cli {
+	ts_push_opts push;
+	ts_ref repo;
+	const char *repo_str;
+	ts_tagname_opts tn;
+	ts_tagname_result tres;
+	bool have_tres;
+	const char **alias_tmpls;
+	size_t n_alias_tmpls;
+	char **aliases;
+	const char *on_collision;
+	const char *digest_file, *metadata_file, *record_file, *dotenv_file;
+	const char **pins;
+	size_t n_pins;
+	const char *pin_form;
+	bool password_stdin;
+	char *password;
+	const char *compression, *format;
+} ts_push_cli;
+
+/* Returns -1 to go on, or an exit code (help printed, usage error). */
+int ts_push_cli_parse(const ts_command *cmd, int argc, char **argv, ts_push_cli *c);
+/* Resolve the tag, read credentials, check the options. */
+ts_code ts_push_cli_prepare(ts_push_cli *c, ts_error *err);
+/* After a verified push: files, CI outputs, pins, record. */
+ts_code ts_push_cli_outputs(ts_push_cli *c, const ts_push_result *res, ts_error *err);
+void ts_push_cli_free(ts_push_cli *c);
+
+#endif
