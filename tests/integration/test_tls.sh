@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# test_tls.sh - HTTPS to the registry and to its token service, with a CA
+# and certificates the test makes with openssl: --ca-file makes a private
+# CA trusted; without it (or with another CA) the certificate is refused with
+# exit 4 and a message saying what failed and how to fix it; an untrusted
+# registry on loopback is never retried in plain HTTP. No secret in output.
+#
+# Runs through the probe in test_auth (see test_auth.sh); once 'tagseal
+# push' takes --ca-file and --password-stdin, through push too.
+. "$(dirname "$0")/../lib/common.sh"
+. "$TS_LIB_DIR/registry.sh"
+. "$TS_LIB_DIR/tokenserver.sh"
+ts_need docker-registry htpasswd openssl python3 curl
+
+PROBE=${TS_AUTH_PROBE:-$TS_BUILD_DIR/tests/test_auth}
+[ -x "$PROBE" ] || ts_skip "probe $PROBE not built"
+
+PW='tls-Secret 99'
+unset TAGSEAL_USERNAME TAGSEAL_PASSWORD GITHUB_TOKEN GITHUB_ACTOR CI_REGISTRY \
+	CI_REGISTRY_USER CI_REGISTRY_PASSWORD CI_JOB_TOKEN
+export DOCKER_CONFIG=$T/docker-none
+TRANSCRIPT=$T/transcript
+: >"$TRANSCRIPT"
+
+probe() {
+	local want=$1 rc=0
+	shift
+	"$PROBE" probe "$@" >"$T/out" 2>"$T/err" || rc=$?
+	cat "$T/out" "$T/err" >>"$TRANSCRIPT"
+	if [ "$rc" != "$want" ]; then
+		{ echo "probe $*"; echo "exit $rc, expected $want"; cat "$T/out" "$T/err"; } >&2
+		ts_fail "probe $1 exited $rc, expected $want"
+	fi
+}
+
+registry_tls "$T/tls"
+CA=$T/tls/ca/ca.crt
+registry_tls "$T/other"   # another CA, not the registry's
+registry_htpasswd "$T/htpasswd" alice "$PW"
+
+# ---- Basic auth over HTTPS ----
+registry_start --name TLSREG --htpasswd "$T/htpasswd" --tls "$T/tls/server.crt" "$T/tls/server.key"
+PORT=${TLSREG##*:}
+
+probe 0 "$TLSREG/team/app" --ca-file "$CA" --username alice --password-stdin -v <<<"$PW"
+assert_contains "$T/err" "reached over https"
+probe 0 "localhost:$PORT/team/app" --ca-file "$CA" --username alice --password-stdin <<<"$PW"
+
+# not trusted: exit 4, what failed and how to fix it, and no plain-HTTP retry
+for ca in "" "$T/other/ca/ca.crt"; do
+	probe 4 "$TLSREG/team/app" ${ca:+--ca-file "$ca"} --username alice --password-stdin -v <<<"$PW"
+	assert_contains "$T/err" "certificate"
+	assert_contains "$T/err" "--ca-file"
+	assert_not_contains "$T/err" "reached over http"
+	grep -v '^probe: ' "$T/err" >"$T/errline"
+	assert_one_line "$T/errline"
+done
+
+# ---- token auth, registry and realm both over HTTPS ----
+tokenserver_keys "$T/tk"
+tokenserver_start --name TOKENS "$T/tk" --user "alice:$PW" \
+	--tls-cert "$T/tls/server.crt" --tls-key "$T/tls/server.key"
+registry_start --name TOKREG --tls "$T/tls/server.crt" "$T/tls/server.key" \
+	--token "https://127.0.0.1:$TOKENS_PORT/token" tagseal-test tagseal-test-issuer "$T/tk/token.crt"
+probe 0 "$TOKREG/team/app" --ca-file "$CA" --username alice --password-stdin <<<"$PW"
+assert_contains "$TOKENS_LOG" "GET basic alice repository:team/app:pull,push"
+
+# a realm whose certificate is not trusted: the token request fails, exit 4
+tokenserver_start --name BADTLS "$T/tk" --user "alice:$PW" \
+	--tls-cert "$T/other/server.crt" --tls-key "$T/other/server.key"
+registry_start --name BADREG --tls "$T/tls/server.crt" "$T/tls/server.key" \
+	--token "https://127.0.0.1:$BADTLS_PORT/token" tagseal-test tagseal-test-issuer "$T/tk/token.crt"
+probe 4 "$BADREG/team/app" --ca-file "$CA" --username alice --password-stdin <<<"$PW"
+assert_one_line "$T/err"
+assert_contains "$T/err" "TLS with token service 127.0.0.1:$BADTLS_PORT failed"
+assert_contains "$T/err" "--ca-file"
+[ ! -s "$BADTLS_LOG" ] || ts_fail "the password reached a token service that was not trusted"
+
+# ---- tagseal push itself, once it takes --ca-file and credentials ----
+if "$TAGSEAL" push --help 2>/dev/null | grep -q -- --ca-file &&
+	"$TAGSEAL" push --help 2>/dev/null | grep -q -- --password-stdin; then
+	. "$TS_LIB_DIR/fixtures.sh"
+	ts_need skopeo umoci jq
+	fixture_oci_archive "$T/img.tar" v1 1 11 >/dev/null
+	run_ts 0 push "$T/img.tar" --repo "$TLSREG/team/pushed" --tag v1 --ca-file "$CA" \
+		--username alice --password-stdin <<<"$PW"
+	cat "$T/out" "$T/err" >>"$TRANSCRIPT"
+	registry_pull_verify "$TLSREG/team/pushed:v1" "$T/pulled" --src-cert-dir "$T/tls/ca" \
+		--src-creds "alice:$PW" >/dev/null
+	run_ts 4 push "$T/img.tar" --repo "$TLSREG/team/pushed" --tag v2 \
+		--username alice --password-stdin <<<"$PW"
+	cat "$T/out" "$T/err" >>"$TRANSCRIPT"
+	assert_one_line "$T/err"
+	assert_contains "$T/err" "--ca-file"
+else
+	echo "note: tagseal push does not take --ca-file/--password-stdin yet; probe only" >&2
+fi
+
+for s in "$PW" "$(printf 'alice:%s' "$PW" | base64 -w0)"; do
+	assert_not_contains "$TRANSCRIPT" "$s"
+done
+while read -r tok; do
+	[ -z "$tok" ] || assert_not_contains "$TRANSCRIPT" "$tok"
+done <"$TOKENS_ISSUED"
+echo "ok: test_tls"
