@@ -130,7 +130,7 @@ static void chain_line(chain_state *cs, const ts_record_rline *l)
 
 static ts_code read_chain(const char *path, chain_state *cs, ts_error *err)
 {
-	ts_record_reader *rd;
+	ts_record_reader *rd = NULL;
 	ts_record_rline l;
 	bool more = true;
 	ts_code rc = ts_record_reader_open(path, &rd, err);
@@ -313,7 +313,8 @@ static size_t normalise(chain_state *cs)
 		cs->entries[kept++] = *e;
 	}
 	cs->n_entries = kept;
-	qsort(cs->entries, kept, sizeof(entry), entry_cmp);
+	if (kept)
+		qsort(cs->entries, kept, sizeof(entry), entry_cmp);
 	return kept;
 }
 
@@ -397,7 +398,9 @@ static void collect_results(ts_verify_report *rep, pool *p, size_t n_groups)
 			free(repo);
 		}
 	}
-	qsort(rep->findings + first, rep->n_findings - first, sizeof(ts_finding), finding_cmp);
+	if (rep->n_findings > first)
+		qsort(rep->findings + first, rep->n_findings - first, sizeof(ts_finding),
+		      finding_cmp);
 }
 
 static void check_registry(chain_state *cs, const ts_verify_opts *opts)
