@@ -52,6 +52,11 @@ ts_code ts_record_append(const char *path, const ts_push_facts *f, ts_error *err
 ts_code ts_record_append_at(const char *path, const ts_push_facts *f, time_t t,
 			    ts_error *err);
 
+/* Check, before pushing, that ts_record_append() will accept `path`: it is
+ * absent (it will be created), or a regular file (not a symlink) whose
+ * last line is whole JSON. Same errors as ts_record_append(). */
+ts_code ts_record_check_appendable(const char *path, ts_error *err);
+
 /* ---- reading ---- */
 
 typedef struct ts_record_reader ts_record_reader;

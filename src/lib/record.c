@@ -288,6 +288,34 @@ ts_code ts_record_append_at(const char *path, const ts_push_facts *f, time_t t, 
 	return rc;
 }
 
+ts_code ts_record_check_appendable(const char *path, ts_error *err)
+{
+	char prev[TS_DIGEST_STRLEN];
+	struct stat st;
+	bool first;
+	int fd, r;
+	ts_code rc;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 && errno == ENOENT)
+		return TS_OK;
+	if (fd < 0)
+		return ts_error_set(err, TS_EUSAGE, "--record '%s': %s", path,
+				    errno == ELOOP ? "is a symbolic link; refusing to write through it"
+						   : strerror(errno));
+	do
+		r = flock(fd, LOCK_SH);
+	while (r != 0 && errno == EINTR);
+	if (fstat(fd, &st) != 0)
+		rc = ts_error_set(err, TS_EUSAGE, "--record '%s': %s", path, strerror(errno));
+	else if (!S_ISREG(st.st_mode))
+		rc = ts_error_set(err, TS_EUSAGE, "--record '%s' is not a regular file", path);
+	else
+		rc = last_line_digest(fd, st.st_size, path, prev, &first, err);
+	close(fd);
+	return rc;
+}
+
 ts_code ts_record_append(const char *path, const ts_push_facts *f, ts_error *err)
 {
 	return ts_record_append_at(path, f, time(NULL), err);

@@ -110,9 +110,14 @@ START_TEST(first_line_and_chain)
 {
 	char d[TS_DIGEST_STRLEN], *s, *nl, *want;
 	ts_verify_report rep = TS_VERIFY_REPORT_INIT;
+	ts_error err = TS_ERROR_INIT;
+
+	ck_assert_int_eq(ts_record_check_appendable(path, &err), TS_OK); /* absent */
+	ck_assert_int_eq(access(path, F_OK), -1);                        /* not created */
 
 	append("v1", D1, 1795435200);
 	append("v2", D2, 1795435201);
+	ck_assert_int_eq(ts_record_check_appendable(path, &err), TS_OK);
 	s = slurp();
 	ck_assert_ptr_nonnull(strstr(s, "\"prev\":null}\n"));
 	nl = strchr(s, '\n');
@@ -206,6 +211,8 @@ START_TEST(torn_last_line_is_refused_and_reported)
 	s = slurp();
 	s[strlen(s) - 10] = '\0';
 	spit(s);
+	ck_assert_int_eq(ts_record_check_appendable(path, &err), TS_EUSAGE);
+	ck_assert_ptr_nonnull(strstr(err.msg, ":2: the last line is torn"));
 	ck_assert_int_eq(ts_record_append_at(path, &f, 3, &err), TS_EUSAGE);
 	ck_assert_ptr_nonnull(strstr(err.msg, path));
 	ck_assert_ptr_nonnull(strstr(err.msg, ":2: the last line is torn"));
