@@ -1,20 +1,381 @@
 /*
- * cmd_tag.c - 'tagseal tag' (not yet implemented).
+ * cmd_tag.c - 'tagseal tag': print the tag 'push' would use for the same
+ * options, and with --repo prove it is free there (or bump it). The work is
+ * in tagname.h (ts_tagname_resolve, ts_tagname_pick_free, ts_alias_may_move),
+ * shared with push; this file parses options and prints.
  */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
 #include "cli.h"
+#include "tagseal/creds.h"
+#include "tagseal/registry.h"
+#include "tagseal/tagname.h"
 
 static int run(int argc, char **argv);
 
 const ts_command ts_cmd_tag = {
-	"tag", run, "(not yet implemented)",
-	"usage: tagseal tag ...\n" TS_COMMON_USAGE,
+	"tag", run, "print the tag push would use (with --repo, prove it is free)",
+	"usage: tagseal tag [--tag TAG | --scheme TEMPLATE] [--repo REPO] [OPTIONS]\n"
+	"\n"
+	"Prints, on one stdout line, the immutable tag 'tagseal push' would use with the\n"
+	"same options. With --repo, lists the repository's tags and exits 3 if the tag\n"
+	"is taken (or, with --on-collision bump, prints the next free TAG.N).\n"
+	"\n"
+	"tag source (exactly one of --tag and --scheme, or neither for the default):\n"
+	"  --tag TAG            this tag (checked against [A-Za-z0-9_][A-Za-z0-9._-]{0,127})\n"
+	"  --scheme TEMPLATE    a preset (sha semver semver-sha describe date-build\n"
+	"                       date-sha branch-sha build-sha default) or a template\n"
+	"  --version X.Y.Z      the version (default: highest semver git tag reachable)\n"
+	"  --build N            the build number (default: the CI's)\n"
+	"  --git-dir DIR        the git repository (default: discovered from the cwd)\n"
+	"  --alias TEMPLATE     a mutable alias, repeatable ('latest', '{major}.{minor}')\n"
+	"  --repo REPO          check the tag is free in this repository\n"
+	"  --on-collision P     fail (default; exit 3 when taken) or bump (.2, .3, ...)\n"
+	"  --json               print tag, aliases and the facts as one JSON object\n"
+	"\n"
+	"placeholders: {sha} (12+ hex, longer if ambiguous) {sha:N} {fullsha} {version}\n"
+	"  {major} {minor} {patch} {prerelease} {build} {attempt} {date} {date:FORMAT}\n"
+	"  (strftime, UTC, commit date) {time} {epoch} {branch} {distance} {dirty}\n"
+	"default: {version}-{build}.g{sha} in CI with a version; {version}-g{sha}\n"
+	"  outside CI; {date:%Y%m%d}-{build}.g{sha} / {date:%Y%m%d}-g{sha} without a\n"
+	"  version. '+' becomes '_'; tags over 128 characters end in a hash.\n"
+	"\n"
+	"registry access (with --repo):\n"
+	"  --username USER      with --password-stdin\n"
+	"  --password-stdin     read the password or token from standard input\n"
+	"  --ca-file FILE       also trust this CA\n"
+	"  --plain-http         allow plain HTTP to a non-loopback registry\n" TS_COMMON_USAGE
+	"\n"
+	"Exit: 0 ok; 2 bad option, template, version or repository; 3 tag taken;\n"
+	"4 registry failure.\n",
 };
+
+enum { O_TAG = 256, O_SCHEME, O_VERSION, O_BUILD, O_GITDIR, O_ALIAS, O_REPO, O_COLLISION,
+       O_JSON, O_USER, O_PWSTDIN, O_CA, O_PLAIN };
+
+typedef struct tag_args {
+	ts_tagname_opts tn;
+	const char **aliases;
+	size_t n_aliases;
+	const char *repo;
+	ts_collision policy;
+	bool json;
+	ts_registry_opts reg;
+	bool password_stdin;
+} tag_args;
+
+static int set_policy(const char *s, ts_collision *p)
+{
+	if (strcmp(s, "fail") == 0)
+		*p = TS_COLLISION_FAIL;
+	else if (strcmp(s, "bump") == 0)
+		*p = TS_COLLISION_BUMP;
+	else
+		return ts_msg_usage("tag", "--on-collision '%s': expected fail or bump", s);
+	return -1;
+}
+
+static int parse_args(int argc, char **argv, tag_args *a)
+{
+	static const struct option longopts[] = {
+		{ "tag", required_argument, NULL, O_TAG },
+		{ "scheme", required_argument, NULL, O_SCHEME },
+		{ "version", required_argument, NULL, O_VERSION },
+		{ "build", required_argument, NULL, O_BUILD },
+		{ "git-dir", required_argument, NULL, O_GITDIR },
+		{ "alias", required_argument, NULL, O_ALIAS },
+		{ "repo", required_argument, NULL, O_REPO },
+		{ "on-collision", required_argument, NULL, O_COLLISION },
+		{ "json", no_argument, NULL, O_JSON },
+		{ "username", required_argument, NULL, O_USER },
+		{ "password-stdin", no_argument, NULL, O_PWSTDIN },
+		{ "ca-file", required_argument, NULL, O_CA },
+		{ "plain-http", no_argument, NULL, O_PLAIN },
+		TS_COMMON_LONGOPTS,
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt, rc;
+
+	while ((opt = getopt_long(argc, argv, TS_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+		rc = -1;
+		switch (opt) {
+		case O_TAG: a->tn.tag = optarg; break;
+		case O_SCHEME: a->tn.scheme = optarg; break;
+		case O_VERSION: a->tn.version = optarg; break;
+		case O_BUILD: a->tn.build = optarg; break;
+		case O_GITDIR: a->tn.git_dir = optarg; break;
+		case O_ALIAS:
+			a->aliases = ts_realloc(a->aliases, (a->n_aliases + 1) * sizeof(char *));
+			a->aliases[a->n_aliases++] = optarg;
+			break;
+		case O_REPO: a->repo = optarg; break;
+		case O_COLLISION: rc = set_policy(optarg, &a->policy); break;
+		case O_JSON: a->json = true; break;
+		case O_USER: a->reg.username = optarg; break;
+		case O_PWSTDIN: a->password_stdin = true; break;
+		case O_CA: a->reg.ca_file = optarg; break;
+		case O_PLAIN: a->reg.plain_http = true; break;
+		default: rc = ts_cli_common_opt(&ts_cmd_tag, opt); break;
+		}
+		if (rc >= 0)
+			return rc;
+	}
+	if (optind < argc)
+		return ts_msg_usage("tag", "unexpected argument '%s'", argv[optind]);
+	if (a->tn.tag && a->tn.scheme)
+		return ts_msg_usage("tag", "--tag and --scheme exclude each other");
+	if (a->password_stdin && !a->reg.username)
+		return ts_msg_usage("tag", "--password-stdin needs --username");
+	if (a->policy == TS_COLLISION_BUMP && !a->repo)
+		return ts_msg_usage("tag", "--on-collision bump needs --repo");
+	a->tn.aliases = a->aliases;
+	a->tn.n_aliases = a->n_aliases;
+	return -1;
+}
+
+/* ---- the registry check ---- */
+
+typedef struct registry_view {
+	char **tags;
+	size_t n;
+	bool checked;
+} registry_view;
+
+static void log_line(const char *line)
+{
+	ts_msg_verbose("%s", line);
+}
+
+static void warn_line(const char *line)
+{
+	ts_msg_warn("%s", line);
+}
+
+static ts_code list_tags(tag_args *a, registry_view *v, ts_error *err)
+{
+	ts_ref repo = TS_REF_INIT;
+	ts_registry *r = NULL;
+	char *password = NULL;
+	ts_code rc = ts_repo_parse(a->repo, &repo, "--repo", err);
+
+	if (rc == TS_OK && a->password_stdin) {
+		rc = ts_creds_read_password_stdin(&password, err);
+		a->reg.password = password;
+	}
+	a->reg.verbose = ts_msg_verbosity() >= 2;
+	a->reg.log = log_line;
+	a->reg.warn = warn_line;
+	if (rc == TS_OK)
+		rc = ts_registry_open(&repo, &a->reg, &r, err);
+	if (rc == TS_OK)
+		rc = ts_registry_tags_list(r, &v->tags, &v->n, err);
+	v->checked = rc == TS_OK;
+	ts_registry_free(r);
+	ts_ref_free(&repo);
+	if (password)
+		ts_secret_free(password);
+	a->reg.password = NULL;
+	return rc;
+}
+
+/* With --repo: the tag must be free (or is bumped until it is). */
+static ts_code check_free(tag_args *a, ts_tagname_result *res, registry_view *v, ts_error *err)
+{
+	char *picked = NULL;
+	ts_code rc = list_tags(a, v, err);
+
+	if (rc == TS_OK)
+		rc = ts_tagname_pick_free(res->tag, v->tags, v->n, a->policy, &picked, err);
+	if (rc != TS_OK) {
+		if (rc == TS_EREFUSED)
+			ts_error_prefix(err, "%s", a->repo);
+		return rc;
+	}
+	if (strcmp(picked, res->tag) != 0)
+		ts_msg_info("tag %s is taken in %s; using %s", res->tag, a->repo, picked);
+	else
+		ts_msg_verbose("tag %s is free in %s (%zu tags listed)", picked, a->repo, v->n);
+	free(res->tag);
+	res->tag = picked;
+	return TS_OK;
+}
+
+/* ---- printing ---- */
+
+static void iso_time(int64_t t, char out[32])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	if (!gmtime_r(&tt, &tm) || !strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		strcpy(out, "?");
+}
+
+static void print_facts(const ts_tagname_result *r)
+{
+	char when[32];
+	if (r->have_git) {
+		iso_time(r->git.commit_time, when);
+		ts_msg_verbose("git: %s commit %s%s (%s), branch %s%s%s", r->git.path, r->git.commit,
+			       r->git.commit_from_ci ? " (the CI's PR head; HEAD is its merge)" : "",
+			       when, r->git.branch ? r->git.branch : "(detached)",
+			       r->git.dirty ? ", dirty" : "", r->git.shallow ? ", shallow clone" : "");
+		if (r->git.version_status == TS_GITVER_FOUND)
+			ts_msg_verbose("git: version tag %s, %llu commit(s) since%s", r->git.version_tag,
+				       (unsigned long long)r->git.distance,
+				       r->git.distance_known ? "" : " (at least; shallow)");
+	}
+	if (r->ci.provider)
+		ts_msg_verbose("ci: %s build %s%s%s, ref %s, actor %s, %s", r->ci.provider,
+			       r->ci.build ? r->ci.build : "?", r->ci.attempt ? " attempt " : "",
+			       r->ci.attempt ? r->ci.attempt : "", r->ci.ref ? r->ci.ref : "?",
+			       r->ci.actor ? r->ci.actor : "?", r->ci.run_url ? r->ci.run_url : "");
+	if (r->have_version) {
+		char *v = ts_semver_format(&r->version);
+		ts_msg_verbose("version: %s (from %s)", v, r->version_source);
+		free(v);
+	}
+	ts_msg_verbose("scheme: %s%s%s", r->scheme_name, r->scheme ? " " : "",
+		       r->scheme ? r->scheme : "");
+}
+
+static void print_aliases(const ts_tagname_result *r, const registry_view *v)
+{
+	for (size_t i = 0; i < r->n_aliases; i++) {
+		char *why = NULL;
+		if (v->checked)
+			ts_alias_may_move(&r->aliases[i], r->have_version ? &r->version : NULL, v->tags,
+					  v->n, &why);
+		ts_msg_info("alias %s (mutable, %s scope)%s%s", r->aliases[i].tag,
+			    ts_alias_scope_name(r->aliases[i].scope), why ? ": " : "", why ? why : "");
+		free(why);
+	}
+}
+
+static void set_str(json_t *o, const char *key, const char *s)
+{
+	json_object_set_new(o, key, s ? json_string(s) : json_null());
+}
+
+static json_t *git_json(const ts_tagname_result *r)
+{
+	json_t *g = json_object();
+	char when[32];
+	iso_time(r->git.commit_time, when);
+	set_str(g, "commit", r->git.commit);
+	set_str(g, "head", r->git.head);
+	set_str(g, "short", r->short_sha);
+	set_str(g, "time", when);
+	set_str(g, "branch", r->git.branch);
+	json_object_set_new(g, "dirty", json_boolean(r->git.dirty));
+	json_object_set_new(g, "shallow", json_boolean(r->git.shallow));
+	set_str(g, "versionTag", r->git.version_status == TS_GITVER_FOUND ? r->git.version_tag : NULL);
+	json_object_set_new(g, "distance", r->git.version_status == TS_GITVER_FOUND &&
+				   r->git.distance_known ? json_integer((json_int_t)r->git.distance)
+							 : json_null());
+	return g;
+}
+
+static json_t *ci_json(const ts_ciinfo *ci)
+{
+	json_t *c = json_object();
+	set_str(c, "provider", ci->provider);
+	set_str(c, "build", ci->build);
+	set_str(c, "attempt", ci->attempt);
+	set_str(c, "runUrl", ci->run_url);
+	set_str(c, "actor", ci->actor);
+	set_str(c, "ref", ci->ref);
+	set_str(c, "branch", ci->branch);
+	set_str(c, "commit", ci->commit);
+	set_str(c, "headCommit", ci->head_commit);
+	return c;
+}
+
+static json_t *aliases_json(const ts_tagname_result *r, const registry_view *v)
+{
+	json_t *arr = json_array();
+	for (size_t i = 0; i < r->n_aliases; i++) {
+		json_t *o = json_object();
+		set_str(o, "tag", r->aliases[i].tag);
+		set_str(o, "scope", ts_alias_scope_name(r->aliases[i].scope));
+		if (v->checked) {
+			char *why = NULL;
+			bool move = ts_alias_may_move(&r->aliases[i], r->have_version ? &r->version : NULL,
+						      v->tags, v->n, &why);
+			json_object_set_new(o, "moves", json_boolean(move));
+			set_str(o, "reason", why);
+			free(why);
+		}
+		json_array_append_new(arr, o);
+	}
+	return arr;
+}
+
+static int print_json(const tag_args *a, const ts_tagname_result *r, const registry_view *v)
+{
+	json_t *o = json_object();
+	char *s, *ver = r->have_version ? ts_semver_format(&r->version) : NULL;
+
+	set_str(o, "tag", r->tag);
+	json_object_set_new(o, "aliases", aliases_json(r, v));
+	set_str(o, "scheme", r->scheme);
+	set_str(o, "schemeName", r->scheme_name);
+	set_str(o, "version", ver);
+	set_str(o, "versionSource", r->version_source);
+	set_str(o, "build", r->build);
+	set_str(o, "branch", r->branch);
+	json_object_set_new(o, "git", r->have_git ? git_json(r) : json_null());
+	json_object_set_new(o, "ci", ci_json(&r->ci));
+	set_str(o, "repository", a->repo);
+	if (v->checked)
+		json_object_set_new(o, "free", json_true());
+	s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	free(ver);
+	if (!s)
+		return 1;
+	puts(s);
+	free(s);
+	return 0;
+}
 
 static int run(int argc, char **argv)
 {
+	tag_args a;
+	ts_tagname_result res;
+	registry_view view = { NULL, 0, false };
 	ts_error err = TS_ERROR_INIT;
-	(void)argc;
-	(void)argv;
-	ts_error_set(&err, TS_EINTERNAL, "'tagseal tag' is not implemented yet");
-	return ts_msg_fail(&err);
+	ts_code code;
+	int rc;
+
+	memset(&a, 0, sizeof(a));
+	memset(&res, 0, sizeof(res));
+	a.reg = (ts_registry_opts)TS_REGISTRY_OPTS_INIT;
+	rc = parse_args(argc, argv, &a);
+	if (rc >= 0) {
+		free(a.aliases);
+		return rc;
+	}
+	code = ts_tagname_resolve(&a.tn, &res, &err);
+	if (code == TS_OK) {
+		if (res.note)
+			ts_msg_warn("%s", res.note);
+		print_facts(&res);
+		if (a.repo)
+			code = check_free(&a, &res, &view, &err);
+	}
+	if (code == TS_OK) {
+		rc = a.json ? print_json(&a, &res, &view) : (puts(res.tag), 0);
+		if (!a.json)
+			print_aliases(&res, &view);
+	} else {
+		rc = ts_msg_fail(&err);
+	}
+	ts_tagname_result_free(&res);
+	ts_registry_tags_free(view.tags);
+	free(a.aliases);
+	return rc;
 }

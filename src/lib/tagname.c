@@ -542,9 +542,12 @@ ts_code ts_tagname_pick_free(const char *tag, char *const *existing, size_t n_ex
 	char *cand = ts_strdup(tag);
 	ts_code rc = TS_OK;
 
-	memcpy(sorted, existing, n_existing * sizeof(char *));
-	qsort(sorted, n_existing, sizeof(char *), cmp_str);
-	for (unsigned k = 2; bsearch(&cand, sorted, n_existing, sizeof(char *), cmp_str); k++) {
+	if (n_existing) {
+		memcpy(sorted, existing, n_existing * sizeof(char *));
+		qsort(sorted, n_existing, sizeof(char *), cmp_str);
+	}
+	for (unsigned k = 2; n_existing && bsearch(&cand, sorted, n_existing, sizeof(char *), cmp_str);
+	     k++) {
 		char *next;
 		if (policy == TS_COLLISION_FAIL || k > 100000) {
 			rc = ts_error_set(err, TS_EREFUSED, "tag '%s' already exists in the repository%s",
