@@ -59,9 +59,10 @@ static void log_warn(const char *line)
 	ts_msg_warn("%s", line);
 }
 
+/* Step-by-step progress is detail: shown with -v. */
 static void log_progress(const char *line)
 {
-	ts_msg_info("%s", line);
+	ts_msg_verbose("%s", line);
 }
 
 static int parse_int(const char *cmd, const char *flag, const char *s, long lo, long hi, long *out)
