@@ -106,7 +106,8 @@ void ts_outputs_github_text(const ts_push_facts *f, ts_buf *out);
 void ts_outputs_github_summary(const ts_push_facts *f, ts_buf *out);
 
 /* The GitLab dotenv text: TAGSEAL_TAG, TAGSEAL_DIGEST, TAGSEAL_REFERENCE,
- * TAGSEAL_REPOSITORY, TAGSEAL_ALIASES (comma-separated). Values that
+ * TAGSEAL_REPOSITORY, TAGSEAL_ALIASES (comma-separated; left out when
+ * there are none). Values that
  * GitLab's dotenv rules cannot carry (new lines, over 2 KiB) are refused
  * with TS_EUSAGE naming the key. */
 ts_code ts_outputs_dotenv_text(const ts_push_facts *f, ts_buf *out, ts_error *err);

@@ -229,7 +229,7 @@ static char *join(const char *const *v, size_t n, const char *sep)
 			ts_buf_puts(&b, sep);
 		ts_buf_puts(&b, v[i]);
 	}
-	ts_buf_grow(&b, 0);
+	ts_buf_put(&b, "", 0);
 	return ts_buf_detach(&b);
 }
 
@@ -364,7 +364,7 @@ ts_code ts_outputs_dotenv_text(const ts_push_facts *f, ts_buf *out, ts_error *er
 		rc = dotenv_put(out, "TAGSEAL_REFERENCE", ref, err);
 	if (rc == TS_OK)
 		rc = dotenv_put(out, "TAGSEAL_REPOSITORY", f->repository, err);
-	if (rc == TS_OK)
+	if (rc == TS_OK && *aliases) /* no empty values: GitLab's parser varies on them */
 		rc = dotenv_put(out, "TAGSEAL_ALIASES", aliases, err);
 	if (rc == TS_OK && out->len - start > DOTENV_MAX_FILE)
 		rc = ts_error_set(err, TS_EUSAGE,

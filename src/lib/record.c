@@ -142,7 +142,7 @@ static ts_code find_last_line(int fd, off_t size, const char *path, off_t *start
 		pos -= (off_t)n;
 		if (end - pos > TS_RECORD_MAX_LINE)
 			return ts_error_set(err, TS_EUSAGE,
-					    "--record '%s':%zu: the last line is longer than %d bytes",
+					    "--record %s:%zu: the last line is longer than %d bytes",
 					    path, count_lines(fd, size), TS_RECORD_MAX_LINE);
 	}
 	*start = 0;
@@ -168,7 +168,7 @@ static ts_code last_line_digest(int fd, off_t size, const char *path,
 		return rc;
 	if (last != '\n')
 		return ts_error_set(err, TS_EUSAGE,
-				    "--record '%s':%zu: the last line is torn (no final newline, "
+				    "--record %s:%zu: the last line is torn (no final newline, "
 				    "perhaps a crash); refusing to extend the record until it is repaired",
 				    path, count_lines(fd, size) + 1);
 	rc = find_last_line(fd, size, path, &start, err);
@@ -182,7 +182,7 @@ static ts_code last_line_digest(int fd, off_t size, const char *path,
 		j = ts_record_line_parse(line.ptr, line.len, why, sizeof(why));
 		if (!j)
 			rc = ts_error_set(err, TS_EUSAGE,
-					  "--record '%s':%zu: the last line is %s; refusing to extend "
+					  "--record %s:%zu: the last line is %s; refusing to extend "
 					  "the record",
 					  path, count_lines(fd, size), why);
 		json_decref(j);
@@ -399,7 +399,7 @@ ts_code ts_record_reader_next(ts_record_reader *rd, ts_record_rline *line, bool 
 		}
 		if (nl || avail > TS_RECORD_MAX_LINE)
 			return ts_error_set(err, TS_EUSAGE,
-					    "--record '%s':%zu: line is longer than %d bytes",
+					    "--record %s:%zu: line is longer than %d bytes",
 					    rd->path, rd->number + 1, TS_RECORD_MAX_LINE);
 		if (rd->eof) {
 			*more = avail > 0;

@@ -67,7 +67,7 @@ static char *gh_read(const char *text, const char *want)
 					ts_buf_putc(&v, '\n');
 				ts_buf_puts(&v, l);
 			}
-			ts_buf_grow(&v, 0);
+			ts_buf_put(&v, "", 0);
 			value = ts_buf_detach(&v);
 		}
 		if (strcmp(name, want) == 0) {
@@ -224,6 +224,26 @@ START_TEST(dotenv_text)
 }
 END_TEST
 
+START_TEST(no_aliases)
+{
+	ts_push_facts f = facts();
+	ts_buf b = TS_BUF_INIT;
+	ts_error err = TS_ERROR_INIT;
+	char *v;
+
+	f.n_aliases = 0;
+	ts_outputs_github_text(&f, &b);
+	ck_assert_ptr_nonnull(strstr(b.ptr, "\naliases=\n"));
+	v = gh_read(b.ptr, "aliases");
+	ck_assert_str_eq(v, "");
+	free(v);
+	ts_buf_reset(&b);
+	ck_assert_int_eq(ts_outputs_dotenv_text(&f, &b, &err), TS_OK);
+	ck_assert_ptr_null(strstr(b.ptr, "TAGSEAL_ALIASES"));
+	ts_buf_free(&b);
+}
+END_TEST
+
 START_TEST(dotenv_limits)
 {
 	ts_push_facts f = facts();
@@ -311,6 +331,7 @@ int main(void)
 	tcase_add_test(tc, github_push_outputs);
 	tcase_add_test(tc, github_summary_table);
 	tcase_add_test(tc, dotenv_text);
+	tcase_add_test(tc, no_aliases);
 	tcase_add_test(tc, dotenv_limits);
 	tcase_add_test(tc, write_all_outputs);
 	suite_add_tcase(s, tc);

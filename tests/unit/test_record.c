@@ -322,7 +322,7 @@ START_TEST(over_long_line_names_the_line)
 	free(big);
 	o.offline = true;
 	ck_assert_int_eq(ts_verify_record(path, &o, &rep, &err), TS_EUSAGE);
-	want = ts_asprintf("%s':2: line is longer than", path);
+	want = ts_asprintf("%s:2: line is longer than", path);
 	ck_assert_msg(strstr(err.msg, want) != NULL, "%s", err.msg);
 	free(want);
 	ts_verify_report_free(&rep);
