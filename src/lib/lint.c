@@ -1,0 +1,142 @@
+/*
+ * lint.c - the check a pipeline runs before deploying: every image
+ * reference must be pinned by digest and must not use 'latest'.
+ */
+#include <regex.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tagseal/fsutil.h"
+#include "tagseal/lint.h"
+
+const char *ts_lint_check(const ts_yref *r)
+{
+	if (r->kind == TS_YREF_MARKER_TAG)
+		return NULL; /* a bare tag field; its digest is pinned elsewhere */
+	if (r->kind == TS_YREF_MARKER_DIGEST)
+		return r->match.digest ? NULL : "not pinned by digest (not a sha256 digest)";
+	if (!r->valid)
+		return "not a valid image reference";
+	if (!r->match.digest)
+		return r->match.tag && strcmp(r->match.tag, "latest") != 0
+			       ? "not pinned by digest"
+			       : "not pinned by digest, and uses the tag 'latest'";
+	if (r->match.tag && strcmp(r->match.tag, "latest") == 0)
+		return "uses the tag 'latest'";
+	return NULL;
+}
+
+typedef struct allow_list {
+	regex_t *re;
+	size_t n;
+} allow_list;
+
+static ts_code allow_compile(const ts_lint_opts *o, allow_list *a, ts_error *err)
+{
+	a->re = ts_calloc(o->nallow + 1, sizeof(*a->re));
+	for (a->n = 0; a->n < o->nallow; a->n++) {
+		int rc = regcomp(&a->re[a->n], o->allow[a->n], REG_EXTENDED | REG_NOSUB);
+		if (rc != 0) {
+			char msg[256];
+			regerror(rc, &a->re[a->n], msg, sizeof(msg));
+			return ts_error_set(err, TS_EUSAGE, "--allow '%s': %s", o->allow[a->n], msg);
+		}
+	}
+	return TS_OK;
+}
+
+static void allow_free(allow_list *a)
+{
+	for (size_t i = 0; i < a->n; i++)
+		regfree(&a->re[i]);
+	free(a->re);
+}
+
+static bool allowed(const allow_list *a, const char *ref)
+{
+	for (size_t i = 0; i < a->n; i++)
+		if (regexec(&a->re[i], ref, 0, NULL, 0) == 0)
+			return true;
+	return false;
+}
+
+static void add_finding(ts_lint_report *rep, const char *path, const ts_yref *r,
+			const char *reason)
+{
+	ts_lint_finding *f;
+	rep->findings = ts_realloc(rep->findings, (rep->nfindings + 1) * sizeof(*rep->findings));
+	f = &rep->findings[rep->nfindings++];
+	f->path = ts_strdup(path);
+	f->line = r->line;
+	f->column = r->column;
+	f->kind = r->kind;
+	f->reference = ts_strdup(r->reference);
+	f->reason = reason;
+}
+
+static ts_code lint_file(const char *path, const allow_list *a, ts_lint_report *rep,
+			 ts_error *err)
+{
+	ts_buf data = TS_BUF_INIT;
+	ts_yrefs refs = TS_YREFS_INIT;
+	ts_code rc = ts_read_file(path, TS_YAML_MAX, &data, "manifest", err);
+
+	if (rc == TS_OK)
+		rc = ts_yrefs_find(path, ts_buf_cstr(&data), data.len, &refs, err);
+	for (size_t i = 0; rc == TS_OK && i < refs.n; i++) {
+		const char *reason = ts_lint_check(&refs.v[i]);
+		rep->nrefs++;
+		if (reason && allowed(a, refs.v[i].reference))
+			rep->nallowed++;
+		else if (reason)
+			add_finding(rep, path, &refs.v[i], reason);
+	}
+	rep->nfiles++;
+	ts_yrefs_free(&refs);
+	ts_buf_free(&data);
+	return rc;
+}
+
+ts_code ts_lint_run(const ts_lint_opts *opts, const char *const *paths, size_t npaths,
+		    ts_lint_report *report, ts_error *err)
+{
+	allow_list a = { NULL, 0 };
+	ts_strv files = TS_STRV_INIT;
+	ts_code rc = allow_compile(opts, &a, err);
+
+	if (rc == TS_OK)
+		rc = ts_yaml_paths(paths, npaths, &files, err);
+	for (size_t i = 0; rc == TS_OK && i < files.n; i++)
+		rc = lint_file(files.v[i], &a, report, err);
+	ts_strv_free(&files);
+	allow_free(&a);
+	return rc;
+}
+
+json_t *ts_lint_report_json(const ts_lint_report *r)
+{
+	json_t *list = json_array();
+	for (size_t i = 0; i < r->nfindings; i++) {
+		const ts_lint_finding *f = &r->findings[i];
+		json_array_append_new(list, json_pack("{s:s,s:I,s:I,s:s,s:s,s:s}", "file", f->path,
+						      "line", (json_int_t)f->line, "column",
+						      (json_int_t)f->column, "kind",
+						      ts_yref_kind_name(f->kind), "reference",
+						      f->reference, "reason", f->reason));
+	}
+	return json_pack("{s:I,s:I,s:I,s:o}", "files", (json_int_t)r->nfiles, "references",
+			 (json_int_t)r->nrefs, "allowed", (json_int_t)r->nallowed, "findings", list);
+}
+
+void ts_lint_report_free(ts_lint_report *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->nfindings; i++) {
+		free(r->findings[i].path);
+		free(r->findings[i].reference);
+	}
+	free(r->findings);
+	r->findings = NULL;
+	r->nfindings = 0;
+}

@@ -1,0 +1,741 @@
+/*
+ * yamlrefs.c - find image references in YAML with exact byte ranges.
+ *
+ * libyaml's events are folded into a small node tree (keeping aliases as
+ * aliases, so they can be refused rather than edited through), then the
+ * rules of yamlrefs.h are applied per document. libyaml marks count
+ * characters, not bytes (a UTF-8 BOM is not counted, CRLF counts two), so a
+ * character-to-byte table translates them. Comments are invisible to
+ * libyaml: markers are read from the bytes after a scalar's end.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#include "tagseal/buf.h"
+#include "tagseal/yamlrefs.h"
+
+enum { N_SCALAR, N_SEQ, N_MAP, N_ALIAS };
+
+typedef struct ynode ynode;
+struct ynode {
+	int type;
+	bool flow;
+	ts_ystyle style;
+	size_t start, end; /* bytes */
+	char *value;       /* scalars */
+	char *anchor;
+	ynode *target;     /* aliases */
+	ynode **kid;       /* maps: key, value, key, value ... */
+	size_t nkid, capkid;
+};
+
+typedef struct yctx {
+	const char *name;
+	const char *data;
+	size_t len;
+	size_t *cmap; /* character index -> byte offset */
+	size_t nchars;
+	size_t *lines; /* byte offset of each line start */
+	size_t nlines;
+	const char *eol;
+	bool kustomization_file;
+	ynode **all;
+	size_t nall, capall;
+	size_t doc_first; /* index in all[] where this document starts */
+	ts_yrefs *out;
+	ts_error *err;
+} yctx;
+
+const char *ts_yref_kind_name(ts_yref_kind kind)
+{
+	static const char *const names[] = { "pod", "kustomize", "helm", "compose",
+					     "marker", "marker-tag", "marker-digest" };
+	return (size_t)kind < sizeof(names) / sizeof(names[0]) ? names[kind] : "?";
+}
+
+/* ---- positions ---- */
+
+static void build_maps(yctx *c)
+{
+	size_t start = 0, cap = c->len + 2;
+
+	if (c->len >= 3 && memcmp(c->data, "\xef\xbb\xbf", 3) == 0)
+		start = 3;
+	c->cmap = ts_malloc(cap * sizeof(size_t));
+	for (size_t i = start; i < c->len; i++)
+		if (((unsigned char)c->data[i] & 0xC0) != 0x80)
+			c->cmap[c->nchars++] = i;
+	c->cmap[c->nchars] = c->len;
+
+	c->lines = ts_malloc(cap * sizeof(size_t));
+	c->lines[c->nlines++] = 0;
+	for (size_t i = 0; i < c->len; i++)
+		if (c->data[i] == '\n')
+			c->lines[c->nlines++] = i + 1;
+	c->eol = "\n";
+	for (size_t i = 0; i < c->len; i++)
+		if (c->data[i] == '\n') {
+			if (i > 0 && c->data[i - 1] == '\r')
+				c->eol = "\r\n";
+			break;
+		}
+}
+
+static size_t byte_at(const yctx *c, size_t char_index)
+{
+	return char_index <= c->nchars ? c->cmap[char_index] : c->len;
+}
+
+/* 1-based line and byte column of a byte offset. */
+static void line_col(const yctx *c, size_t off, size_t *line, size_t *col)
+{
+	size_t lo = 0, hi = c->nlines;
+	while (hi - lo > 1) {
+		size_t mid = (lo + hi) / 2;
+		if (c->lines[mid] <= off)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	*line = lo + 1;
+	*col = off - c->lines[lo] + 1;
+}
+
+/* Skip a node's properties (&anchor, !tag) and the space after them. */
+static size_t skip_properties(const yctx *c, size_t p, size_t end)
+{
+	while (p < end && (c->data[p] == '&' || c->data[p] == '!')) {
+		while (p < end && !strchr(" \t\r\n", c->data[p]))
+			p++;
+		while (p < end) {
+			if (strchr(" \t\r\n", c->data[p])) {
+				p++;
+			} else if (c->data[p] == '#') {
+				while (p < end && c->data[p] != '\n')
+					p++;
+			} else {
+				break;
+			}
+		}
+	}
+	return p;
+}
+
+/* ---- the node tree ---- */
+
+static ynode *node_new(yctx *c, int type, const yaml_event_t *e)
+{
+	ynode *n = ts_calloc(1, sizeof(*n));
+	n->type = type;
+	n->start = byte_at(c, e->start_mark.index);
+	n->end = byte_at(c, e->end_mark.index);
+	if (c->nall == c->capall) {
+		c->capall = c->capall ? c->capall * 2 : 64;
+		c->all = ts_realloc(c->all, c->capall * sizeof(*c->all));
+	}
+	c->all[c->nall++] = n;
+	return n;
+}
+
+static void node_add(ynode *parent, ynode *kid)
+{
+	if (parent->nkid == parent->capkid) {
+		parent->capkid = parent->capkid ? parent->capkid * 2 : 8;
+		parent->kid = ts_realloc(parent->kid, parent->capkid * sizeof(*parent->kid));
+	}
+	parent->kid[parent->nkid++] = kid;
+}
+
+static void nodes_free(yctx *c)
+{
+	for (size_t i = 0; i < c->nall; i++) {
+		free(c->all[i]->value);
+		free(c->all[i]->anchor);
+		free(c->all[i]->kid);
+		free(c->all[i]);
+	}
+	free(c->all);
+	c->all = NULL;
+	c->nall = c->capall = 0;
+}
+
+static ynode *find_anchor(const yctx *c, const char *anchor)
+{
+	for (size_t i = c->nall; i > c->doc_first; i--)
+		if (c->all[i - 1]->anchor && strcmp(c->all[i - 1]->anchor, anchor) == 0)
+			return c->all[i - 1];
+	return NULL;
+}
+
+static ts_ystyle scalar_style(yaml_scalar_style_t s)
+{
+	switch (s) {
+	case YAML_SINGLE_QUOTED_SCALAR_STYLE: return TS_YSTYLE_SINGLE;
+	case YAML_DOUBLE_QUOTED_SCALAR_STYLE: return TS_YSTYLE_DOUBLE;
+	case YAML_LITERAL_SCALAR_STYLE: return TS_YSTYLE_LITERAL;
+	case YAML_FOLDED_SCALAR_STYLE: return TS_YSTYLE_FOLDED;
+	default: return TS_YSTYLE_PLAIN;
+	}
+}
+
+/* ---- findings ---- */
+
+static ts_yref *ref_new(yctx *c, ts_yref_kind kind)
+{
+	ts_yrefs *o = c->out;
+	ts_yref *r;
+	o->v = ts_realloc(o->v, (o->n + 1) * sizeof(*o->v));
+	r = &o->v[o->n++];
+	memset(r, 0, sizeof(*r));
+	r->kind = kind;
+	r->insert_at = SIZE_MAX;
+	return r;
+}
+
+static void ref_clear(ts_yref *r)
+{
+	free(r->reference);
+	free(r->repo);
+	ts_ref_free(&r->match);
+	free(r->insert_prefix);
+	for (int i = 0; i < TS_YF_COUNT; i++)
+		free(r->field[i].value);
+}
+
+void ts_yrefs_free(ts_yrefs *refs)
+{
+	if (!refs)
+		return;
+	for (size_t i = 0; i < refs->n; i++)
+		ref_clear(&refs->v[i]);
+	free(refs->v);
+	refs->v = NULL;
+	refs->n = 0;
+}
+
+/* The scalar behind a node (an alias: its target's value, its own bytes). */
+static bool field_set(const yctx *c, const ynode *n, ts_yscalar *f)
+{
+	const ynode *s = n && n->type == N_ALIAS ? n->target : n;
+	if (!s || s->type != N_SCALAR)
+		return false;
+	f->present = true;
+	f->style = n->type == N_ALIAS ? TS_YSTYLE_ALIAS : n->style;
+	f->start = n->start;
+	f->end = n->end;
+	line_col(c, n->start, &f->line, &f->column);
+	f->value = ts_strdup(s->value);
+	return true;
+}
+
+static const ynode *deref(const ynode *n)
+{
+	return n && n->type == N_ALIAS ? n->target : n;
+}
+
+/* A mapping's value for `key`, looking into '<<' merge keys too. */
+static const ynode *map_get_depth(const ynode *map, const char *key, int depth)
+{
+	const ynode *found = NULL;
+	map = deref(map);
+	if (!map || map->type != N_MAP || depth > 8)
+		return NULL;
+	for (size_t i = 0; i + 1 < map->nkid; i += 2)
+		if (map->kid[i]->type == N_SCALAR && strcmp(map->kid[i]->value, key) == 0)
+			return map->kid[i + 1];
+	for (size_t i = 0; !found && i + 1 < map->nkid; i += 2) {
+		const ynode *v = deref(map->kid[i + 1]);
+		if (map->kid[i]->type != N_SCALAR || strcmp(map->kid[i]->value, "<<") != 0 || !v)
+			continue;
+		if (v->type == N_MAP)
+			found = map_get_depth(v, key, depth + 1);
+		for (size_t j = 0; v->type == N_SEQ && !found && j < v->nkid; j++)
+			found = map_get_depth(v->kid[j], key, depth + 1);
+	}
+	return found;
+}
+
+static const ynode *map_get(const ynode *map, const char *key)
+{
+	return map_get_depth(map, key, 0);
+}
+
+char *ts_yref_compose(const char *registry, const char *repository, const char *tag,
+		      const char *digest)
+{
+	ts_buf b = TS_BUF_INIT;
+	if (registry && *registry) {
+		ts_buf_puts(&b, registry);
+		if (b.len && b.ptr[b.len - 1] != '/')
+			ts_buf_putc(&b, '/');
+	}
+	ts_buf_puts(&b, repository ? repository : "");
+	if (tag && *tag)
+		ts_buf_printf(&b, ":%s", tag);
+	if (digest && *digest)
+		ts_buf_printf(&b, "@%s", digest);
+	return ts_buf_detach(&b);
+}
+
+/* "ghcr.io/org/app:v1@sha256:..." -> "ghcr.io/org/app" */
+static char *repo_part(const char *ref)
+{
+	const char *at = strchr(ref, '@');
+	size_t n = at ? (size_t)(at - ref) : strlen(ref);
+	const char *slash = NULL, *colon = NULL;
+	for (size_t i = 0; i < n; i++)
+		if (ref[i] == '/')
+			slash = ref + i;
+	for (const char *p = slash ? slash : ref; p < ref + n; p++)
+		if (*p == ':')
+			colon = p;
+	if (colon && !(ref[0] == '[' && !slash))
+		n = (size_t)(colon - ref);
+	return ts_strndup(ref, n);
+}
+
+/* match := repository `repo` plus tag/digest when they are valid. */
+static void set_match(ts_yref *r, const char *repo, const char *tag, const char *digest)
+{
+	ts_error ignored = TS_ERROR_INIT;
+	r->valid = ts_repo_parse(repo, &r->match, NULL, &ignored) == TS_OK;
+	if (!r->valid)
+		return;
+	if (tag && ts_tag_valid(tag))
+		r->match.tag = ts_strdup(tag);
+	if (digest && ts_digest_valid(digest))
+		r->match.digest = ts_strdup(digest);
+}
+
+static void ref_place(const yctx *c, ts_yref *r, size_t off)
+{
+	line_col(c, off, &r->line, &r->column);
+}
+
+/* A full reference in one scalar: pod specs, compose. */
+static void add_full(yctx *c, ts_yref_kind kind, const ynode *value)
+{
+	ts_error ignored = TS_ERROR_INIT;
+	ts_yref *r;
+	if (!deref(value) || deref(value)->type != N_SCALAR)
+		return;
+	r = ref_new(c, kind);
+	field_set(c, value, &r->field[TS_YF_IMAGE]);
+	ref_place(c, r, value->start);
+	r->reference = ts_strdup(r->field[TS_YF_IMAGE].value);
+	r->repo = repo_part(r->reference);
+	r->valid = ts_ref_parse(r->reference, &r->match, NULL, &ignored) == TS_OK;
+}
+
+static void containers(yctx *c, const ynode *seq)
+{
+	seq = deref(seq);
+	if (!seq || seq->type != N_SEQ)
+		return;
+	for (size_t i = 0; i < seq->nkid; i++) {
+		const ynode *image = map_get(deref(seq->kid[i]), "image");
+		if (image)
+			add_full(c, TS_YREF_POD, image);
+	}
+}
+
+static const char *fval(const ts_yref *r, ts_yfield f)
+{
+	return r->field[f].present ? r->field[f].value : NULL;
+}
+
+static void helm(yctx *c, const ynode *map)
+{
+	const ynode *repo = map_get(map, "repository"), *tag = map_get(map, "tag");
+	ts_yscalar probe = { 0 };
+	ts_yref *r;
+	char *full_repo;
+
+	if (!repo || !tag || !field_set(c, repo, &probe))
+		return;
+	free(probe.value);
+	if (!deref(tag) || deref(tag)->type != N_SCALAR)
+		return;
+	r = ref_new(c, TS_YREF_HELM);
+	field_set(c, repo, &r->field[TS_YF_REPOSITORY]);
+	field_set(c, tag, &r->field[TS_YF_TAG]);
+	field_set(c, map_get(map, "registry"), &r->field[TS_YF_REGISTRY]);
+	field_set(c, map_get(map, "digest"), &r->field[TS_YF_DIGEST]);
+	ref_place(c, r, r->field[TS_YF_REGISTRY].present ? r->field[TS_YF_REGISTRY].start
+							  : r->field[TS_YF_REPOSITORY].start);
+	full_repo = ts_yref_compose(fval(r, TS_YF_REGISTRY), fval(r, TS_YF_REPOSITORY), NULL, NULL);
+	r->reference = ts_yref_compose(fval(r, TS_YF_REGISTRY), fval(r, TS_YF_REPOSITORY),
+				       fval(r, TS_YF_TAG), fval(r, TS_YF_DIGEST));
+	set_match(r, full_repo, fval(r, TS_YF_TAG), fval(r, TS_YF_DIGEST));
+	r->repo = full_repo;
+	if (!r->valid) { /* not an image mapping (a chart URL, a template) */
+		ref_clear(r);
+		c->out->n--;
+	}
+}
+
+/* Where keys missing from a kustomize entry would go. */
+static void kustomize_insert_point(yctx *c, ts_yref *r, const ynode *entry)
+{
+	const ynode *last;
+	size_t p, line, col;
+
+	if (entry->nkid < 2)
+		return;
+	last = entry->kid[entry->nkid - 1];
+	if (last->type != N_SCALAR && last->type != N_ALIAS)
+		return;
+	if (entry->flow) {
+		r->insert_at = last->end;
+		r->insert_prefix = ts_strdup(", ");
+		return;
+	}
+	for (p = last->end; p < c->len && c->data[p] != '\n'; p++)
+		;
+	line_col(c, entry->kid[0]->start, &line, &col);
+	if (p < c->len && p > 0 && c->data[p - 1] == '\r')
+		p--;
+	r->insert_at = p;
+	r->insert_prefix = ts_asprintf("%s%*s", p == c->len ? c->eol : (c->data[p] == '\r' ? "\r\n" : "\n"),
+				       (int)(col - 1), "");
+}
+
+static void kustomize_entry(yctx *c, const ynode *entry)
+{
+	ts_yref *r;
+	const char *repo;
+
+	entry = deref(entry);
+	if (!entry || entry->type != N_MAP || !map_get(entry, "name"))
+		return;
+	r = ref_new(c, TS_YREF_KUSTOMIZE);
+	field_set(c, map_get(entry, "name"), &r->field[TS_YF_NAME]);
+	field_set(c, map_get(entry, "newName"), &r->field[TS_YF_NEW_NAME]);
+	field_set(c, map_get(entry, "newTag"), &r->field[TS_YF_TAG]);
+	field_set(c, map_get(entry, "digest"), &r->field[TS_YF_DIGEST]);
+	if (!r->field[TS_YF_NAME].present) {
+		ref_clear(r);
+		c->out->n--;
+		return;
+	}
+	ref_place(c, r, r->field[TS_YF_NAME].start);
+	repo = fval(r, TS_YF_NEW_NAME) && *fval(r, TS_YF_NEW_NAME) ? fval(r, TS_YF_NEW_NAME)
+								     : fval(r, TS_YF_NAME);
+	r->repo = ts_strdup(repo);
+	r->reference = ts_yref_compose(NULL, repo, fval(r, TS_YF_TAG), fval(r, TS_YF_DIGEST));
+	set_match(r, repo, fval(r, TS_YF_TAG), fval(r, TS_YF_DIGEST));
+	kustomize_insert_point(c, r, entry);
+}
+
+static bool is_kustomization(const yctx *c, const ynode *root)
+{
+	const ynode *kind = deref(map_get(root, "kind")), *api = deref(map_get(root, "apiVersion"));
+	if (c->kustomization_file)
+		return true;
+	if (kind && kind->type == N_SCALAR &&
+	    (strcmp(kind->value, "Kustomization") == 0 || strcmp(kind->value, "Component") == 0))
+		return true;
+	return api && api->type == N_SCALAR &&
+	       strncmp(api->value, "kustomize.config.k8s.io/", 24) == 0;
+}
+
+static void walk(yctx *c, const ynode *n)
+{
+	if (!n)
+		return;
+	if (n->type == N_SEQ) {
+		for (size_t i = 0; i < n->nkid; i++)
+			walk(c, n->kid[i]);
+		return;
+	}
+	if (n->type != N_MAP)
+		return;
+	helm(c, n);
+	for (size_t i = 0; i + 1 < n->nkid; i += 2) {
+		const ynode *k = n->kid[i];
+		if (k->type == N_SCALAR && (strcmp(k->value, "containers") == 0 ||
+					    strcmp(k->value, "initContainers") == 0 ||
+					    strcmp(k->value, "ephemeralContainers") == 0))
+			containers(c, n->kid[i + 1]);
+		walk(c, n->kid[i + 1]);
+	}
+}
+
+static void document(yctx *c, const ynode *root)
+{
+	const ynode *services, *images;
+	walk(c, root);
+	if (!root || root->type != N_MAP)
+		return;
+	services = deref(map_get(root, "services"));
+	if (services && services->type == N_MAP)
+		for (size_t i = 1; i < services->nkid; i += 2) {
+			const ynode *image = map_get(deref(services->kid[i]), "image");
+			if (image)
+				add_full(c, TS_YREF_COMPOSE, image);
+		}
+	images = deref(map_get(root, "images"));
+	if (images && images->type == N_SEQ && is_kustomization(c, root))
+		for (size_t i = 0; i < images->nkid; i++)
+			kustomize_entry(c, images->kid[i]);
+}
+
+/* ---- markers ---- */
+
+static ts_code marker(yctx *c, const ynode *s)
+{
+	size_t p = s->end, q;
+	const char *tok;
+	size_t tlen;
+	ts_yref_kind kind = TS_YREF_MARKER;
+	ts_yref *r;
+	char *repo;
+	ts_error ignored = TS_ERROR_INIT;
+
+	while (p < c->len && (c->data[p] == ' ' || c->data[p] == '\t'))
+		p++;
+	if (p == s->end || p >= c->len || c->data[p] != '#')
+		return TS_OK;
+	for (p++; p < c->len && (c->data[p] == ' ' || c->data[p] == '\t'); p++)
+		;
+	if (c->len - p < 8 || memcmp(c->data + p, "tagseal:", 8) != 0)
+		return TS_OK;
+	for (p += 8; p < c->len && (c->data[p] == ' ' || c->data[p] == '\t'); p++)
+		;
+	for (q = p; q < c->len && !strchr(" \t\r\n", c->data[q]); q++)
+		;
+	tok = c->data + p;
+	tlen = q - p;
+	if (tlen > 4 && memcmp(tok + tlen - 4, ":tag", 4) == 0) {
+		kind = TS_YREF_MARKER_TAG;
+		tlen -= 4;
+	} else if (tlen > 7 && memcmp(tok + tlen - 7, ":digest", 7) == 0) {
+		kind = TS_YREF_MARKER_DIGEST;
+		tlen -= 7;
+	}
+	repo = ts_strndup(tok, tlen);
+	r = ref_new(c, kind);
+	field_set(c, s, &r->field[TS_YF_IMAGE]);
+	ref_place(c, r, s->start);
+	r->repo = repo;
+	if (kind == TS_YREF_MARKER_TAG) {
+		r->reference = ts_yref_compose(NULL, repo, s->value, NULL);
+		set_match(r, repo, s->value, NULL);
+	} else if (kind == TS_YREF_MARKER_DIGEST) {
+		r->reference = ts_yref_compose(NULL, repo, NULL, s->value);
+		set_match(r, repo, NULL, s->value);
+	} else {
+		r->reference = ts_strdup(s->value);
+		set_match(r, repo, NULL, NULL);
+		if (r->valid) {
+			ts_ref full = TS_REF_INIT;
+			if (ts_ref_parse(s->value, &full, NULL, &ignored) == TS_OK &&
+			    ts_ref_same_repo(&full, &r->match)) {
+				ts_ref_free(&r->match);
+				r->match = full;
+				free(r->repo);
+				r->repo = repo_part(s->value);
+			} else {
+				ts_ref_free(&full);
+			}
+		}
+	}
+	if (!r->valid)
+		return ts_error_set(c->err, TS_EUSAGE,
+				    "%s:%zu: marker '# tagseal: %.*s' does not name a repository "
+				    "(REPO, REPO:tag or REPO:digest)",
+				    c->name, r->line, (int)(q - p), tok);
+	return TS_OK;
+}
+
+/* A marker claims its scalar: drop other findings that use that scalar. */
+static void markers_win(ts_yrefs *o)
+{
+	size_t w = 0;
+	for (size_t i = 0; i < o->n; i++) {
+		bool shadowed = false;
+		if (o->v[i].kind < TS_YREF_MARKER)
+			for (size_t j = 0; j < o->n && !shadowed; j++)
+				for (int f = 0; f < TS_YF_COUNT && o->v[j].kind >= TS_YREF_MARKER; f++)
+					if (o->v[i].field[f].present &&
+					    o->v[i].field[f].start == o->v[j].field[TS_YF_IMAGE].start)
+						shadowed = true;
+		if (shadowed)
+			ref_clear(&o->v[i]);
+		else
+			o->v[w++] = o->v[i];
+	}
+	o->n = w;
+}
+
+static size_t first_start(const ts_yref *r)
+{
+	for (int f = 0; f < TS_YF_COUNT; f++)
+		if (r->field[f].present)
+			return r->field[f].start;
+	return SIZE_MAX;
+}
+
+/* One scalar reached twice (merge keys, '<<: *base'): keep the first. */
+static void drop_duplicates(ts_yrefs *o)
+{
+	size_t w = 0;
+	for (size_t i = 0; i < o->n; i++) {
+		bool dup = false;
+		for (size_t j = 0; j < w && !dup; j++)
+			dup = o->v[j].kind == o->v[i].kind && first_start(&o->v[j]) == first_start(&o->v[i]);
+		if (dup)
+			ref_clear(&o->v[i]);
+		else
+			o->v[w++] = o->v[i];
+	}
+	o->n = w;
+}
+
+static int ref_cmp(const void *a, const void *b)
+{
+	const ts_yref *x = a, *y = b;
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	return x->column < y->column ? -1 : x->column > y->column;
+}
+
+/* ---- the event loop ---- */
+
+static ts_code parse_error(yctx *c, const yaml_parser_t *p)
+{
+	size_t line, col;
+	line_col(c, byte_at(c, p->problem_mark.index), &line, &col);
+	return ts_error_set(c->err, TS_EUSAGE, "%s:%zu:%zu: not valid YAML: %s%s%s", c->name, line,
+			    col, p->problem ? p->problem : "parse error",
+			    p->context ? " " : "", p->context ? p->context : "");
+}
+
+/* Turn one event into tree structure; `stack` holds the open collections. */
+static ts_code on_event(yctx *c, const yaml_event_t *e, ynode ***stack, size_t *depth, ynode **root)
+{
+	ynode *n = NULL;
+	const yaml_char_t *anchor = NULL;
+
+	switch (e->type) {
+	case YAML_DOCUMENT_START_EVENT:
+		c->doc_first = c->nall;
+		*root = NULL;
+		return TS_OK;
+	case YAML_DOCUMENT_END_EVENT:
+		document(c, *root);
+		return TS_OK;
+	case YAML_SCALAR_EVENT:
+		n = node_new(c, N_SCALAR, e);
+		n->start = skip_properties(c, n->start, n->end);
+		n->style = scalar_style(e->data.scalar.style);
+		n->value = ts_strndup((const char *)e->data.scalar.value, e->data.scalar.length);
+		anchor = e->data.scalar.anchor;
+		if (marker(c, n) != TS_OK)
+			return TS_EUSAGE;
+		break;
+	case YAML_ALIAS_EVENT:
+		n = node_new(c, N_ALIAS, e);
+		n->target = find_anchor(c, (const char *)e->data.alias.anchor);
+		break;
+	case YAML_SEQUENCE_START_EVENT:
+	case YAML_MAPPING_START_EVENT:
+		n = node_new(c, e->type == YAML_SEQUENCE_START_EVENT ? N_SEQ : N_MAP, e);
+		if (e->type == YAML_SEQUENCE_START_EVENT) {
+			anchor = e->data.sequence_start.anchor;
+			n->flow = e->data.sequence_start.style == YAML_FLOW_SEQUENCE_STYLE;
+		} else {
+			anchor = e->data.mapping_start.anchor;
+			n->flow = e->data.mapping_start.style == YAML_FLOW_MAPPING_STYLE;
+		}
+		break;
+	case YAML_SEQUENCE_END_EVENT:
+	case YAML_MAPPING_END_EVENT:
+		if (*depth)
+			(*depth)--;
+		return TS_OK;
+	default:
+		return TS_OK;
+	}
+	if (anchor)
+		n->anchor = ts_strdup((const char *)anchor);
+	if (*depth)
+		node_add((*stack)[*depth - 1], n);
+	else
+		*root = n;
+	if (n->type == N_SEQ || n->type == N_MAP) {
+		*stack = ts_realloc(*stack, (*depth + 1) * sizeof(**stack));
+		(*stack)[(*depth)++] = n;
+	}
+	return TS_OK;
+}
+
+static ts_code run_parser(yctx *c)
+{
+	yaml_parser_t p;
+	yaml_event_t e;
+	ynode **stack = NULL, *root = NULL;
+	size_t depth = 0;
+	ts_code rc = TS_OK;
+	bool done = false;
+
+	yaml_parser_initialize(&p);
+	yaml_parser_set_input_string(&p, (const unsigned char *)c->data, c->len);
+	while (!done && rc == TS_OK) {
+		if (!yaml_parser_parse(&p, &e)) {
+			rc = parse_error(c, &p);
+			break;
+		}
+		done = e.type == YAML_STREAM_END_EVENT;
+		rc = on_event(c, &e, &stack, &depth, &root);
+		yaml_event_delete(&e);
+	}
+	yaml_parser_delete(&p);
+	free(stack);
+	return rc;
+}
+
+static bool kustomization_name(const char *name)
+{
+	const char *base = strrchr(name, '/');
+	base = base ? base + 1 : name;
+	return strcmp(base, "kustomization.yaml") == 0 || strcmp(base, "kustomization.yml") == 0 ||
+	       strcmp(base, "Kustomization") == 0;
+}
+
+ts_code ts_yrefs_find(const char *name, const char *data, size_t len, ts_yrefs *out,
+		      ts_error *err)
+{
+	yctx c;
+	const char *nul = memchr(data, '\0', len);
+	ts_code rc;
+
+	memset(&c, 0, sizeof(c));
+	c.name = name;
+	c.data = data;
+	c.len = len;
+	c.out = out;
+	c.err = err;
+	c.kustomization_file = kustomization_name(name);
+	out->v = NULL;
+	out->n = 0;
+	if (nul)
+		return ts_error_set(err, TS_EUSAGE,
+				    "%s: binary file (NUL byte at offset %zu), not YAML", name,
+				    (size_t)(nul - data));
+	build_maps(&c);
+	rc = run_parser(&c);
+	nodes_free(&c);
+	free(c.cmap);
+	free(c.lines);
+	if (rc != TS_OK) {
+		ts_yrefs_free(out);
+		return rc;
+	}
+	markers_win(out);
+	drop_duplicates(out);
+	if (out->n > 1)
+		qsort(out->v, out->n, sizeof(*out->v), ref_cmp);
+	return TS_OK;
+}
