@@ -119,6 +119,8 @@ static ts_code on_layer(void *ctx, ts_layer *l, ts_blob_reader read, void *rctx,
 	}
 	if (rc == TS_OK && p->reg)
 		p->res->blobs_uploaded++;
+	else if (rc == TS_EUSAGE && strncmp(err->msg, "image '", 7) != 0)
+		ts_error_prefix(err, "image '%s'", p->img->path);
 	return rc;
 }
 
