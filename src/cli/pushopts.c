@@ -10,6 +10,7 @@
 #include "tagseal/creds.h"
 #include "tagseal/fsutil.h"
 #include "tagseal/outputs.h"
+#include "tagseal/pin.h"
 #include "tagseal/record.h"
 
 enum {
@@ -227,6 +228,20 @@ static ts_code resolve_tags(ts_push_cli *c, ts_error *err)
 	return rc;
 }
 
+/* Pin into c->pins; with dry_run only check that every file can be pinned. */
+static ts_code pin(ts_push_cli *c, const char *digest, bool dry_run, ts_pin_report *rep,
+		   ts_error *err)
+{
+	char *image = ts_asprintf("%s:%s@%s", c->repo_str, c->push.tag, digest);
+	ts_pin_opts po = { image, TS_PIN_FORM_TAG_DIGEST, dry_run };
+	ts_code rc;
+	if (c->pin_form && !strcmp(c->pin_form, "digest"))
+		po.form = TS_PIN_FORM_DIGEST;
+	rc = ts_pin_apply(&po, c->pins, c->n_pins, rep, err);
+	free(image);
+	return rc;
+}
+
 ts_code ts_push_cli_prepare(ts_push_cli *c, ts_error *err)
 {
 	ts_code rc = ts_repo_parse(c->repo_str, &c->repo, "--repo", err);
@@ -242,7 +257,15 @@ ts_code ts_push_cli_prepare(ts_push_cli *c, ts_error *err)
 	if (c->push.reg.plain_http == false && !ts_host_is_loopback(c->repo.host) && c->push.reg.ca_file &&
 	    access(c->push.reg.ca_file, R_OK) != 0)
 		return ts_error_set(err, TS_EUSAGE, "--ca-file '%s' cannot be read", c->push.reg.ca_file);
-	return resolve_tags(c, err);
+	rc = resolve_tags(c, err);
+	if (rc == TS_OK && c->n_pins) {
+		/* every manifest must parse before anything is pushed */
+		ts_pin_report rep = TS_PIN_REPORT_INIT;
+		rc = pin(c, "sha256:0000000000000000000000000000000000000000000000000000000000000000",
+			 true, &rep, err);
+		ts_pin_report_free(&rep);
+	}
+	return rc;
 }
 
 static ts_code write_digest_file(const char *path, const char *digest, ts_error *err)
@@ -259,6 +282,8 @@ ts_code ts_push_cli_outputs(ts_push_cli *c, const ts_push_result *res, ts_error 
 				  getenv("GITHUB_STEP_SUMMARY") };
 	ts_code rc = TS_OK;
 	char *version = NULL;
+	ts_pin_report rep = TS_PIN_REPORT_INIT;
+	ts_pinned_file *pinned = NULL;
 
 	f.repository = c->repo_str;
 	f.tag = c->push.tag;
@@ -283,13 +308,33 @@ ts_code ts_push_cli_outputs(ts_push_cli *c, const ts_push_result *res, ts_error 
 		f.ci_url = c->tres.ci.run_url;
 		f.ci_actor = c->tres.ci.actor;
 	}
-	if (c->digest_file)
+	if (c->n_pins) {
+		rc = pin(c, res->digest, false, &rep, err);
+		if (rc == TS_OK) {
+			pinned = ts_calloc(rep.nchanges + 1, sizeof(*pinned));
+			for (size_t i = 0; i < rep.nchanges; i++) {
+				const ts_pin_change *ch = &rep.changes[i];
+				ts_msg_info("%s:%zu: %s -> %s", ch->path, ch->line, ch->old_ref, ch->new_ref);
+				pinned[i].path = ch->path;
+				pinned[i].line = (long)ch->line;
+				pinned[i].old_ref = ch->old_ref;
+				pinned[i].new_ref = ch->new_ref;
+			}
+			f.pinned = pinned;
+			f.n_pinned = rep.nchanges;
+			if (rep.nrefs == 0)
+				ts_msg_warn("--pin: no reference to %s found in the files given", c->repo_str);
+		}
+	}
+	if (rc == TS_OK && c->digest_file)
 		rc = write_digest_file(c->digest_file, res->digest, err);
 	if (rc == TS_OK)
 		rc = ts_outputs_write(&f, &paths, err);
 	if (rc == TS_OK && c->record_file)
 		rc = ts_record_append(c->record_file, &f, err);
 	free(version);
+	free(pinned);
+	ts_pin_report_free(&rep);
 	return rc;
 }
 
