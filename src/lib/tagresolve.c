@@ -13,6 +13,7 @@
 typedef struct facts {
 	ts_tagname_ctx ctx;
 	char *git_error;        /* why there is no repository (discovery failed) */
+	char *unique_sha;       /* shortest unambiguous prefix of the commit */
 	char *version_missing;
 	char *distance_missing;
 } facts;
@@ -57,7 +58,7 @@ static ts_code load_git(const ts_tagname_opts *o, ts_tagname_result *r, facts *f
 		return TS_OK;
 	}
 	r->have_git = true;
-	return ts_gitinfo_short_sha(&r->git, 12, &r->short_sha, err);
+	return ts_gitinfo_short_sha(&r->git, 4, &f->unique_sha, err);
 }
 
 static void version_from_git(ts_tagname_result *r, facts *f)
@@ -104,7 +105,8 @@ static void fill_ctx(ts_tagname_result *r, facts *f)
 	ts_tagname_ctx *c = &f->ctx;
 	if (r->have_git) {
 		c->commit = r->git.commit;
-		c->sha_unique_len = strlen(r->short_sha);
+		c->sha_unique_len = strlen(f->unique_sha);
+		r->short_sha = ts_strndup(r->git.commit, c->sha_unique_len > 12 ? c->sha_unique_len : 12);
 		c->have_time = true;
 		c->commit_time = r->git.commit_time;
 		c->dirty = r->git.dirty;
@@ -234,6 +236,7 @@ ts_code ts_tagname_resolve(const ts_tagname_opts *o, ts_tagname_result *out, ts_
 	if (rc == TS_OK)
 		rc = make_aliases(o, &r, &f, err);
 	free(f.git_error);
+	free(f.unique_sha);
 	free(f.version_missing);
 	free(f.distance_missing);
 	if (rc != TS_OK) {
