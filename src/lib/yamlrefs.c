@@ -605,11 +605,15 @@ static int ref_cmp(const void *a, const void *b)
 
 static ts_code parse_error(yctx *c, const yaml_parser_t *p)
 {
-	size_t line, col;
+	size_t line, col, cline, ccol;
 	line_col(c, byte_at(c, p->problem_mark.index), &line, &col);
-	return ts_error_set(c->err, TS_EUSAGE, "%s:%zu:%zu: not valid YAML: %s%s%s", c->name, line,
-			    col, p->problem ? p->problem : "parse error",
-			    p->context ? " " : "", p->context ? p->context : "");
+	if (!p->context)
+		return ts_error_set(c->err, TS_EUSAGE, "%s:%zu:%zu: not valid YAML: %s", c->name,
+				    line, col, p->problem ? p->problem : "parse error");
+	line_col(c, byte_at(c, p->context_mark.index), &cline, &ccol);
+	return ts_error_set(c->err, TS_EUSAGE, "%s:%zu:%zu: not valid YAML: %s (%s at %zu:%zu)",
+			    c->name, line, col, p->problem ? p->problem : "parse error",
+			    p->context, cline, ccol);
 }
 
 /* Turn one event into tree structure; `stack` holds the open collections. */
