@@ -18,6 +18,11 @@ IMG=$SHARED/fixtures/ggcr/test_image_1.tar
 registry_start
 R=$REGISTRY/concurrency/app
 REC=$T/record.jsonl
+mkdir "$T/src"
+cd "$T/src"
+git init -q
+git -c user.name=t -c user.email=t@example.com commit -q --allow-empty -m one
+git tag v1.0.0
 WRITERS=8
 ROUNDS=3
 

@@ -140,6 +140,13 @@ if ! "$TAGSEAL" push --help 2>&1 | grep -q -- '--record'; then
 fi
 P=$REGISTRY/verify/pushed
 PREC=$T/pushed.jsonl
+# Push from a git repository made here, so the record's git facts are known.
+mkdir "$T/src"
+cd "$T/src"
+git init -q
+git -c user.name=t -c user.email=t@example.com commit -q --allow-empty -m one
+git tag v1.2.3
+COMMIT=$(git rev-parse HEAD)
 export GITHUB_OUTPUT=$T/github_output GITHUB_STEP_SUMMARY=$T/github_summary
 run_ts 0 push "$IMG1" --repo "$P" --tag p1 --record "$PREC" --alias latest --alias 1 \
 	--metadata-file "$T/meta.json" --dotenv "$T/build.env"
@@ -150,7 +157,8 @@ unset GITHUB_OUTPUT GITHUB_STEP_SUMMARY
 [ "$(wc -l <"$PREC")" = 2 ] || ts_fail "two pushes did not append two lines"
 jq -e -s --arg p "$P" '.[0].prev == null and .[0].tag == "p1" and .[0].repository == $p and
 	.[0].aliases == ["latest", "1"] and (.[0].time | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$")) and
-	(.[1].prev | test("^sha256:[0-9a-f]{64}$"))' "$PREC" >/dev/null ||
+	(.[1].prev | test("^sha256:[0-9a-f]{64}$")) and .[0].git.commit == $c and .[0].git.dirty == false' \
+	--arg c "$COMMIT" "$PREC" >/dev/null ||
 	ts_fail "record lines: $(cat "$PREC")"
 assert_eq "$(jq -s -r '.[1].prev' "$PREC")" \
 	"sha256:$(head -n1 "$PREC" | tr -d '\n' | sha256sum | cut -d' ' -f1)" "prev of line 2"
