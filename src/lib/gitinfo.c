@@ -243,7 +243,8 @@ static ts_code find_version(ts_gitinfo *gi, const git_oid *from, ts_error *err)
 		rc = git_fail(err, TS_EUSAGE, "git tags");
 	if (rc == TS_OK)
 		rc = walk_from(gi->repo, from, &shallow, &w, err);
-	qsort(tags.items, tags.n, sizeof(vtag), vtag_order);
+	if (tags.n)
+		qsort(tags.items, tags.n, sizeof(vtag), vtag_order);
 	gi->version_status = w.boundary.n ? TS_GITVER_SHALLOW : TS_GITVER_NONE;
 	for (size_t i = 0; rc == TS_OK && i < tags.n; i++) {
 		if (!oidset_has(&w.seen, &tags.items[i].commit))
