@@ -11,17 +11,22 @@
 
 const char *ts_lint_check(const ts_yref *r)
 {
+	bool latest = r->match.tag && strcmp(r->match.tag, "latest") == 0;
+	/* a reference with no tag at all means 'latest'; a kustomize entry or
+	 * Helm values without one take the tag from elsewhere */
+	bool implicit = !r->match.tag && r->kind != TS_YREF_KUSTOMIZE && r->kind != TS_YREF_HELM;
+
 	if (r->kind == TS_YREF_MARKER_TAG)
 		return NULL; /* a bare tag field; its digest is pinned elsewhere */
 	if (r->kind == TS_YREF_MARKER_DIGEST)
-		return r->match.digest ? NULL : "not pinned by digest (not a sha256 digest)";
+		return r->match.digest ? NULL
+				       : "not pinned by digest (the digest field is not sha256:<64 hex>)";
 	if (!r->valid)
 		return "not a valid image reference";
 	if (!r->match.digest)
-		return r->match.tag && strcmp(r->match.tag, "latest") != 0
-			       ? "not pinned by digest"
-			       : "not pinned by digest, and uses the tag 'latest'";
-	if (r->match.tag && strcmp(r->match.tag, "latest") == 0)
+		return latest || implicit ? "not pinned by digest, and uses the tag 'latest'"
+					  : "not pinned by digest";
+	if (latest)
 		return "uses the tag 'latest'";
 	return NULL;
 }

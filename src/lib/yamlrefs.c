@@ -302,8 +302,17 @@ static void set_match(ts_yref *r, const char *repo, const char *tag, const char 
 	r->valid = ts_repo_parse(repo, &r->match, NULL, &ignored) == TS_OK;
 	if (!r->valid)
 		return;
-	if (tag && ts_tag_valid(tag))
+	if (tag && strchr(tag, '@')) { /* Helm's "TAG@DIGEST" in the tag field */
+		char *t = ts_strndup(tag, (size_t)(strchr(tag, '@') - tag));
+		if (ts_tag_valid(t))
+			r->match.tag = t;
+		else
+			free(t);
+		if (!(digest && *digest))
+			digest = strchr(tag, '@') + 1;
+	} else if (tag && ts_tag_valid(tag)) {
 		r->match.tag = ts_strdup(tag);
+	}
 	if (digest && ts_digest_valid(digest))
 		r->match.digest = ts_strdup(digest);
 }
