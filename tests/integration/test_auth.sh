@@ -126,6 +126,15 @@ probe 4 "$TOKREG/team/app"
 assert_one_line "$T/err"
 assert_contains "$T/err" "HTTP 401"
 
+# scopes: read-only actions, a mount source, a scope added after the token
+"$PROBE" token "$TOKREG" team/app "Bearer realm=\"http://127.0.0.1:$TOKENS_PORT/token\",service=\"tagseal-test\",scope=\"registry:catalog:*\"" \
+	--actions pull --scope team/base:pull --username alice --password-stdin \
+	<<<"$PW" >"$T/out" 2>"$T/err" || { cat "$T/err" >&2; ts_fail "token probe failed"; }
+cat "$T/out" "$T/err" >>"$TRANSCRIPT"
+assert_contains "$T/out" "token probe ok: Bearer header"
+assert_contains "$TOKENS_LOG" "GET basic alice repository:team/app:pull|repository:team/base:pull|registry:catalog:* ->"
+assert_contains "$TOKENS_LOG" "GET basic alice repository:team/app:pull|repository:team/base:pull|repository:late/added:pull|registry:catalog:* ->"
+
 # an identity token (refresh token) from the Docker config: the OAuth2 POST
 docker_config "$T/dc-idtok" \
 	"{\"auths\":{\"$TOKREG\":{\"auth\":\"$(b64 "alice:")\",\"identitytoken\":\"$REFRESH\"}}}"

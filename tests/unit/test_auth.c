@@ -8,6 +8,7 @@
  *                    --password-stdin] [--pull-only] [--sleep S] [-v]
  * opens REPO through registry.c, lists its tags, uploads a small blob
  * (unless --pull-only) and exits with the ts_code, printing the error line.
+ * And `test_auth token ...` (see token_probe) drives ts_auth alone.
  */
 #include <check.h>
 #include <stdio.h>
@@ -294,6 +295,59 @@ done:
 	return (int)rc;
 }
 
+/* test_auth token HOST PATH CHALLENGE [--actions A] [--scope PATH:ACTIONS]...
+ * [--username U --password-stdin] [--ca-file F]: answer one challenge with
+ * ts_auth alone and say whether a header came out (never printing it). */
+static int token_probe(int argc, char **argv)
+{
+	ts_registry_opts o = TS_REGISTRY_OPTS_INIT;
+	ts_error err = TS_ERROR_INIT;
+	ts_auth *a = NULL;
+	char *password = NULL;
+	const char *v = NULL;
+	ts_code rc = TS_OK;
+
+	for (int i = 5; i < argc && rc == TS_OK; i++) {
+		if (!strcmp(argv[i], "--username") && i + 1 < argc)
+			o.username = argv[++i];
+		else if (!strcmp(argv[i], "--ca-file") && i + 1 < argc)
+			o.ca_file = argv[++i];
+		else if (!strcmp(argv[i], "--password-stdin") &&
+			 (rc = ts_creds_read_password_stdin(&password, &err)) == TS_OK)
+			o.password = password;
+	}
+	if (rc == TS_OK)
+		rc = ts_auth_new(argv[2], argv[3], &o, 1, &a, &err);
+	for (int i = 5; i < argc && rc == TS_OK; i++) {
+		if (!strcmp(argv[i], "--actions") && i + 1 < argc)
+			ts_auth_set_actions(a, argv[++i]);
+		else if (!strcmp(argv[i], "--scope") && i + 1 < argc) {
+			char *sp = ts_strdup(argv[++i]), *colon = strrchr(sp, ':');
+			if (colon) {
+				*colon = '\0';
+				ts_auth_add_scope(a, sp, colon + 1);
+			}
+			free(sp);
+		}
+	}
+	if (rc == TS_OK)
+		rc = ts_auth_challenge(a, argv[4], &err);
+	if (rc == TS_OK)
+		rc = ts_auth_header(a, &v, &err);
+	if (rc == TS_OK) {
+		/* a scope added after the token: the next header fetches anew */
+		ts_auth_add_scope(a, "late/added", "pull");
+		rc = ts_auth_header(a, &v, &err);
+	}
+	if (rc != TS_OK)
+		fprintf(stderr, "tagseal: error: %s\n", err.msg);
+	else
+		printf("token probe ok: %s header\n", v && !strncmp(v, "Bearer ", 7) ? "Bearer" : "no");
+	ts_auth_free(a);
+	ts_secret_free(password);
+	return (int)rc;
+}
+
 int main(int argc, char **argv)
 {
 	Suite *s;
@@ -303,6 +357,8 @@ int main(int argc, char **argv)
 
 	if (argc >= 3 && strcmp(argv[1], "probe") == 0)
 		return probe(argc, argv);
+	if (argc >= 5 && strcmp(argv[1], "token") == 0)
+		return token_probe(argc, argv);
 	s = suite_create("auth");
 	tc = tcase_create("wwwauth");
 	tm = tcase_create("machine");
