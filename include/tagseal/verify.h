@@ -24,7 +24,8 @@ typedef enum ts_finding_kind {
 	TS_FINDING_CONFLICT, /* one tag recorded with two different digests */
 	TS_FINDING_MOVED,    /* the tag now resolves to another digest */
 	TS_FINDING_GONE,     /* the tag no longer exists */
-	TS_FINDING_ERROR     /* the tag could not be checked (registry error) */
+	TS_FINDING_ERROR,    /* the tag could not be checked (registry error) */
+	TS_FINDING_ANCHOR    /* no line hashes to the --anchor digest */
 } ts_finding_kind;
 
 typedef struct ts_finding {
@@ -41,7 +42,7 @@ typedef struct ts_verify_report {
 	char *path;
 	size_t lines;           /* lines read */
 	char head[72];          /* digest of the last whole line, "" if none */
-	bool chain_ok;          /* no CHAIN/BAD_LINE/TORN finding */
+	bool chain_ok;          /* no CHAIN/BAD_LINE/TORN/ANCHOR finding */
 	size_t tags;            /* distinct (repository, tag) pairs recorded */
 	size_t tags_checked;    /* of those, resolved in a registry */
 	ts_finding *findings;   /* in record order; chain first */
@@ -54,6 +55,10 @@ typedef struct ts_verify_opts {
 	const ts_registry_opts *registry; /* credentials, CA, plain HTTP */
 	int jobs;                         /* concurrent registry checks (default 4) */
 	bool offline;                     /* check the chain only */
+	/* "sha256:<hex>" of a line that must still be in the record (a head
+	 * digest saved earlier); catches lines cut from the end and an edited
+	 * last line, which the chain alone cannot. NULL: none. */
+	const char *anchor;
 	/* Called (serialised) after each tag is checked; may be NULL. */
 	void (*progress)(void *ctx, size_t done, size_t total);
 	void *progress_ctx;
@@ -69,7 +74,8 @@ ts_code ts_verify_record(const char *path, const ts_verify_opts *opts, ts_verify
  * else 4 if a tag could not be checked, else 0. */
 ts_code ts_verify_report_code(const ts_verify_report *rep);
 
-/* "chain", "bad-line", "torn", "conflict", "moved", "gone", "error". */
+/* "chain", "bad-line", "torn", "conflict", "moved", "gone", "error",
+ * "anchor". */
 const char *ts_finding_kind_name(ts_finding_kind k);
 
 /* The report as one JSON object (new reference). */

@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "tagseal/buf.h"
+#include "tagseal/ref.h"
 #include "tagseal/verify.h"
 
 static int run(int argc, char **argv);
@@ -31,6 +32,8 @@ const ts_command ts_cmd_verify = {
 	"  --json               print the report as one JSON object on stdout\n"
 	"  --jobs N             registry checks run at once (default 4)\n"
 	"  --offline            check the chain only; do not contact registries\n"
+	"  --anchor DIGEST      a line digest saved earlier (the 'head' of a previous\n"
+	"                       verify); fail unless some line still hashes to it\n"
 	"  --username USER      registry user (password from --password-stdin,\n"
 	"                       else TAGSEAL_USERNAME/TAGSEAL_PASSWORD, else Docker config)\n"
 	"  --password-stdin     read the registry password from standard input\n"
@@ -40,17 +43,19 @@ const ts_command ts_cmd_verify = {
 	"Findings go to stdout as 'FILE:LINE: message', one per line.\n"
 	"Exit: 0 all good; 2 bad usage or unreadable record; 4 a tag could not be checked\n"
 	"(registry, network, TLS or auth failure) and nothing else was found; 5 any\n"
-	"finding: broken chain, torn or bad line, moved or gone tag, conflicting digests.\n",
+	"finding: broken chain, torn or bad line, missing anchor, moved or gone tag,\n"
+	"conflicting digests.\n",
 };
 
 enum { OPT_RECORD = 256, OPT_JSON, OPT_JOBS, OPT_OFFLINE, OPT_USER, OPT_PWSTDIN, OPT_CA,
-       OPT_PLAIN };
+       OPT_PLAIN, OPT_ANCHOR };
 
 typedef struct verify_args {
 	const char *record;
 	bool json;
 	int jobs;
 	bool offline;
+	const char *anchor;
 	const char *username;
 	bool password_stdin;
 	const char *ca_file;
@@ -74,6 +79,7 @@ static int parse_args(int argc, char **argv, verify_args *a)
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "jobs", required_argument, NULL, OPT_JOBS },
 		{ "offline", no_argument, NULL, OPT_OFFLINE },
+		{ "anchor", required_argument, NULL, OPT_ANCHOR },
 		{ "username", required_argument, NULL, OPT_USER },
 		{ "password-stdin", no_argument, NULL, OPT_PWSTDIN },
 		{ "ca-file", required_argument, NULL, OPT_CA },
@@ -91,6 +97,7 @@ static int parse_args(int argc, char **argv, verify_args *a)
 		case 'j':
 		case OPT_JOBS: rc = parse_jobs(optarg, &a->jobs); break;
 		case OPT_OFFLINE: a->offline = true; break;
+		case OPT_ANCHOR: a->anchor = optarg; break;
 		case OPT_USER: a->username = optarg; break;
 		case OPT_PWSTDIN: a->password_stdin = true; break;
 		case OPT_CA: a->ca_file = optarg; break;
@@ -106,6 +113,8 @@ static int parse_args(int argc, char **argv, verify_args *a)
 		return ts_msg_usage("verify", "unexpected argument '%s'", argv[optind]);
 	if (!a->record)
 		return ts_msg_usage("verify", "--record FILE is required");
+	if (a->anchor && !ts_digest_valid(a->anchor))
+		return ts_msg_usage("verify", "--anchor '%s' is not sha256:<64 hex>", a->anchor);
 	if (a->password_stdin && !a->username)
 		return ts_msg_usage("verify", "--password-stdin needs --username");
 	return -1;
@@ -217,6 +226,7 @@ static int run(int argc, char **argv)
 	vopts.registry = &ropts;
 	vopts.jobs = a.jobs;
 	vopts.offline = a.offline;
+	vopts.anchor = a.anchor;
 	vopts.progress = (tty || ts_msg_verbosity() >= 1) ? progress : NULL;
 	vopts.progress_ctx = &tty;
 	if (ts_verify_record(a.record, &vopts, &rep, &err) != TS_OK) {

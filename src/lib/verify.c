@@ -29,6 +29,8 @@ typedef struct chain_state {
 	size_t n_entries, cap_entries;
 	char prev[TS_DIGEST_STRLEN]; /* digest of the previous whole line */
 	bool chain_reported;
+	const char *anchor;
+	bool anchor_seen;
 } chain_state;
 
 static void add_finding(ts_verify_report *rep, ts_finding_kind kind, size_t line,
@@ -48,7 +50,8 @@ static void add_finding(ts_verify_report *rep, ts_finding_kind kind, size_t line
 	}
 	f->current = current ? ts_strdup(current) : NULL;
 	f->message = message;
-	if (kind == TS_FINDING_CHAIN || kind == TS_FINDING_BAD_LINE || kind == TS_FINDING_TORN)
+	if (kind == TS_FINDING_CHAIN || kind == TS_FINDING_BAD_LINE || kind == TS_FINDING_TORN ||
+	    kind == TS_FINDING_ANCHOR)
 		rep->chain_ok = false;
 }
 
@@ -126,6 +129,8 @@ static void chain_line(chain_state *cs, const ts_record_rline *l)
 	}
 	ts_record_line_digest(l->data, l->len, cs->prev);
 	memcpy(cs->rep->head, cs->prev, TS_DIGEST_STRLEN);
+	if (cs->anchor && strcmp(cs->anchor, cs->prev) == 0)
+		cs->anchor_seen = true;
 }
 
 static ts_code read_chain(const char *path, chain_state *cs, ts_error *err)
@@ -438,7 +443,12 @@ ts_code ts_verify_record(const char *path, const ts_verify_opts *opts, ts_verify
 	cs.rep = rep;
 	rep->path = ts_strdup(path);
 	rep->chain_ok = true;
+	cs.anchor = opts->anchor;
 	rc = read_chain(path, &cs, err);
+	if (rc == TS_OK && cs.anchor && !cs.anchor_seen)
+		add_finding(rep, TS_FINDING_ANCHOR, rep->lines, NULL, NULL,
+			    ts_asprintf("no line hashes to the anchor %s: lines were cut from "
+					"the end, or the anchored line was edited", cs.anchor));
 	if (rc == TS_OK)
 		check_registry(&cs, opts);
 	for (size_t i = 0; i < cs.n_entries; i++) {
@@ -467,7 +477,7 @@ ts_code ts_verify_report_code(const ts_verify_report *rep)
 const char *ts_finding_kind_name(ts_finding_kind k)
 {
 	static const char *const names[] = { "chain", "bad-line", "torn", "conflict",
-					     "moved", "gone", "error" };
+					     "moved", "gone", "error", "anchor" };
 	return (size_t)k < sizeof(names) / sizeof(names[0]) ? names[k] : "unknown";
 }
 

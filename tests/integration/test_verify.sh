@@ -109,6 +109,17 @@ run_ts 5 verify --record "$TR" --offline
 assert_contains "$T/out" "$TR:3: the last line is torn"
 echo "ok: torn last line named"
 
+# Lines cut from the end: only an anchor (a head digest saved earlier) shows it.
+HEAD=$(jq -r .head <("$TAGSEAL" verify --record "$REC" --offline --json 2>/dev/null))
+[[ $HEAD == sha256:* ]] || ts_fail "verify --json gave no head"
+sed '$d' "$REC" >"$ED"
+run_ts 0 verify --record "$ED" --offline
+run_ts 5 verify --record "$ED" --offline --anchor "$HEAD"
+assert_contains "$T/out" "$ED:2: no line hashes to the anchor $HEAD"
+run_ts 0 verify --record "$REC" --offline --anchor "$HEAD"
+run_ts 2 verify --record "$REC" --anchor sha256:nothex
+echo "ok: anchor catches lines cut from the end"
+
 # All at once: one run names each finding.
 python3 - "$REC" "$T/all.jsonl" <<-'EOF'
 import sys

@@ -303,6 +303,39 @@ START_TEST(bad_lines_are_findings)
 }
 END_TEST
 
+START_TEST(anchor_catches_lines_cut_from_the_end)
+{
+	ts_verify_opts o = { 0 };
+	ts_verify_report rep = TS_VERIFY_REPORT_INIT;
+	ts_error err = TS_ERROR_INIT;
+	char head[TS_DIGEST_STRLEN], *s;
+
+	append("v1", D1, 1);
+	append("v2", D2, 2);
+	verify_offline(&rep);
+	memcpy(head, rep.head, sizeof(head));
+	ts_verify_report_free(&rep);
+	append("v3", D2, 3); /* the record grows: the anchor still holds */
+	o.offline = true;
+	o.anchor = head;
+	ck_assert_int_eq(ts_verify_record(path, &o, &rep, &err), TS_OK);
+	ck_assert_int_eq(rep.n_findings, 0);
+	ts_verify_report_free(&rep);
+	s = slurp(); /* cut lines 2 and 3: the chain alone cannot tell */
+	*(strchr(s, '\n') + 1) = '\0';
+	spit(s);
+	free(s);
+	verify_offline(&rep);
+	ck_assert_int_eq(rep.n_findings, 0);
+	ts_verify_report_free(&rep);
+	ck_assert_int_eq(ts_verify_record(path, &o, &rep, &err), TS_OK);
+	ck_assert_int_eq(rep.n_findings, 1);
+	ck_assert_int_eq(rep.findings[0].kind, TS_FINDING_ANCHOR);
+	ck_assert_int_eq(ts_verify_report_code(&rep), TS_EVERIFY);
+	ts_verify_report_free(&rep);
+}
+END_TEST
+
 START_TEST(over_long_line_names_the_line)
 {
 	ts_verify_opts o = { 0 };
@@ -420,6 +453,7 @@ int main(void)
 	tcase_add_test(tc, older_format_lines_keep_the_chain);
 	tcase_add_test(tc, conflicting_digests_for_one_tag);
 	tcase_add_test(tc, bad_lines_are_findings);
+	tcase_add_test(tc, anchor_catches_lines_cut_from_the_end);
 	tcase_add_test(tc, over_long_line_names_the_line);
 	tcase_add_test(tc, reader_lines);
 	tcase_add_test(tc, symlink_record_is_refused);
