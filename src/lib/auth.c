@@ -197,6 +197,11 @@ static ts_code answer_basic(ts_auth *a, ts_error *err)
 				    "authentication to %s failed: HTTP 401 UNAUTHORIZED with the "
 				    "credentials from %s; " HINT,
 				    a->host, a->creds.source, a->host);
+	if (a->creds.identity_token && !a->creds.password)
+		return ts_error_set(err, TS_EREGISTRY,
+				    "registry %s asks for a username and password (Basic), but the "
+				    "credentials from %s hold only an identity token; " HINT,
+				    a->host, a->creds.source, a->host);
 	if (!a->creds.username || !a->creds.password)
 		return no_creds_error(a, "a username and password", err);
 	if (!may_send(a, a->secure, a->host))

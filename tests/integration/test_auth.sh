@@ -161,6 +161,16 @@ probe 0 "$REG405/team/app" --username alice --password-stdin <<<"$PW"
 assert_contains "$TOK405_LOG" "GET REFUSED405"
 assert_contains "$TOK405_LOG" "POST password alice repository:team/app:pull,push"
 
+# a token realm redirecting to another host: the credentials stay behind
+tokenserver_start --name TOKOTHER "$T/tk" --bind 127.0.0.2 --user "alice:$PW"
+tokenserver_start --name TOKREDIR "$T/tk" --user "alice:$PW" \
+	--redirect "http://127.0.0.2:$TOKOTHER_PORT/token"
+token_registry REGREDIR TOKREDIR
+probe 4 "$REGREDIR/team/app" --username alice --password-stdin <<<"$PW"
+assert_contains "$TOKREDIR_LOG" "GET REDIRECTED"
+assert_contains "$TOKOTHER_LOG" "GET anonymous - repository:team/app:pull,push"
+assert_not_contains "$TOKOTHER_LOG" "alice"
+
 # a reduced grant: reading works, the push is refused by the registry
 tokenserver_start --name TOKRED "$T/tk" --mode reduced --user "alice:$PW"
 token_registry REGRED TOKRED
@@ -211,5 +221,5 @@ done
 while read -r tok; do
 	[ -z "$tok" ] || assert_not_contains "$TRANSCRIPT" "$tok"
 done < <(cat "$TOKENS_ISSUED" "$TOK404_ISSUED" "$TOK405_ISSUED" "$TOKRED_ISSUED" \
-	"$TOKSHORT_ISSUED" 2>/dev/null)
+	"$TOKSHORT_ISSUED" "$TOKOTHER_ISSUED" 2>/dev/null)
 echo "ok: test_auth"

@@ -13,6 +13,8 @@ certificate in x5c. Modes:
   reduced   grant only "pull", whatever is asked for
   post404   answer POST with 404 (a token service that knows only GET)
   get405    answer GET with 405 (one that knows only the OAuth2 POST)
+--redirect URL answers every GET with a 302 there; --bind picks the address
+(another loopback address, 127.0.0.2, is "another host").
 Each request is logged as one line to --log: METHOD GRANT USER SCOPES, and
 never a secret; every token issued goes to --issued (so tests can check
 that none leaks). The port chosen is written to --port-file.
@@ -130,6 +132,13 @@ class Handler(BaseHTTPRequestHandler):
         if self.server.issuer.args.mode == "get405":
             self.server.issuer.log("GET REFUSED405")
             return self.reply(405, {"errors": [{"code": "UNSUPPORTED"}]})
+        if self.server.issuer.args.redirect:
+            self.server.issuer.log("GET REDIRECTED")
+            self.send_response(302)
+            self.send_header("Location", self.server.issuer.args.redirect + "?" + url.query)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         q = urllib.parse.parse_qs(url.query)
         user, ok = self.basic_user()
         if not ok:
@@ -170,13 +179,15 @@ def main():
     p.add_argument("--mode", default="full",
                    choices=["full", "reduced", "post404", "get405"])
     p.add_argument("--expires", type=int, default=300)
+    p.add_argument("--redirect", help="answer GET with a 302 to this URL (plus the query)")
+    p.add_argument("--bind", default="127.0.0.1")
     p.add_argument("--tls-cert")
     p.add_argument("--tls-key")
     p.add_argument("--log", required=True)
     p.add_argument("--issued", required=True, help="every token issued, one a line")
     p.add_argument("--port-file", required=True)
     args = p.parse_args()
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    srv = ThreadingHTTPServer((args.bind, 0), Handler)
     srv.issuer = Issuer(args)
     if args.tls_cert:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
