@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tokenserver.sh - a registry token service on loopback for tests (sourced).
 #
 #   tokenserver_keys DIR
