@@ -22,6 +22,7 @@
 
 #define MAX_TOKEN_RESPONSE (1u << 20)
 #define DEFAULT_EXPIRES_IN 60 /* distribution token spec */
+#define MAX_EXPIRES_IN 86400  /* refresh at least daily, whatever is claimed */
 #define HINT "check --username/--password-stdin, TAGSEAL_USERNAME/TAGSEAL_PASSWORD or 'docker login %s'"
 
 typedef struct scope {
@@ -412,14 +413,20 @@ static void resp_clear(token_resp *r)
 	memset(r, 0, sizeof(*r));
 }
 
-/* First "code" of a distribution-style {"errors":[{"code":...}]} body. */
+/* The error code of a token service's answer: distribution's
+ * {"errors":[{"code":"UNAUTHORIZED"}]} or OAuth2's {"error":"invalid_grant"}.
+ * Only a plain identifier is kept, so nothing else of the body is echoed. */
 static void error_code(const ts_buf *body, char *out, size_t cap)
 {
 	json_t *root = json_loadb(ts_buf_cstr(body), body->len, 0, NULL);
 	const char *code = json_string_value(
 		json_object_get(json_array_get(json_object_get(root, "errors"), 0), "code"));
+	static const char ident[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_";
+
+	if (!code)
+		code = json_string_value(json_object_get(root, "error"));
 	out[0] = '\0';
-	if (code && strlen(code) < 64 && strspn(code, "ABCDEFGHIJKLMNOPQRSTUVWXYZ_") == strlen(code))
+	if (code && *code && strlen(code) < 64 && strspn(code, ident) == strlen(code))
 		snprintf(out, cap, " %s", code);
 	json_decref(root);
 }
@@ -493,7 +500,9 @@ static ts_code take_token(ts_auth *a, const char *rhost, const token_resp *r, ts
 				    rhost, a->host);
 	}
 	if (json_is_number(exp) && json_number_value(exp) >= 1)
-		life = (long long)(json_number_value(exp) * 1000.0);
+		life = json_number_value(exp) > MAX_EXPIRES_IN
+			       ? MAX_EXPIRES_IN * 1000LL
+			       : (long long)(json_number_value(exp) * 1000.0);
 	a->refresh_at_ms = now_ms() + (life > 150000 ? life - 30000 : life * 4 / 5);
 	set_header(a, ts_asprintf("Bearer %s", tok));
 	if (refresh && token_ok(refresh) && a->creds.identity_token) {
