@@ -434,5 +434,5 @@ void ts_pin_report_free(ts_pin_report *r)
 	r->nchanges = 0;
 	ts_strv_free(&r->files);
 	free(r->diff);
-	r->diff = NULL;
+	memset(r, 0, sizeof(*r));
 }

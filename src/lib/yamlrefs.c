@@ -333,6 +333,13 @@ static void add_full(yctx *c, ts_yref_kind kind, const ynode *value)
 	field_set(c, value, &r->field[TS_YF_IMAGE]);
 	ref_place(c, r, value->start);
 	r->reference = ts_strdup(r->field[TS_YF_IMAGE].value);
+	if (r->field[TS_YF_IMAGE].style == TS_YSTYLE_LITERAL ||
+	    r->field[TS_YF_IMAGE].style == TS_YSTYLE_FOLDED) {
+		/* matched (so that pin refuses it) without the block's line break */
+		size_t n = strlen(r->reference);
+		while (n && strchr(" \t\r\n", r->reference[n - 1]))
+			r->reference[--n] = '\0';
+	}
 	r->repo = repo_part(r->reference);
 	r->valid = ts_ref_parse(r->reference, &r->match, NULL, &ignored) == TS_OK;
 }
