@@ -182,22 +182,28 @@ static int print_json(const ts_verify_report *rep)
 	return 0;
 }
 
-static int conclude(const ts_verify_report *rep)
+static int conclude(const ts_verify_report *rep, bool offline)
 {
 	ts_error err = TS_ERROR_INIT;
 	ts_code code = ts_verify_report_code(rep);
 
-	ts_msg_info("record %s: %zu line(s), chain %s, %zu tag(s), %zu checked in registries%s%s",
-		    rep->path, rep->lines, rep->chain_ok ? "intact" : "BROKEN", rep->tags,
-		    rep->tags_checked, rep->head[0] ? ", head " : "", rep->head);
+	char checked[64];
+
+	if (offline)
+		snprintf(checked, sizeof(checked), "registries not asked (--offline)");
+	else
+		snprintf(checked, sizeof(checked), "%zu checked in registries", rep->tags_checked);
+	ts_msg_info("record %s: %zu line(s), chain %s, %zu tag(s), %s%s%s", rep->path, rep->lines,
+		    rep->chain_ok ? "intact" : "BROKEN", rep->tags, checked,
+		    rep->head[0] ? ", head " : "", rep->head);
 	if (code == TS_OK)
 		return 0;
 	if (code == TS_EVERIFY)
 		ts_error_set(&err, code, "verification failed: %zu finding(s) in record '%s'",
 			     rep->n_findings, rep->path);
 	else
-		ts_error_set(&err, code, "%zu tag check(s) failed for record '%s' (registry errors above)",
-			     rep->n_findings, rep->path);
+		ts_error_set(&err, code, "%zu of %zu tag(s) of record '%s' could not be checked",
+			     rep->tags - rep->tags_checked, rep->tags, rep->path);
 	return ts_msg_fail(&err);
 }
 
@@ -235,7 +241,7 @@ static int run(int argc, char **argv)
 	}
 	rc = a.json ? print_json(&rep) : (print_text(&rep), 0);
 	if (rc == 0)
-		rc = conclude(&rep);
+		rc = conclude(&rep, a.offline);
 out:
 	ts_verify_report_free(&rep);
 	if (pw.ptr)
