@@ -93,10 +93,27 @@ typedef struct walk {
 	oidset boundary; /* shallow boundary commits reached */
 } walk;
 
-/* Every commit reachable from `start`, not going past `shallow` commits
- * (their parents are absent from a shallow clone). */
-static ts_code walk_from(git_repository *repo, const git_oid *start, const oidset *shallow,
-			 walk *w, ts_error *err)
+/* A complete repository: libgit2's revision walker (uses commit-graph). */
+static ts_code revwalk_from(git_repository *repo, const git_oid *start, walk *w, ts_error *err)
+{
+	git_revwalk *rw = NULL;
+	git_oid id;
+	int e;
+
+	if (git_revwalk_new(&rw, repo) < 0 || git_revwalk_push(rw, start) < 0) {
+		git_revwalk_free(rw);
+		return git_fail(err, TS_EUSAGE, "git history");
+	}
+	while ((e = git_revwalk_next(&id, rw)) == 0)
+		oidset_add(&w->seen, &id);
+	git_revwalk_free(rw);
+	return e == GIT_ITEROVER ? TS_OK : git_fail(err, TS_EUSAGE, "git history");
+}
+
+/* A shallow clone: our own walk that stops at the boundary commits (their
+ * parents are absent; libgit2 1.5's walker would fail on them). */
+static ts_code shallow_walk_from(git_repository *repo, const git_oid *start,
+				 const oidset *shallow, walk *w, ts_error *err)
 {
 	git_oid *stack = ts_malloc(64 * sizeof(git_oid));
 	size_t n = 0, cap = 64;
@@ -125,6 +142,13 @@ static ts_code walk_from(git_repository *repo, const git_oid *start, const oidse
 	}
 	free(stack);
 	return rc;
+}
+
+static ts_code walk_from(git_repository *repo, const git_oid *start, const oidset *shallow,
+			 walk *w, ts_error *err)
+{
+	return shallow->n ? shallow_walk_from(repo, start, shallow, w, err)
+			  : revwalk_from(repo, start, w, err);
 }
 
 static void walk_free(walk *w)
@@ -158,41 +182,62 @@ static ts_code load_shallow(git_repository *repo, oidset *out, ts_error *err)
 typedef struct vtag {
 	char *name;
 	ts_semver v;
-	git_oid commit;
+	git_oid target; /* the tag object or the commit */
 } vtag;
 
 typedef struct vtags {
-	git_repository *repo;
 	vtag *items;
 	size_t n, cap;
 } vtags;
 
-static int collect_tag(const char *refname, git_oid *oid, void *ctx)
+/* Tags are only named here; their objects are read later, highest first,
+ * until one is reachable (most repositories stop at the first). */
+static void collect_tag(vtags *t, const git_reference *ref)
 {
-	vtags *t = ctx;
-	const char *name = refname + strlen("refs/tags/");
+	const char *name = git_reference_name(ref) + strlen("refs/tags/");
+	const git_oid *oid = git_reference_target(ref);
 	ts_semver v;
-	git_object *obj = NULL, *peeled = NULL;
 
-	if (!ts_semver_try_parse(name, &v))
-		return 0;
-	if (git_object_lookup(&obj, t->repo, oid, GIT_OBJECT_ANY) < 0 ||
-	    git_object_peel(&peeled, obj, GIT_OBJECT_COMMIT) < 0) {
-		/* a tag whose object is absent (shallow) or is not a commit */
-		git_object_free(obj);
-		ts_semver_free(&v);
-		git_error_clear();
-		return 0;
-	}
+	if (!oid || !ts_semver_try_parse(name, &v))
+		return;
 	if (t->n == t->cap)
 		t->items = ts_realloc(t->items, (t->cap = t->cap ? t->cap * 2 : 64) * sizeof(vtag));
 	t->items[t->n].name = ts_strdup(name);
 	t->items[t->n].v = v;
-	t->items[t->n].commit = *git_object_id(peeled);
+	t->items[t->n].target = *oid;
 	t->n++;
+}
+
+/* The references iterator, not git_tag_foreach: the latter looks every
+ * tag up again by name (two stat calls per tag). */
+static ts_code collect_tags(git_repository *repo, vtags *t, ts_error *err)
+{
+	git_reference_iterator *it;
+	git_reference *ref;
+	int e;
+
+	if (git_reference_iterator_glob_new(&it, repo, "refs/tags/*") < 0)
+		return git_fail(err, TS_EUSAGE, "git tags");
+	while ((e = git_reference_next(&ref, it)) == 0) {
+		collect_tag(t, ref);
+		git_reference_free(ref);
+	}
+	git_reference_iterator_free(it);
+	return e == GIT_ITEROVER ? TS_OK : git_fail(err, TS_EUSAGE, "git tags");
+}
+
+/* The commit a tag names; false when it is absent (shallow) or not a commit. */
+static bool peel_commit(git_repository *repo, const git_oid *target, git_oid *commit)
+{
+	git_object *obj = NULL, *peeled = NULL;
+	bool ok = git_object_lookup(&obj, repo, target, GIT_OBJECT_ANY) == 0 &&
+		  git_object_peel(&peeled, obj, GIT_OBJECT_COMMIT) == 0;
+	if (ok)
+		*commit = *git_object_id(peeled);
 	git_object_free(peeled);
 	git_object_free(obj);
-	return 0;
+	git_error_clear();
+	return ok;
 }
 
 /* Highest precedence first; equal versions ordered by name. */
@@ -212,18 +257,31 @@ static void vtags_free(vtags *t)
 	free(t->items);
 }
 
-/* Commits since the tag: |history(commit)| - |history(tag)|, exact unless
- * the commit's walk met a shallow boundary the tag's walk did not. */
-static ts_code count_distance(ts_gitinfo *gi, const walk *from_head, const git_oid *tag_commit,
-			      const oidset *shallow, ts_error *err)
+/* Commits in the history of `from` that are not in the tag's. A complete
+ * repository asks libgit2 (ahead/behind); a shallow one counts both walks
+ * and knows the count only if every boundary the first walk met lies in
+ * the tag's history too. */
+static ts_code count_distance(ts_gitinfo *gi, const git_oid *from, const walk *from_walk,
+			      const git_oid *tag_commit, const oidset *shallow, ts_error *err)
 {
 	walk tw = { { 0 }, { 0 } };
-	ts_code rc = walk_from(gi->repo, tag_commit, shallow, &tw, err);
-	if (rc == TS_OK) {
-		gi->distance = from_head->seen.n - tw.seen.n;
+	size_t ahead, behind;
+	ts_code rc;
+
+	if (!shallow->n) {
+		if (git_graph_ahead_behind(&ahead, &behind, gi->repo, from, tag_commit) < 0)
+			return git_fail(err, TS_EUSAGE, "git history");
+		gi->distance = ahead;
 		gi->distance_known = true;
-		for (size_t i = 0; i < from_head->boundary.cap; i++)
-			if (from_head->boundary.used[i] && !oidset_has(&tw.seen, &from_head->boundary.keys[i]))
+		return TS_OK;
+	}
+	rc = walk_from(gi->repo, tag_commit, shallow, &tw, err);
+	if (rc == TS_OK) {
+		gi->distance = from_walk->seen.n - tw.seen.n;
+		gi->distance_known = true;
+		for (size_t i = 0; i < from_walk->boundary.cap; i++)
+			if (from_walk->boundary.used[i] &&
+			    !oidset_has(&tw.seen, &from_walk->boundary.keys[i]))
 				gi->distance_known = false;
 	}
 	walk_free(&tw);
@@ -232,27 +290,29 @@ static ts_code count_distance(ts_gitinfo *gi, const walk *from_head, const git_o
 
 static ts_code find_version(ts_gitinfo *gi, const git_oid *from, ts_error *err)
 {
-	vtags tags = { gi->repo, NULL, 0, 0 };
+	vtags tags = { NULL, 0, 0 };
 	oidset shallow = { 0 };
 	walk w = { { 0 }, { 0 } };
 	ts_code rc = TS_OK;
+	git_oid commit;
 
 	if (gi->shallow)
 		rc = load_shallow(gi->repo, &shallow, err);
-	if (rc == TS_OK && git_tag_foreach(gi->repo, collect_tag, &tags) < 0)
-		rc = git_fail(err, TS_EUSAGE, "git tags");
 	if (rc == TS_OK)
+		rc = collect_tags(gi->repo, &tags, err);
+	if (rc == TS_OK && tags.n)
 		rc = walk_from(gi->repo, from, &shallow, &w, err);
 	if (tags.n)
 		qsort(tags.items, tags.n, sizeof(vtag), vtag_order);
-	gi->version_status = w.boundary.n ? TS_GITVER_SHALLOW : TS_GITVER_NONE;
+	gi->version_status = gi->shallow ? TS_GITVER_SHALLOW : TS_GITVER_NONE;
 	for (size_t i = 0; rc == TS_OK && i < tags.n; i++) {
-		if (!oidset_has(&w.seen, &tags.items[i].commit))
+		if (!peel_commit(gi->repo, &tags.items[i].target, &commit) ||
+		    !oidset_has(&w.seen, &commit))
 			continue;
 		gi->version_status = TS_GITVER_FOUND;
 		gi->version_tag = ts_strdup(tags.items[i].name);
 		ts_semver_copy(&gi->version, &tags.items[i].v);
-		rc = count_distance(gi, &w, &tags.items[i].commit, &shallow, err);
+		rc = count_distance(gi, from, &w, &commit, &shallow, err);
 		break;
 	}
 	walk_free(&w);
