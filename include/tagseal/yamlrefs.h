@@ -121,7 +121,7 @@ void ts_strv_push(ts_strv *sv, char *owned);
 void ts_strv_free(ts_strv *sv);
 
 /* Largest manifest read (bytes). */
-#define TS_YAML_MAX (64u * 1024 * 1024)
+#define TS_YAML_MAX (16u * 1024 * 1024)
 
 /*
  * Build a reference string from its parts, as the finder reports it:

@@ -343,7 +343,8 @@ static ts_code apply_edits(const char *name, const char *data, size_t len, edits
 			   ts_error *err)
 {
 	size_t pos = 0;
-	qsort(e->v, e->n, sizeof(*e->v), edit_cmp);
+	if (e->n > 1)
+		qsort(e->v, e->n, sizeof(*e->v), edit_cmp);
 	for (size_t i = 0; i < e->n; i++) {
 		if (e->v[i].start < pos || e->v[i].end > len)
 			return ts_error_set(err, TS_EINTERNAL, "%s: overlapping edits (a bug)", name);

@@ -17,6 +17,8 @@
 
 enum { N_SCALAR, N_SEQ, N_MAP, N_ALIAS };
 
+#define TS_YAML_MAX_DEPTH 512
+
 typedef struct ynode ynode;
 struct ynode {
 	int type;
@@ -684,6 +686,12 @@ static ts_code on_event(yctx *c, const yaml_event_t *e, ynode ***stack, size_t *
 		node_add((*stack)[*depth - 1], n);
 	else
 		*root = n;
+	if ((n->type == N_SEQ || n->type == N_MAP) && *depth >= TS_YAML_MAX_DEPTH) {
+		size_t line, col;
+		line_col(c, n->start, &line, &col);
+		return ts_error_set(c->err, TS_EUSAGE, "%s:%zu: nested deeper than %d levels",
+				    c->name, line, TS_YAML_MAX_DEPTH);
+	}
 	if (n->type == N_SEQ || n->type == N_MAP) {
 		*stack = ts_realloc(*stack, (*depth + 1) * sizeof(**stack));
 		(*stack)[(*depth)++] = n;
