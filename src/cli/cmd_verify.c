@@ -3,14 +3,13 @@
  * chain and that every recorded tag still resolves to its recorded digest.
  * The work is in verify.c; this file parses options and prints the report.
  */
-#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli.h"
-#include "tagseal/buf.h"
+#include "tagseal/creds.h"
 #include "tagseal/ref.h"
 #include "tagseal/verify.h"
 
@@ -120,22 +119,6 @@ static int parse_args(int argc, char **argv, verify_args *a)
 	return -1;
 }
 
-/* The password from stdin, without its final new line. Caller cleanses. */
-static int read_password(ts_buf *pw)
-{
-	char chunk[4096];
-	size_t n;
-
-	while ((n = fread(chunk, 1, sizeof(chunk), stdin)) > 0)
-		ts_buf_put(pw, chunk, n);
-	OPENSSL_cleanse(chunk, sizeof(chunk));
-	while (pw->len && (pw->ptr[pw->len - 1] == '\n' || pw->ptr[pw->len - 1] == '\r'))
-		pw->ptr[--pw->len] = '\0';
-	if (!pw->len)
-		return ts_msg_usage("verify", "--password-stdin: standard input is empty");
-	return -1;
-}
-
 static void log_line(const char *line)
 {
 	if (ts_msg_verbosity() >= 2)
@@ -214,16 +197,18 @@ static int run(int argc, char **argv)
 	ts_verify_opts vopts = { 0 };
 	ts_verify_report rep = TS_VERIFY_REPORT_INIT;
 	ts_error err = TS_ERROR_INIT;
-	ts_buf pw = TS_BUF_INIT;
+	char *password = NULL;
 	bool tty = isatty(STDERR_FILENO) == 1;
 	int rc = parse_args(argc, argv, &a);
 
 	if (rc >= 0)
 		return rc;
-	if (a.password_stdin && (rc = read_password(&pw)) >= 0)
+	if (a.password_stdin && ts_creds_read_password_stdin(&password, &err) != TS_OK) {
+		rc = ts_msg_fail(&err);
 		goto out;
+	}
 	ropts.username = a.username;
-	ropts.password = a.password_stdin ? pw.ptr : NULL;
+	ropts.password = password;
 	ropts.ca_file = a.ca_file;
 	ropts.plain_http = a.plain_http;
 	ropts.verbose = ts_msg_verbosity() >= 2;
@@ -244,8 +229,7 @@ static int run(int argc, char **argv)
 		rc = conclude(&rep, a.offline);
 out:
 	ts_verify_report_free(&rep);
-	if (pw.ptr)
-		OPENSSL_cleanse(pw.ptr, pw.cap);
-	ts_buf_free(&pw);
+	if (password)
+		ts_secret_free(password);
 	return rc;
 }

@@ -9,6 +9,7 @@
 # what this test is about.
 . "$(dirname "$0")/../lib/common.sh"
 . "$TS_LIB_DIR/registry.sh"
+TAGSEAL=$(realpath "$TAGSEAL") # the test changes directory
 ts_need jq python3
 SHARED=$(ts_shared_dir)
 IMG=$SHARED/fixtures/ggcr/test_image_1.tar

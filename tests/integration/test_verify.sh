@@ -8,6 +8,7 @@
 # GitHub Actions and GitLab outputs the way those systems parse them.
 . "$(dirname "$0")/../lib/common.sh"
 . "$TS_LIB_DIR/registry.sh"
+TAGSEAL=$(realpath "$TAGSEAL") # the test changes directory
 ts_need skopeo jq python3
 SHARED=$(ts_shared_dir)
 IMG1=$SHARED/fixtures/ggcr/test_image_1.tar
@@ -143,6 +144,26 @@ mkrecord "$T/dead.jsonl" "$DEAD/x/y:v1@$D1" "$DEAD/x/y:v2@$D2"
 run_ts 4 verify --record "$T/dead.jsonl"
 assert_contains "$T/out" "2 tag(s) of $DEAD/x/y could not be checked"
 echo "ok: unreachable registry is exit 4"
+
+# A registry that needs credentials: refused without them (exit 4), checked
+# with --password-stdin or TAGSEAL_USERNAME/TAGSEAL_PASSWORD; never echoed.
+if command -v htpasswd >/dev/null; then
+	PW=verify-s3cret-pw
+	registry_htpasswd "$T/htpasswd" alice "$PW"
+	registry_start --name AUTHREG --htpasswd "$T/htpasswd"
+	A=$AUTHREG/verify/private
+	sk_copy --dest-creds "alice:$PW" "docker-archive:$IMG1" "docker://$A:v1"
+	AD=$(skopeo inspect --tls-verify=false --creds "alice:$PW" --raw "docker://$A:v1" | sha256sum | sed 's/^/sha256:/; s/ .*//')
+	mkrecord "$T/auth.jsonl" "$A:v1@$AD"
+	run_ts 4 verify --record "$T/auth.jsonl"
+	run_ts 0 verify --record "$T/auth.jsonl" --username alice --password-stdin -vv <<<"$PW"
+	assert_not_contains "$T/err" "$PW"
+	TAGSEAL_USERNAME=alice TAGSEAL_PASSWORD=$PW run_ts 0 verify --record "$T/auth.jsonl" --json
+	assert_not_contains "$T/out" "$PW"
+	echo "ok: credentials"
+else
+	echo "credentials part skipped: htpasswd not installed" >&2
+fi
 
 # ---- part B: records written by 'tagseal push' ----
 if ! "$TAGSEAL" push --help 2>&1 | grep -q -- '--record'; then
