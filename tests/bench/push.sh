@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# push.sh - benchmark `tagseal push` against skopeo on the same inputs, each
+# run against a fresh registry (Debian's docker-registry on loopback).
+#
+# Makes its inputs from files on this machine: a `docker save` tarball whose
+# four uncompressed layers are tars of system directories, and the same image
+# as an OCI archive with gzip layers (made by skopeo). Runs tagseal and skopeo
+# alternately RUNS times per case and prints a table of medians: wall time,
+# user+sys CPU, peak RSS (/usr/bin/time), bytes of layers in the pushed
+# manifest, and the ratio of tagseal to skopeo (and to the floor: the same
+# blobs uploaded by parallel curl).
+#
+# usage: tests/bench/push.sh [--small] [--runs N] [--keep DIR]
+#   --small    a ~20 MB image (what CI runs, to check the script works)
+#   --runs N   runs per case and tool (default 3)
+# Not a test: it prints figures and only fails when a push fails.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+export TS_SOURCE_DIR=$ROOT
+: "${TAGSEAL:=$ROOT/build/tagseal}"
+export TAGSEAL
+small=0 runs=3
+while [ $# -gt 0 ]; do
+	case $1 in
+	--small) small=1 ;;
+	--runs) runs=$2; shift ;;
+	*) echo "usage: tests/bench/push.sh [--small] [--runs N]" >&2; exit 2 ;;
+	esac
+	shift
+done
+. "$ROOT/tests/lib/common.sh"
+. "$ROOT/tests/lib/registry.sh"
+ts_need skopeo jq curl /usr/bin/time
+[ -x "$TAGSEAL" ] || ts_fail "build tagseal first ($TAGSEAL)"
+
+if [ $small = 1 ]; then
+	dirs=(usr/share/doc/bash usr/share/man/man1 usr/share/perl5 usr/lib/python3/dist-packages)
+else
+	dirs=(usr/bin usr/lib/gcc usr/libexec usr/share/locale)
+fi
+
+# make_docker_save OUT DIR...: a legacy docker save tarball, one layer per DIR.
+make_docker_save() {
+	local out=$1 w=$T/dsave d i=0 diff ids=() layers=()
+	shift
+	rm -rf "$w" && mkdir -p "$w"
+	for d in "$@"; do
+		tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner \
+			--warning=no-file-changed -cf "$w/l.tar" -C / "$d" 2>/dev/null || true
+		diff=$(sha256sum "$w/l.tar" | cut -d' ' -f1)
+		mkdir -p "$w/$diff" && mv "$w/l.tar" "$w/$diff/layer.tar"
+		ids+=("\"sha256:$diff\"")
+		layers+=("\"$diff/layer.tar\"")
+		i=$((i + 1))
+	done
+	local IFS=,
+	printf '{"architecture":"amd64","os":"linux","config":{},"rootfs":{"type":"layers","diff_ids":[%s]}}' \
+		"${ids[*]}" >"$w/config.json"
+	local cfg
+	cfg=$(sha256sum "$w/config.json" | cut -d' ' -f1)
+	mv "$w/config.json" "$w/$cfg.json"
+	printf '[{"Config":"%s.json","RepoTags":["bench/app:1"],"Layers":[%s]}]' "$cfg" "${layers[*]}" \
+		>"$w/manifest.json"
+	tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -cf "$out" -C "$w" .
+	rm -rf "$w"
+}
+
+echo "making inputs from ${dirs[*]} ..." >&2
+make_docker_save "$T/dsave.tar" "${dirs[@]}"
+skopeo copy -q docker-archive:"$T/dsave.tar" oci-archive:"$T/oci.tar":bench
+mkdir -p "$T/ociblobs" && tar -xf "$T/oci.tar" -C "$T/ociblobs"
+
+# timed NAME CMD...: run CMD under /usr/bin/time; appends "wall cpu rssKB" to $T/NAME.
+timed() {
+	local name=$1
+	shift
+	/usr/bin/time -f '%e %U %S %M' -o "$T/time" "$@" >"$T/cmd.out" 2>"$T/cmd.err" ||
+		{ cat "$T/cmd.err" >&2; ts_fail "$name: command failed: $*"; }
+	awk '{ printf "%s %.2f %s\n", $1, $2 + $3, $4 }' "$T/time" >>"$T/$name"
+}
+
+# layer_bytes REF: sum of layer sizes in the pushed manifest.
+layer_bytes() {
+	skopeo inspect --raw --tls-verify=false "docker://$1" | jq '[.layers[].size] | add'
+}
+
+# floor: the OCI archive's blobs uploaded by parallel curl (POST + PUT -T).
+curl_floor() {
+	local repo=$1 f d loc pids=()
+	for f in "$T"/ociblobs/blobs/sha256/*; do
+		d=sha256:$(basename "$f")
+		(
+			loc=$(curl -s -o /dev/null -w '%header{location}' -X POST "http://$REGISTRY/v2/$repo/blobs/uploads/")
+			case $loc in http*) ;; *) loc=http://$REGISTRY$loc ;; esac
+			sep='?'; [[ $loc == *\?* ]] && sep='&'
+			curl -s -f -o /dev/null -T "$f" -H 'Content-Type: application/octet-stream' "$loc${sep}digest=$d"
+		) &
+		pids+=($!)
+	done
+	for p in "${pids[@]}"; do wait "$p"; done
+}
+
+export -f curl_floor
+export T
+
+median() { sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+col() { awk -v c="$2" '{ print $c }' "$T/$1" | median; }
+
+for ((r = 1; r <= runs; r++)); do
+	echo "run $r/$runs ..." >&2
+	# docker save, uncompressed layers: default settings on both sides
+	registry_start; timed ts_dsave "$TAGSEAL" push -q "$T/dsave.tar" --repo "$REGISTRY/b/ts" --tag t
+	layer_bytes "$REGISTRY/b/ts:t" >>"$T/bytes_ts_dsave"
+	# re-push of the unchanged image to a new tag in the same repository
+	timed ts_repush "$TAGSEAL" push -q "$T/dsave.tar" --repo "$REGISTRY/b/ts" --tag t2
+	registry_stop
+	registry_start; timed sk_dsave skopeo copy -q --dest-tls-verify=false docker-archive:"$T/dsave.tar" "docker://$REGISTRY/b/sk:t"
+	layer_bytes "$REGISTRY/b/sk:t" >>"$T/bytes_sk_dsave"
+	timed sk_repush skopeo copy -q --dest-tls-verify=false docker-archive:"$T/dsave.tar" "docker://$REGISTRY/b/sk:t2"
+	registry_stop
+	# OCI archive, compressed layers
+	registry_start; timed ts_oci "$TAGSEAL" push -q "$T/oci.tar" --repo "$REGISTRY/b/ts" --tag t; registry_stop
+	registry_start; timed sk_oci skopeo copy -q --dest-tls-verify=false oci-archive:"$T/oci.tar":bench "docker://$REGISTRY/b/sk:t"; registry_stop
+	registry_start; timed floor_oci bash -c 'curl_floor b/floor'; registry_stop
+	# zstd
+	registry_start; timed ts_zstd "$TAGSEAL" push -q "$T/dsave.tar" --repo "$REGISTRY/b/ts" --tag t --compression zstd --format oci; registry_stop
+	registry_start; timed sk_zstd skopeo copy -q --dest-tls-verify=false --dest-compress-format zstd --format oci docker-archive:"$T/dsave.tar" "docker://$REGISTRY/b/sk:t"; registry_stop
+done
+
+in_mb=$(( $(stat -c %s "$T/dsave.tar") / 1000000 ))
+oci_mb=$(( $(stat -c %s "$T/oci.tar") / 1000000 ))
+printf '\ntagseal %s vs %s; %s runs each, medians; docker save %s MB (%d layers), OCI archive %s MB\n' \
+	"$("$TAGSEAL" --version | cut -d' ' -f2)" "$(skopeo --version)" "$runs" "$in_mb" "${#dirs[@]}" "$oci_mb"
+printf 'machine: %s cores, %s\n\n' "$(nproc)" "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+printf '%-28s %9s %9s %9s %14s %9s\n' case wall_s cpu_s rss_MB layer_bytes ratio
+row() { # NAME LABEL REF_NAME [BYTES_NAME]
+	local w c m b ratio='-'
+	w=$(col "$1" 1); c=$(col "$1" 2); m=$(col "$1" 3)
+	b='-'; [ -z "${4:-}" ] || b=$(median <"$T/bytes_$4")
+	[ -z "$3" ] || ratio=$(awk -v a="$w" -v b="$(col "$3" 1)" 'BEGIN { printf "%.2fx", a / b }')
+	printf '%-28s %9s %9s %9d %14s %9s\n' "$2" "$w" "$c" $((m / 1024)) "$b" "$ratio"
+}
+row ts_dsave "tagseal docker-save" sk_dsave ts_dsave
+row sk_dsave "skopeo docker-save" "" sk_dsave
+row ts_oci "tagseal oci-archive" sk_oci
+row sk_oci "skopeo oci-archive" ""
+row floor_oci "floor: parallel curl" ""
+row ts_repush "tagseal re-push new tag" sk_repush
+row sk_repush "skopeo re-push new tag" ""
+row ts_zstd "tagseal zstd" sk_zstd
+row sk_zstd "skopeo zstd" ""
+awk -v a="$(col ts_oci 1)" -v b="$(col floor_oci 1)" 'BEGIN { printf "\ntagseal oci-archive / floor: %.2fx\n", a / b }'
+awk -v a="$(median <"$T/bytes_ts_dsave")" -v b="$(median <"$T/bytes_sk_dsave")" \
+	'BEGIN { printf "docker-save compressed bytes, tagseal / skopeo: %.3fx\n", a / b }'
