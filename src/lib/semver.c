@@ -2,7 +2,6 @@
  * semver.c - semantic version parsing and precedence (semver.org 2.0.0).
  */
 #include <ctype.h>
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -4,6 +4,7 @@
  * default) and expand the tag and its aliases. The one entry point shared
  * by 'tagseal tag' and 'tagseal push'.
  */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,25 +21,28 @@ typedef struct facts {
 
 static bool build_valid(const char *b)
 {
-	if (!*b || strlen(b) > 64)
+	size_t n = strlen(b);
+	if (n == 0 || n > 64)
 		return false;
 	for (; *b; b++)
-		if (!(b[0] >= '0' && b[0] <= '9') && !strchr("abcdefghijklmnopqrstuvwxyz"
-			"ABCDEFGHIJKLMNOPQRSTUVWXYZ._-", *b))
+		if (!isalnum((unsigned char)*b) && !strchr("._-", *b))
 			return false;
 	return true;
 }
 
+/* --build must be usable; a CI's odd value is ignored (and said so). */
 static ts_code pick_build(const ts_tagname_opts *o, ts_tagname_result *r, ts_error *err)
 {
-	const char *b = o->build ? o->build : r->ci.build;
-	if (!b)
-		return TS_OK;
-	if (!build_valid(b))
-		return ts_error_set(err, TS_EUSAGE, "%s '%s' is not a build number "
-				    "(1 to 64 of [A-Za-z0-9._-])",
-				    o->build ? "--build" : "CI build number", b);
-	r->build = ts_strdup(b);
+	if (o->build && !build_valid(o->build))
+		return ts_error_set(err, TS_EUSAGE, "--build '%s' is not a build number "
+				    "(1 to 64 of [A-Za-z0-9._-])", o->build);
+	if (o->build)
+		r->build = ts_strdup(o->build);
+	else if (r->ci.build && build_valid(r->ci.build))
+		r->build = ts_strdup(r->ci.build);
+	else if (r->ci.build)
+		r->note = ts_asprintf("the CI build number '%s' cannot be part of a tag and is not "
+				      "used; pass --build N", r->ci.build);
 	return TS_OK;
 }
 
@@ -168,7 +172,7 @@ static ts_code pick_scheme(const ts_tagname_opts *o, ts_tagname_result *r, facts
 				    "give --tag or --git-dir", f->git_error);
 	r->scheme = ts_strdup(ts_tagname_default_scheme(r->have_version, r->build != NULL));
 	r->scheme_name = ts_strdup("default");
-	if (!r->have_version && r->git.version_status == TS_GITVER_SHALLOW)
+	if (!r->have_version && r->git.version_status == TS_GITVER_SHALLOW && !r->note)
 		r->note = ts_asprintf("shallow clone without a reachable version tag: the default tag "
 				      "uses the commit date instead of a version (fetch tags and "
 				      "history, or pass --version, for a versioned tag)");

@@ -215,6 +215,9 @@ tg 0 -- --git-dir "$R" --version 1.2.3+build.5 --scheme semver
 assert_eq "$(out)" "1.2.3_build.5" "'+' becomes '_'"
 tg 2 -- --git-dir "$R" --version 1.2
 assert_contains "$T/err" "--version"
+tg 2 -- --git-dir "$R" --build 'a b'
+assert_contains "$T/err" "--build"
+tg 0 BUILD_NUMBER='odd value' -- --git-dir "$R" --tag ok # a CI value not needed is no error
 tg 2 -- --git-dir "$R" --scheme 'app-{sha}-{nope}'
 assert_one_line "$T/err"
 assert_contains "$T/err" "column 11"
@@ -242,6 +245,26 @@ tg 0 -- --git-dir "$R" --alias latest --alias '{major}.{minor}' --alias '{major}
 assert_eq "$(jq_out '[a["tag"] for a in d["aliases"]]')" "['latest', '2.0', '2']" "aliases"
 tg 2 -- --git-dir "$R" --scheme semver --alias '{version}'
 assert_contains "$T/err" "immutable tag itself"
+
+# ---- push uses the same tag for the same inputs ----
+if command -v umoci >/dev/null && command -v skopeo >/dev/null; then
+	. "$TS_LIB_DIR/fixtures.sh"
+	fixture_oci_layout "$T/layout" img 1 3 >/dev/null 2>&1
+	for args in "" "--scheme describe" "--scheme {branch}-{sha:9} --build 5"; do
+		# shellcheck disable=SC2086
+		tg 0 "${gh[@]}" -- --git-dir "$R" $args
+		want=$(out)
+		TS_RC=0
+		# shellcheck disable=SC2086
+		env -i PATH="$PATH" HOME="$T" "${gh[@]}" "$TAGSEAL" push "$T/layout" \
+			--repo 127.0.0.1:1/team/app --dry-run --git-dir "$R" $args >"$T/out" 2>"$T/err" || TS_RC=$?
+		[ "$TS_RC" = 0 ] || { cat "$T/err" >&2; ts_fail "push --dry-run $args exited $TS_RC"; }
+		assert_eq "$(tail -n 1 "$T/out" | sed 's/^[^:]*:[^:]*:\([^@]*\)@.*/\1/')" "$want" \
+			"push and tag agree ($args)"
+	done
+else
+	echo "push comparison skipped: umoci or skopeo not installed" >&2
+fi
 
 # ---- with --repo: collisions and the alias rule against a real registry ----
 if command -v docker-registry >/dev/null && command -v curl >/dev/null; then
