@@ -154,6 +154,16 @@ static const char *style_problem(ts_ystyle s)
 	}
 }
 
+/* Already `v`? A block scalar's final line break does not count. */
+static bool same_value(const ts_yscalar *s, const char *v)
+{
+	size_t n = strlen(s->value);
+	if (s->style == TS_YSTYLE_LITERAL || s->style == TS_YSTYLE_FOLDED)
+		while (n && strchr(" \t\r\n", s->value[n - 1]))
+			n--;
+	return n == strlen(v) && strncmp(s->value, v, n) == 0;
+}
+
 /* Field f of the finding becomes `v` (owned). */
 static ts_code set_field(plan *p, ts_yfield f, char *v, ts_error *err)
 {
@@ -161,7 +171,7 @@ static ts_code set_field(plan *p, ts_yfield f, char *v, ts_error *err)
 	const char *problem = style_problem(s->style);
 	char *text, *repo;
 
-	if (strcmp(s->value, v) == 0) {
+	if (same_value(s, v)) {
 		free(v);
 		return TS_OK;
 	}
@@ -290,6 +300,14 @@ static char *predicted(const plan *p)
 	}
 }
 
+static bool changes_any(const plan *p)
+{
+	for (int f = 0; f < TS_YF_COUNT; f++)
+		if (p->val[f])
+			return true;
+	return false;
+}
+
 static void add_change(ts_pin_report *rep, const char *name, const ts_yref *r, char *new_ref)
 {
 	ts_pin_change *c;
@@ -320,7 +338,9 @@ static ts_code plan_ref(const target *t, const char *name, const char *data, con
 	rc = plan_fields(&p, err);
 	if (!rc && p.insert.len)
 		edits_add(e, r->insert_at, r->insert_at, ts_buf_detach(&p.insert));
-	if (!rc) {
+	if (!rc && !changes_any(&p)) {
+		*expect = ts_strdup(r->reference);
+	} else if (!rc) {
 		*expect = predicted(&p);
 		if (strcmp(*expect, r->reference) != 0)
 			add_change(rep, name, r, ts_strdup(*expect));

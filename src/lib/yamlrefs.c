@@ -501,69 +501,91 @@ static void document(yctx *c, const ynode *root)
 
 /* ---- markers ---- */
 
-static ts_code marker(yctx *c, const ynode *s)
+static size_t skip_blanks(const yctx *c, size_t p)
 {
-	size_t p = s->end, q;
-	const char *tok;
-	size_t tlen;
-	ts_yref_kind kind = TS_YREF_MARKER;
-	ts_yref *r;
-	char *repo;
-	ts_error ignored = TS_ERROR_INIT;
-
 	while (p < c->len && (c->data[p] == ' ' || c->data[p] == '\t'))
 		p++;
+	return p;
+}
+
+/* The token of a '# tagseal: TOKEN' comment right after scalar s, if any. */
+static bool marker_token(const yctx *c, const ynode *s, const char **tok, size_t *len)
+{
+	size_t p = skip_blanks(c, s->end), q;
 	if (p == s->end || p >= c->len || c->data[p] != '#')
-		return TS_OK;
-	for (p++; p < c->len && (c->data[p] == ' ' || c->data[p] == '\t'); p++)
-		;
+		return false;
+	p = skip_blanks(c, p + 1);
 	if (c->len - p < 8 || memcmp(c->data + p, "tagseal:", 8) != 0)
-		return TS_OK;
-	for (p += 8; p < c->len && (c->data[p] == ' ' || c->data[p] == '\t'); p++)
-		;
+		return false;
+	p = skip_blanks(c, p + 8);
 	for (q = p; q < c->len && !strchr(" \t\r\n", c->data[q]); q++)
 		;
-	tok = c->data + p;
-	tlen = q - p;
-	if (tlen > 4 && memcmp(tok + tlen - 4, ":tag", 4) == 0) {
-		kind = TS_YREF_MARKER_TAG;
-		tlen -= 4;
-	} else if (tlen > 7 && memcmp(tok + tlen - 7, ":digest", 7) == 0) {
-		kind = TS_YREF_MARKER_DIGEST;
-		tlen -= 7;
+	*tok = c->data + p;
+	*len = q - p;
+	return true;
+}
+
+/* REPO:tag, REPO:digest or REPO; *len shrinks to REPO. */
+static ts_yref_kind marker_kind(const char *tok, size_t *len)
+{
+	if (*len > 4 && memcmp(tok + *len - 4, ":tag", 4) == 0) {
+		*len -= 4;
+		return TS_YREF_MARKER_TAG;
 	}
-	repo = ts_strndup(tok, tlen);
+	if (*len > 7 && memcmp(tok + *len - 7, ":digest", 7) == 0) {
+		*len -= 7;
+		return TS_YREF_MARKER_DIGEST;
+	}
+	return TS_YREF_MARKER;
+}
+
+/* A full-reference marker: when the scalar parses as a reference to the
+ * marker's repository, match on it and keep the file's spelling. */
+static void marker_full(ts_yref *r, const char *value)
+{
+	ts_ref full = TS_REF_INIT;
+	ts_error ignored = TS_ERROR_INIT;
+	if (r->valid && ts_ref_parse(value, &full, NULL, &ignored) == TS_OK &&
+	    ts_ref_same_repo(&full, &r->match)) {
+		ts_ref_free(&r->match);
+		r->match = full;
+		free(r->repo);
+		r->repo = repo_part(value);
+		return;
+	}
+	ts_ref_free(&full);
+}
+
+static ts_code marker(yctx *c, const ynode *s)
+{
+	const char *tok;
+	size_t len, repo_len;
+	ts_yref_kind kind;
+	ts_yref *r;
+
+	if (!marker_token(c, s, &tok, &len))
+		return TS_OK;
+	repo_len = len;
+	kind = marker_kind(tok, &repo_len);
 	r = ref_new(c, kind);
 	field_set(c, s, &r->field[TS_YF_IMAGE]);
 	ref_place(c, r, s->start);
-	r->repo = repo;
-	if (kind == TS_YREF_MARKER_TAG) {
-		r->reference = ts_yref_compose(NULL, repo, s->value, NULL);
-		set_match(r, repo, s->value, NULL);
-	} else if (kind == TS_YREF_MARKER_DIGEST) {
-		r->reference = ts_yref_compose(NULL, repo, NULL, s->value);
-		set_match(r, repo, NULL, s->value);
-	} else {
+	r->repo = ts_strndup(tok, repo_len);
+	set_match(r, r->repo, kind == TS_YREF_MARKER_TAG ? s->value : NULL,
+		  kind == TS_YREF_MARKER_DIGEST ? s->value : NULL);
+	if (kind == TS_YREF_MARKER) {
 		r->reference = ts_strdup(s->value);
-		set_match(r, repo, NULL, NULL);
-		if (r->valid) {
-			ts_ref full = TS_REF_INIT;
-			if (ts_ref_parse(s->value, &full, NULL, &ignored) == TS_OK &&
-			    ts_ref_same_repo(&full, &r->match)) {
-				ts_ref_free(&r->match);
-				r->match = full;
-				free(r->repo);
-				r->repo = repo_part(s->value);
-			} else {
-				ts_ref_free(&full);
-			}
-		}
+		marker_full(r, s->value);
+	} else {
+		r->reference = ts_yref_compose(NULL, r->repo,
+					       kind == TS_YREF_MARKER_TAG ? s->value : NULL,
+					       kind == TS_YREF_MARKER_DIGEST ? s->value : NULL);
 	}
 	if (!r->valid)
 		return ts_error_set(c->err, TS_EUSAGE,
 				    "%s:%zu: marker '# tagseal: %.*s' does not name a repository "
 				    "(REPO, REPO:tag or REPO:digest)",
-				    c->name, r->line, (int)(q - p), tok);
+				    c->name, r->line, (int)len, tok);
 	return TS_OK;
 }
 

@@ -171,6 +171,9 @@ START_TEST(refusals)
 	ck_assert_ptr_nonnull(strstr(msg, "b.yaml:2: the reference to ghcr.io/acme/shop is a literal block scalar"));
 	free(msg);
 	ts_pin_report_free(&rep);
+	/* a block scalar or an alias that already holds the pinned reference is fine */
+	expect_pin(SHOP, "d.yaml", "containers:\n- image: |\n    " SHOP "\n",
+		   "containers:\n- image: |\n    " SHOP "\n");
 	/* an alias that already reads as the pinned reference needs no change */
 	expect_pin(SHOP, "c.yaml", "x: &s " SHOP "\ncontainers:\n- image: *s\n",
 		   "x: &s " SHOP "\ncontainers:\n- image: *s\n");
