@@ -7,8 +7,9 @@
 # "N passed, N failed[, N skipped]". Exit status is non-zero when any build or
 # test fails.
 #
-# usage: scripts/test.sh [--quick] [--no-deps] [--build-dir DIR] [-- CTEST_ARGS...]
+# usage: scripts/test.sh [--quick] [--valgrind] [--no-deps] [--build-dir DIR] [-- CTEST_ARGS...]
 #   --quick          only the normal build
+#   --valgrind       only the normal build, integration tests with tagseal under valgrind
 #   --no-deps        do not run scripts/deps.sh
 #   --build-dir DIR  build in DIR and DIR-asan (default: <repo>/build)
 #   -- ARGS          extra arguments for ctest, e.g. -- -R integration/test_cli
@@ -17,14 +18,16 @@ set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 JOBS=${TS_JOBS:-2}
 quick=0
+valgrind=0
 deps=1
 build_dir=$ROOT/build
 ctest_args=()
 
 usage() {
 	cat <<'USAGE'
-usage: scripts/test.sh [--quick] [--no-deps] [--build-dir DIR] [-- CTEST_ARGS...]
+usage: scripts/test.sh [--quick] [--valgrind] [--no-deps] [--build-dir DIR] [-- CTEST_ARGS...]
   --quick          only the normal build
+  --valgrind       only the normal build; integration tests run tagseal under valgrind
   --no-deps        do not run scripts/deps.sh
   --build-dir DIR  build in DIR and DIR-asan (default: <repo>/build)
   -- ARGS          extra arguments for ctest, e.g. -- -R integration/test_cli
@@ -34,6 +37,7 @@ USAGE
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) quick=1 ;;
+	--valgrind) quick=1 valgrind=1 ;;
 	--no-deps) deps=0 ;;
 	--build-dir) [ $# -ge 2 ] || { usage >&2; exit 2; }; build_dir=$2; shift ;;
 	--build-dir=*) build_dir=${1#*=} ;;
@@ -85,6 +89,14 @@ count_results() {
 	total_skip=$((total_skip + skipped))
 	total_pass=$((total_pass + total - failed - skipped))
 }
+
+if [ "$valgrind" -eq 1 ]; then
+	command -v valgrind >/dev/null 2>&1 ||
+		{ echo "test.sh: --valgrind needs valgrind (apt-get install valgrind)" >&2; exit 2; }
+	# Any valgrind error or definite leak makes tagseal exit 99: a failed test.
+	export TS_WRAP="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite"
+	[ "${#ctest_args[@]}" -gt 0 ] || ctest_args=(-R '^integration/')
+fi
 
 if [ "$deps" -eq 1 ]; then
 	bash "$ROOT/scripts/deps.sh" || { echo "test.sh: dependency installation failed" >&2; exit 1; }

@@ -6,7 +6,9 @@
 #   - runs every cleanup registered with ts_defer on exit, last first
 #     (registry_start and other helpers register their own);
 #   - sets TS_SOURCE_DIR and TAGSEAL when the test is run by hand
-#     (defaults: the repository and build/tagseal).
+#     (defaults: the repository and build/tagseal);
+#   - with TS_WRAP set (e.g. "valgrind -q --error-exitcode=99"), makes
+#     $TAGSEAL a wrapper that runs tagseal under that command.
 # Exit codes follow ctest's convention: 0 pass, 77 skip, anything else fail.
 set -euo pipefail
 
@@ -19,6 +21,15 @@ TS_TEST_NAME=$(basename "$0" .sh)
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/$TS_TEST_NAME.XXXXXX")
 TS_CLEANUPS=()
+
+# TS_WRAP="valgrind ..." runs every tagseal of the test under that command,
+# through a wrapper script that $TAGSEAL then names.
+if [ -n "${TS_WRAP:-}" ]; then
+	mkdir "$T/.wrap"
+	printf '#!/bin/sh\nexec %s %q "$@"\n' "$TS_WRAP" "$TAGSEAL" >"$T/.wrap/tagseal"
+	chmod +x "$T/.wrap/tagseal"
+	TAGSEAL=$T/.wrap/tagseal
+fi
 
 # ts_defer CMD...: run CMD (one string, eval'd) when the test exits.
 ts_defer() { TS_CLEANUPS+=("$*"); }
