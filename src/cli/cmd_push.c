@@ -28,6 +28,7 @@ const ts_command ts_cmd_push = {
 	"  --compression ALG    gzip (default) or zstd, for layers stored uncompressed\n"
 	"  --format FMT         oci or docker manifests (default: the source's family)\n"
 	"  --jobs N             compression threads (default: all cores)\n"
+	"  --no-cache           do not use the local layer cache ($XDG_CACHE_HOME/tagseal)\n"
 	TS_PUSH_TAG_USAGE
 	TS_PUSH_OUTPUT_USAGE
 	TS_REGISTRY_USAGE

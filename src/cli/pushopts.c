@@ -17,7 +17,7 @@ enum {
 	O_REPO = 1000, O_TAG, O_SCHEME, O_VERSION, O_BUILD, O_GITDIR, O_ALIAS, O_COLLISION,
 	O_IMAGE, O_COMPRESSION, O_FORMAT, O_JOBS, O_DIGEST_FILE, O_METADATA_FILE, O_RECORD,
 	O_DOTENV, O_PIN, O_PIN_FORM, O_USERNAME, O_PASSWORD_STDIN, O_CA_FILE, O_PLAIN_HTTP,
-	O_RETRIES, O_TIMEOUT, O_DRY_RUN
+	O_RETRIES, O_TIMEOUT, O_DRY_RUN, O_NO_CACHE
 };
 
 static const struct option longopts[] = {
@@ -46,6 +46,7 @@ static const struct option longopts[] = {
 	{ "retries", required_argument, NULL, O_RETRIES },
 	{ "timeout", required_argument, NULL, O_TIMEOUT },
 	{ "dry-run", no_argument, NULL, O_DRY_RUN },
+	{ "no-cache", no_argument, NULL, O_NO_CACHE },
 	TS_COMMON_LONGOPTS,
 	{ NULL, 0, NULL, 0 }
 };
@@ -133,6 +134,7 @@ int ts_push_cli_parse(const ts_command *cmd, int argc, char **argv, ts_push_cli 
 			c->push.reg.timeout_s = v;
 			break;
 		case O_DRY_RUN: c->push.dry_run = true; break;
+		case O_NO_CACHE: c->push.no_cache = true; break;
 		default:
 			if ((ret = ts_cli_common_opt(cmd, opt)) >= 0)
 				return ret;
@@ -258,6 +260,9 @@ ts_code ts_push_cli_prepare(ts_push_cli *c, ts_error *err)
 	    access(c->push.reg.ca_file, R_OK) != 0)
 		return ts_error_set(err, TS_EUSAGE, "--ca-file '%s' cannot be read", c->push.reg.ca_file);
 	rc = resolve_tags(c, err);
+	/* a damaged record is refused before anything is pushed */
+	if (rc == TS_OK && c->record_file)
+		rc = ts_record_check_appendable(c->record_file, err);
 	if (rc == TS_OK && c->n_pins) {
 		/* every manifest must parse before anything is pushed */
 		ts_pin_report rep = TS_PIN_REPORT_INIT;

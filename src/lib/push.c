@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tagseal/blobcache.h"
 #include "tagseal/push.h"
 
 typedef struct pusher {
@@ -15,6 +16,7 @@ typedef struct pusher {
 	ts_family family; /* of the manifests we write */
 	ts_push_result *res;
 	bool trust_known; /* compute only: take stored digests without reading */
+	ts_blobcache *cache; /* NULL: off */
 } pusher;
 
 static void progress(const pusher *p, const char *fmt, ...) TS_PRINTF(2, 3);
@@ -103,6 +105,8 @@ static ts_code on_layer(void *ctx, ts_layer *l, ts_blob_reader read, void *rctx,
 		}
 		if (rc == TS_OK && !l->diff_id[0])
 			ts_compressor_input_digest(lr.c, l->diff_id, NULL);
+		if (rc == TS_OK)
+			ts_blobcache_put(p->cache, l->diff_id, l->out_digest, l->out_size);
 		ts_compressor_free(lr.c);
 	} else {
 		progress(p, "uploading layer %s (%lld bytes)", l->member, (long long)l->src_size);
@@ -135,6 +139,20 @@ static ts_code plan_layers(pusher *p, ts_error *err)
 			l->out_size = l->src_size;
 			l->done = true;
 			continue;
+		}
+		if (l->enc == TS_ENC_RAW && ts_blobcache_get(p->cache, l->diff_id, l->out_digest, &l->out_size)) {
+			/* compressed before: use it if the registry has it (or we only compute) */
+			bool exists = p->trust_known;
+			ts_code rc = exists ? TS_OK : ts_registry_blob_exists(p->reg, l->out_digest, &exists, err);
+			if (rc)
+				return rc;
+			if (exists) {
+				l->done = true;
+				if (!p->trust_known)
+					p->res->blobs_present++;
+				continue;
+			}
+			l->out_digest[0] = '\0';
 		}
 		if (l->enc != TS_ENC_RAW && l->src_digest[0] && p->trust_known) {
 			memcpy(l->out_digest, l->src_digest, TS_DIGEST_STRLEN);
@@ -445,7 +463,7 @@ static ts_code check_options(const ts_push_opts *o, ts_image *img, pusher *p, ts
 
 ts_code ts_push(const ts_push_opts *o, ts_push_result *res, ts_error *err)
 {
-	pusher p = { o, NULL, NULL, TS_FAMILY_OCI, res, false };
+	pusher p = { o, NULL, NULL, TS_FAMILY_OCI, res, false, NULL };
 	ts_buf top = TS_BUF_INIT;
 	const char *top_mt = NULL;
 	ts_code rc;
@@ -457,6 +475,8 @@ ts_code ts_push(const ts_push_opts *o, ts_push_result *res, ts_error *err)
 	rc = check_options(o, p.img, &p, err);
 	if (rc)
 		goto out;
+	if (!o->no_cache)
+		p.cache = ts_blobcache_open(ts_compression_id(o->compression));
 	if (!o->dry_run) {
 		rc = ts_registry_open(o->repo, &o->reg, &p.reg, err);
 		if (rc)
@@ -493,6 +513,7 @@ out:
 	ts_buf_free(&top);
 	ts_registry_free(p.reg);
 	ts_image_free(p.img);
+	ts_blobcache_free(p.cache);
 	return rc;
 }
 
@@ -516,7 +537,7 @@ static const char *enc_name(ts_layer_enc e)
 ts_code ts_push_describe(const ts_push_opts *o, bool compute, json_t **out, ts_error *err)
 {
 	ts_push_result res;
-	pusher p = { o, NULL, NULL, TS_FAMILY_OCI, &res, false };
+	pusher p = { o, NULL, NULL, TS_FAMILY_OCI, &res, false, NULL };
 	ts_buf top = TS_BUF_INIT;
 	const char *top_mt = NULL;
 	json_t *j, *mans;

@@ -1,0 +1,34 @@
+/*
+ * blobcache.h - a local cache of what a layer became when tagseal compressed
+ * it: uncompressed digest (diff_id) -> compressed digest and size, per
+ * compressor (ts_compression_id). A re-push of an unchanged layer asks the
+ * registry for the cached compressed digest (HEAD) and, when the registry
+ * has it, skips reading and compressing the layer.
+ *
+ * Where: $TAGSEAL_CACHE_DIR, else $XDG_CACHE_HOME/tagseal, else
+ * ~/.cache/tagseal; one small file per layer under layers/<compressor>/.
+ * Each entry carries its own key and a SHA-256 over its fields: a damaged or
+ * mismatched entry is ignored (the layer is compressed again), never used.
+ * Entries are only written after a compression whose input matched the
+ * config's diff_id. Every failure to read or write the cache is silent: the
+ * cache can only make a push faster, never make it fail.
+ */
+#ifndef TAGSEAL_BLOBCACHE_H
+#define TAGSEAL_BLOBCACHE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "tagseal/digest.h"
+
+typedef struct ts_blobcache ts_blobcache;
+
+/* NULL when no cache directory can be found (the cache is then off). */
+ts_blobcache *ts_blobcache_open(const char *compressor_id);
+void ts_blobcache_free(ts_blobcache *c);
+
+bool ts_blobcache_get(ts_blobcache *c, const char *diff_id, char digest[TS_DIGEST_STRLEN],
+		      int64_t *size);
+void ts_blobcache_put(ts_blobcache *c, const char *diff_id, const char *digest, int64_t size);
+
+#endif
