@@ -696,6 +696,17 @@ ts_code ts_registry_manifest_put(ts_registry *r, const char *reference, const ch
 	q.body = data;
 	q.body_len = len;
 	rc = do_request(r, &q, what, err);
+	for (int again = 0; rc == TS_OK && q.status == 400 && again < 2; again++) {
+		/* docker-registry links a blob into a repository without locking:
+		 * a concurrent upload of the same blob can make a manifest briefly
+		 * name an "unknown" blob. Ask again after a pause. */
+		char codes[256];
+		error_codes(&q.errbody, codes, sizeof(codes));
+		if (!has_code(codes, "MANIFEST_BLOB_UNKNOWN"))
+			break;
+		backoff(r, again, -1);
+		rc = do_request(r, &q, what, err);
+	}
 	if (rc == TS_OK && (q.status < 200 || q.status >= 300)) {
 		char codes[256];
 		error_codes(&q.errbody, codes, sizeof(codes));
