@@ -323,16 +323,18 @@ static ts_code find_version(ts_gitinfo *gi, const git_oid *from, ts_error *err)
 
 /* ---- the rest of the facts ---- */
 
+/* --git-dir exactly; otherwise discovery from the working directory, as
+ * git does it (GIT_DIR, GIT_WORK_TREE, GIT_CEILING_DIRECTORIES honoured). */
 static ts_code open_repo(const char *git_dir, git_repository **out, ts_error *err)
 {
-	const char *where = git_dir ? git_dir : ".";
-	unsigned flags = git_dir ? GIT_REPOSITORY_OPEN_NO_SEARCH : 0;
-
-	if (git_repository_open_ext(out, where, flags, NULL) == 0)
-		return TS_OK;
-	if (git_dir)
+	if (git_dir) {
+		if (git_repository_open_ext(out, git_dir, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) == 0)
+			return TS_OK;
 		return git_fail(err, TS_EUSAGE, "--git-dir");
-	return git_fail(err, TS_EUSAGE, "not in a git repository (use --git-dir DIR)");
+	}
+	if (git_repository_open_ext(out, NULL, GIT_REPOSITORY_OPEN_FROM_ENV, NULL) == 0)
+		return TS_OK;
+	return git_fail(err, TS_EUSAGE, "no git repository at or above the working directory");
 }
 
 static ts_code read_head(ts_gitinfo *gi, git_oid *head, ts_error *err)

@@ -169,7 +169,7 @@ static ts_code pick_scheme(const ts_tagname_opts *o, ts_tagname_result *r, facts
 	}
 	if (!r->have_git)
 		return ts_error_set(err, TS_EUSAGE, "the default tag scheme needs a git repository (%s); "
-				    "give --tag or --git-dir", f->git_error);
+				    "give --git-dir DIR or --tag", f->git_error);
 	r->scheme = ts_strdup(ts_tagname_default_scheme(r->have_version, r->build != NULL));
 	r->scheme_name = ts_strdup("default");
 	if (!r->have_version && r->git.version_status == TS_GITVER_SHALLOW && !r->note)
