@@ -501,7 +501,10 @@ ts_code ts_push(const ts_push_opts *o, ts_push_result *res, ts_error *err)
 		goto out;
 	if (p.img->is_index)
 		progress(&p, "pushed %zu platform manifests of the index", p.img->n_manifests);
-	rc = put_tag(&p, o->tag, &top, top_mt, err);
+	/* the manifest (or index) by digest first: complete before any tag names it */
+	rc = ts_registry_manifest_put(p.reg, res->digest, top_mt, top.ptr, top.len, NULL, err);
+	if (rc == TS_OK)
+		rc = put_tag(&p, o->tag, &top, top_mt, err);
 	for (size_t i = 0; rc == TS_OK && i < o->n_aliases; i++) {
 		/* aliases are mutable by design: moved only after the tag is in place */
 		rc = ts_registry_manifest_put(p.reg, o->aliases[i], top_mt, top.ptr, top.len, NULL, err);

@@ -1,0 +1,157 @@
+/*
+ * test_compress.c - the compressor: standard readers read its output back to
+ * the exact input, the input digest is the diff_id, and the output is the
+ * same byte for byte whatever the number of threads.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include "tagseal/compress.h"
+
+typedef struct src {
+	const unsigned char *p;
+	size_t len, off, step;
+} src;
+
+static long src_read(void *ctx, char *buf, size_t cap, ts_error *rerr)
+{
+	src *s = ctx;
+	(void)rerr;
+	if (cap > s->step)
+		cap = s->step; /* odd read sizes, as libarchive gives */
+	if (cap > s->len - s->off)
+		cap = s->len - s->off;
+	memcpy(buf, s->p + s->off, cap);
+	s->off += cap;
+	return (long)cap;
+}
+
+/* Text-like, compressible input of n bytes. */
+static unsigned char *make_input(size_t n)
+{
+	unsigned char *p = malloc(n ? n : 1);
+	unsigned x = 12345;
+	for (size_t i = 0; i < n; i++) {
+		x = x * 1103515245u + 12345u;
+		p[i] = (i % 97 < 60) ? (unsigned char)("tagseal layer "[i % 14]) : (unsigned char)(x >> 24);
+	}
+	return p;
+}
+
+static void compress_all(ts_compression kind, int threads, const unsigned char *in, size_t n,
+			 ts_buf *out, char diff[TS_DIGEST_STRLEN])
+{
+	src s = { in, n, 0, 70001 };
+	ts_compressor *c;
+	ts_error err = TS_ERROR_INIT;
+	char buf[65536];
+	long k;
+	int64_t size;
+	ck_assert_int_eq(ts_compressor_new(kind, threads, src_read, &s, &c, &err), TS_OK);
+	while ((k = ts_compressor_read(c, buf, sizeof(buf), &err)) > 0)
+		ts_buf_put(out, buf, (size_t)k);
+	ck_assert_int_eq(k, 0);
+	ts_compressor_input_digest(c, diff, &size);
+	ck_assert_int_eq(size, (int64_t)n);
+	ts_compressor_free(c);
+}
+
+static void gunzip_check(const ts_buf *gz, const unsigned char *in, size_t n)
+{
+	z_stream z;
+	unsigned char *out = malloc(n + 16);
+	memset(&z, 0, sizeof(z));
+	ck_assert_int_eq(inflateInit2(&z, 16 + 15), Z_OK);
+	z.next_in = (unsigned char *)gz->ptr;
+	z.avail_in = (uInt)gz->len;
+	z.next_out = out;
+	z.avail_out = (uInt)(n + 16);
+	ck_assert_int_eq(inflate(&z, Z_FINISH), Z_STREAM_END);
+	ck_assert_uint_eq(z.total_out, n);
+	ck_assert_uint_eq(z.avail_in, 0); /* one gzip member, nothing after it */
+	ck_assert(memcmp(out, in, n) == 0);
+	inflateEnd(&z);
+	free(out);
+}
+
+static void gzip_size(size_t n)
+{
+	unsigned char *in = make_input(n);
+	ts_buf one = TS_BUF_INIT, four = TS_BUF_INIT;
+	char d1[TS_DIGEST_STRLEN], d4[TS_DIGEST_STRLEN], want[TS_DIGEST_STRLEN];
+	compress_all(TS_COMPRESS_GZIP, 1, in, n, &one, d1);
+	compress_all(TS_COMPRESS_GZIP, 4, in, n, &four, d4);
+	ts_sha256_digest(in, n, want);
+	ck_assert_str_eq(d1, want);
+	ck_assert_str_eq(d4, want);
+	ck_assert_uint_eq(one.len, four.len);
+	ck_assert(memcmp(one.ptr, four.ptr, one.len) == 0);
+	gunzip_check(&one, in, n);
+	ts_buf_free(&one);
+	ts_buf_free(&four);
+	free(in);
+}
+
+START_TEST(gzip_empty) { gzip_size(0); }
+END_TEST
+START_TEST(gzip_small) { gzip_size(1000); }
+END_TEST
+START_TEST(gzip_exact_chunks) { gzip_size(2 * 1024 * 1024); }
+END_TEST
+START_TEST(gzip_large) { gzip_size(5 * 1024 * 1024 + 12345); }
+END_TEST
+
+START_TEST(zstd_roundtrip_and_threads)
+{
+	size_t n = 3 * 1024 * 1024 + 7;
+	unsigned char *in = make_input(n), *out = malloc(n);
+	ts_buf one = TS_BUF_INIT, two = TS_BUF_INIT;
+	char d1[TS_DIGEST_STRLEN], d2[TS_DIGEST_STRLEN];
+	compress_all(TS_COMPRESS_ZSTD, 1, in, n, &one, d1);
+	compress_all(TS_COMPRESS_ZSTD, 2, in, n, &two, d2);
+	ck_assert_str_eq(d1, d2);
+	ck_assert_uint_eq(one.len, two.len);
+	ck_assert(memcmp(one.ptr, two.ptr, one.len) == 0);
+	{
+		ZSTD_DCtx *dc = ZSTD_createDCtx();
+		ZSTD_inBuffer zin = { one.ptr, one.len, 0 };
+		ZSTD_outBuffer zout = { out, n, 0 };
+		size_t r;
+		do
+			r = ZSTD_decompressStream(dc, &zout, &zin);
+		while (!ZSTD_isError(r) && r != 0 && zin.pos < zin.size);
+		ck_assert(!ZSTD_isError(r));
+		ck_assert_uint_eq(zout.pos, n);
+		ck_assert(memcmp(out, in, n) == 0);
+		ZSTD_freeDCtx(dc);
+	}
+	ts_buf_free(&one);
+	ts_buf_free(&two);
+	free(in);
+	free(out);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("compress");
+	TCase *tc = tcase_create("compress");
+	SRunner *sr;
+	int failed;
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, gzip_empty);
+	tcase_add_test(tc, gzip_small);
+	tcase_add_test(tc, gzip_exact_chunks);
+	tcase_add_test(tc, gzip_large);
+	tcase_add_test(tc, zstd_roundtrip_and_threads);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
