@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <git2.h>
 
 #include "tagseal/ref.h"
 #include "tagseal/tagname.h"
@@ -323,6 +326,47 @@ START_TEST(collisions)
 }
 END_TEST
 
+/* The entry point without a repository: --tag, --version, aliases. */
+START_TEST(resolve_without_git)
+{
+	const char *aliases[] = { "latest", "{major}.{minor}", "latest" };
+	ts_tagname_opts o = { "v1.2.3", NULL, "1.2.3", "42", NULL, aliases, 3 };
+	ts_tagname_result r;
+	ts_error err = TS_ERROR_INIT;
+
+	git_libgit2_init();
+	ck_assert_int_eq(chdir("/"), 0);
+	setenv("GIT_CEILING_DIRECTORIES", "/", 1);
+	unsetenv("GIT_DIR");
+	ck_assert_msg(ts_tagname_resolve(&o, &r, &err) == TS_OK, "%s", err.msg);
+	ck_assert_str_eq(r.tag, "v1.2.3");
+	ck_assert(!r.have_git);
+	ck_assert_str_eq(r.version_source, "--version");
+	ck_assert_str_eq(r.build, "42");
+	ck_assert_uint_eq(r.n_aliases, 2); /* duplicates dropped */
+	ck_assert_str_eq(r.aliases[0].tag, "latest");
+	ck_assert_int_eq(r.aliases[0].scope, TS_ALIAS_LATEST);
+	ck_assert_str_eq(r.aliases[1].tag, "1.2");
+	ck_assert_int_eq(r.aliases[1].scope, TS_ALIAS_MINOR);
+	ts_tagname_result_free(&r);
+
+	o.tag = NULL; /* the default needs git */
+	ck_assert_int_eq(ts_tagname_resolve(&o, &r, &err), TS_EUSAGE);
+	ck_assert_ptr_nonnull(strstr(err.msg, "git repository"));
+	o.tag = "bad tag";
+	ck_assert_int_eq(ts_tagname_resolve(&o, &r, &err), TS_EUSAGE);
+	ck_assert_ptr_nonnull(strstr(err.msg, "'bad tag'"));
+	o.tag = "x";
+	o.scheme = "sha";
+	ck_assert_int_eq(ts_tagname_resolve(&o, &r, &err), TS_EUSAGE);
+	o.scheme = NULL;
+	o.version = "1.2";
+	ck_assert_int_eq(ts_tagname_resolve(&o, &r, &err), TS_EUSAGE);
+	ck_assert_ptr_nonnull(strstr(err.msg, "--version"));
+	git_libgit2_shutdown();
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("tagname");
@@ -342,6 +386,7 @@ int main(void)
 	tcase_add_test(tc, alias_scopes);
 	tcase_add_test(tc, alias_rule);
 	tcase_add_test(tc, collisions);
+	tcase_add_test(tc, resolve_without_git);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
