@@ -63,6 +63,10 @@ roundtrip oci-uncompressed oci:plain:app
 fixture_oci_archive image.oci.tar v1 2 3
 roundtrip oci-archive oci-archive:image.oci.tar:v1
 
+TS_FIXTURE_BIG_MIB=2 fixture_oci_archive big.oci.tar v1 1 9
+[ "$(gzip -c big.oci.tar | wc -c)" -gt 2000000 ] || ts_fail "TS_FIXTURE_BIG_MIB data compresses"
+roundtrip big-oci-archive oci-archive:big.oci.tar:v1
+
 fixture_docker_archive image.docker.tar app:v1 2 4
 roundtrip docker-archive docker-archive:image.docker.tar
 

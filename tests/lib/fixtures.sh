@@ -16,6 +16,10 @@
 #   fixture_tar DIR FILE                    deterministic tarball of a directory
 #   fixture_compress FILE gzip|zstd         write FILE.gz or FILE.zst, echo its path
 #
+# TS_FIXTURE_BIG_MIB=N (e.g. `TS_FIXTURE_BIG_MIB=12 fixture_docker_archive ...`) adds
+# N MiB of incompressible, seed-determined bytes to layer 1 of any fixture, for
+# tests of chunked and large uploads.
+#
 # Needs common.sh (for $T). Layer blobs in layouts are gzip-compressed (umoci);
 # docker-archive layers are uncompressed tar (skopeo), as `docker save` writes.
 
@@ -38,6 +42,14 @@ _fixture_binaries() {
 	LC_ALL=C find /usr/bin -maxdepth 1 -type f -size +16k -size -200k -perm -u+r | LC_ALL=C sort
 }
 
+# _fixture_noise SEED MIB: MIB MiB of incompressible bytes, the same for a SEED.
+_fixture_noise() {
+	local key
+	key=$(printf 'tagseal fixture noise %s' "$1" | sha256sum | cut -c1-32)
+	head -c "$(($2 * 1048576))" /dev/zero |
+		openssl enc -aes-128-ctr -nosalt -K "$key" -iv 00000000000000000000000000000000
+}
+
 # _fixture_fill ROOTFS SEED LAYER: put this layer's files into ROOTFS.
 _fixture_fill() {
 	local root=$1 seed=$2 layer=$3 bins n k pick
@@ -50,6 +62,9 @@ _fixture_fill() {
 	done
 	printf 'tagseal test fixture\nseed %s\nlayer %s\n' "$seed" "$layer" \
 		>"$root/usr/share/fixture/layer-$layer.txt"
+	if [ "$layer" = 1 ] && [ "${TS_FIXTURE_BIG_MIB:-0}" -gt 0 ]; then
+		_fixture_noise "$seed" "$TS_FIXTURE_BIG_MIB" >"$root/usr/share/fixture/noise.bin"
+	fi
 	find "$root" -exec touch -h -d "@$TS_FIXTURE_EPOCH" {} +
 }
 
