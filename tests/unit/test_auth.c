@@ -228,6 +228,35 @@ START_TEST(plain_http_realm_refused)
 }
 END_TEST
 
+START_TEST(identity_token_only_cannot_answer_basic)
+{
+	char dir[] = "/tmp/tagseal-auth-XXXXXX";
+	char *cfg, *cmd;
+	FILE *f;
+	ts_error err = TS_ERROR_INIT;
+	ts_auth *a;
+
+	clear_env();
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	cfg = ts_asprintf("%s/config.json", dir);
+	f = fopen(cfg, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("{\"auths\":{\"reg.example.com\":{\"identitytoken\":\"refresh-secret\"}}}", f);
+	fclose(f);
+	setenv("DOCKER_CONFIG", dir, 1);
+	ck_assert_int_eq(ts_auth_new("reg.example.com", "app", NULL, 1, &a, &err), TS_OK);
+	ck_assert_int_eq(ts_auth_challenge(a, "Basic realm=x", &err), TS_EREGISTRY);
+	ck_assert_ptr_nonnull(strstr(err.msg, "only an identity token"));
+	ck_assert_ptr_nonnull(strstr(err.msg, cfg));
+	ck_assert_ptr_null(strstr(err.msg, "refresh-secret"));
+	ts_auth_free(a);
+	cmd = ts_asprintf("rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+	free(cmd);
+	free(cfg);
+}
+END_TEST
+
 /* ---- the probe ---- */
 
 static void probe_log(const char *line)
@@ -372,6 +401,7 @@ int main(int argc, char **argv)
 	tcase_add_test(tm, basic_refused_in_plain_http);
 	tcase_add_test(tm, no_credentials);
 	tcase_add_test(tm, plain_http_realm_refused);
+	tcase_add_test(tm, identity_token_only_cannot_answer_basic);
 	suite_add_tcase(s, tc);
 	suite_add_tcase(s, tm);
 	sr = srunner_create(s);
