@@ -65,6 +65,13 @@ ts_code ts_registry_manifest_put(ts_registry *r, const char *reference,
 				 const char *media_type, const void *data, size_t len,
 				 char digest_out[TS_DIGEST_STRLEN], ts_error *err);
 
+/* PUT a manifest under a tag that must not exist yet: sends
+ * If-None-Match: * (honoured by some registries; others ignore it, which is
+ * why push also HEADs the tag before and reads it back after). A 412 or an
+ * immutability refusal is TS_EREFUSED. */
+ts_code ts_registry_tag_create(ts_registry *r, const char *tag, const char *media_type,
+			       const void *data, size_t len, ts_error *err);
+
 /* Every tag of the repository (GET /v2/<name>/tags/list, following Link).
  * *tags is a NULL-terminated array; free with ts_registry_tags_free. */
 ts_code ts_registry_tags_list(ts_registry *r, char ***tags, size_t *count, ts_error *err);

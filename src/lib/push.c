@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "tagseal/blobcache.h"
 #include "tagseal/push.h"
@@ -370,11 +372,31 @@ static ts_code refuse(const pusher *p, const char *theirs, ts_error *err)
 			    p->o->tag, p->o->repo->host, p->o->repo->path, theirs, p->res->digest);
 }
 
+static double now_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec * 1000.0 + (double)t.tv_nsec / 1e6;
+}
+
+/* Wait long enough for a concurrent writer's PUT to land: 3 of our own
+ * request times, at least 100 ms, at most 3 s. */
+static void settle(double put_ms)
+{
+	double ms = put_ms * 3;
+	if (ms < 100)
+		ms = 100;
+	if (ms > 3000)
+		ms = 3000;
+	usleep((useconds_t)(ms * 1000));
+}
+
 static ts_code put_tag(pusher *p, const char *tag, const ts_buf *top, const char *mt, ts_error *err)
 {
 	ts_manifest_info info;
 	ts_code rc;
 	char *ref = NULL;
+	double t0, put_ms;
 
 	/* HEAD immediately before the PUT: the check-to-use window is one RTT */
 	rc = ts_registry_manifest_head(p->reg, tag, &info, err);
@@ -387,19 +409,27 @@ static ts_code put_tag(pusher *p, const char *tag, const ts_buf *top, const char
 		}
 		return refuse(p, info.digest, err);
 	}
-	rc = ts_registry_manifest_put(p->reg, tag, mt, top->ptr, top->len, NULL, err);
+	t0 = now_ms();
+	rc = ts_registry_tag_create(p->reg, tag, mt, top->ptr, top->len, err);
 	if (rc)
 		return rc;
-	/* read back: another writer may have raced us */
-	rc = ts_registry_manifest_head(p->reg, tag, &info, err);
-	if (rc)
-		return rc;
-	if (!info.exists || strcmp(info.digest, p->res->digest) != 0) {
-		ref = ts_asprintf("%s", info.exists ? info.digest : "nothing");
-		rc = ts_error_set(err, TS_EVERIFY,
-				  "tag '%s' resolves to %s after our push of %s: another writer raced us",
-				  tag, ref, p->res->digest);
-		free(ref);
+	put_ms = now_ms() - t0;
+	/*
+	 * Read back: another writer may have raced us. A writer that saw the
+	 * tag free before our PUT sends its own PUT within about one request
+	 * time; a second read after a few of those catches it too.
+	 */
+	for (int check = 0; check < 2 && rc == TS_OK; check++) {
+		if (check)
+			settle(put_ms);
+		rc = ts_registry_manifest_head(p->reg, tag, &info, err);
+		if (rc == TS_OK && (!info.exists || strcmp(info.digest, p->res->digest) != 0)) {
+			ref = ts_asprintf("%s", info.exists ? info.digest : "nothing");
+			rc = ts_error_set(err, TS_EVERIFY,
+					  "tag '%s' resolves to %s after our push of %s: another writer raced us",
+					  tag, ref, p->res->digest);
+			free(ref);
+		}
 	}
 	return rc;
 }

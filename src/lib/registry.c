@@ -53,6 +53,7 @@ typedef struct req {
 	int reader_failed;
 	size_t body_off;
 	bool follow;      /* follow redirects (GET/HEAD of blobs and manifests) */
+	bool if_none_match; /* send If-None-Match: * (create only) */
 	ts_buf *resp;     /* response body sink; NULL: keep at most an error body */
 	size_t resp_max;
 	/* response */
@@ -410,6 +411,8 @@ static CURLcode perform_once(ts_registry *r, req *q, char *errbuf)
 		hdrs = curl_slist_append(hdrs, line);
 	}
 	hdrs = curl_slist_append(hdrs, "Expect:");
+	if (q->if_none_match)
+		hdrs = curl_slist_append(hdrs, "If-None-Match: *");
 
 	if (strcmp(q->method, "HEAD") == 0) {
 		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
@@ -678,9 +681,9 @@ ts_code ts_registry_manifest_get(ts_registry *r, const char *reference, ts_buf *
 	return manifest_fetch(r, "GET", reference, body, out, err);
 }
 
-ts_code ts_registry_manifest_put(ts_registry *r, const char *reference, const char *media_type,
-				 const void *data, size_t len, char digest_out[TS_DIGEST_STRLEN],
-				 ts_error *err)
+static ts_code manifest_put(ts_registry *r, const char *reference, const char *media_type,
+			    const void *data, size_t len, bool create_only,
+			    char digest_out[TS_DIGEST_STRLEN], ts_error *err)
 {
 	req q = { 0 };
 	ts_code rc;
@@ -695,6 +698,7 @@ ts_code ts_registry_manifest_put(ts_registry *r, const char *reference, const ch
 	q.content_type = media_type;
 	q.body = data;
 	q.body_len = len;
+	q.if_none_match = create_only;
 	rc = do_request(r, &q, what, err);
 	for (int again = 0; rc == TS_OK && q.status == 400 && again < 2; again++) {
 		/* docker-registry links a blob into a repository without locking:
@@ -733,6 +737,19 @@ ts_code ts_registry_manifest_put(ts_registry *r, const char *reference, const ch
 	free(what);
 	req_free(&q);
 	return rc;
+}
+
+ts_code ts_registry_manifest_put(ts_registry *r, const char *reference, const char *media_type,
+				 const void *data, size_t len, char digest_out[TS_DIGEST_STRLEN],
+				 ts_error *err)
+{
+	return manifest_put(r, reference, media_type, data, len, false, digest_out, err);
+}
+
+ts_code ts_registry_tag_create(ts_registry *r, const char *tag, const char *media_type,
+			       const void *data, size_t len, ts_error *err)
+{
+	return manifest_put(r, tag, media_type, data, len, true, NULL, err);
 }
 
 /* ---- tags ---- */

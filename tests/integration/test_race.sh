@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# test_race.sh - several tagseal processes push different images to the same
+# new tag at once: at most one ends with exit 0, every other with 3 (refused:
+# the tag was there first) or 5 (lost the race, seen on read-back), and the
+# tag resolves to the digest the winner printed. Repeated a few rounds.
+. "$(dirname "$0")/../lib/common.sh"
+. "$TS_LIB_DIR/registry.sh"
+. "$TS_LIB_DIR/fixtures.sh"
+ts_need skopeo umoci jq
+
+registry_start
+n=4
+for ((i = 1; i <= n; i++)); do
+	fixture_docker_archive "$T/img$i.tar" race/app:$i 1 $((20 + i))
+	"$TAGSEAL" push -q "$T/img$i.tar" --repo "$REGISTRY/race/warmup$i" --tag w >/dev/null
+done
+
+for round in 1 2 3 4 5; do
+	pids=()
+	for ((i = 1; i <= n; i++)); do
+		"$TAGSEAL" push -q "$T/img$i.tar" --repo "$REGISTRY/race/app" --tag "r$round" \
+			>"$T/out.$i" 2>"$T/err.$i" &
+		pids+=($!)
+	done
+	winners=0 winner_ref=
+	for ((i = 1; i <= n; i++)); do
+		rc=0
+		wait "${pids[i - 1]}" || rc=$?
+		case $rc in
+		0) winners=$((winners + 1)); winner_ref=$(tail -n 1 "$T/out.$i") ;;
+		3 | 5) assert_one_line "$T/err.$i" ;;
+		*) cat "$T/err.$i" >&2; ts_fail "round $round: push $i exited $rc (want 0, 3 or 5)" ;;
+		esac
+	done
+	[ "$winners" -le 1 ] || ts_fail "round $round: $winners pushes claimed the tag"
+	now=sha256:$(skopeo inspect --raw --tls-verify=false "docker://$REGISTRY/race/app:r$round" | sha256sum | cut -d' ' -f1)
+	if [ "$winners" = 1 ]; then
+		assert_eq "${winner_ref##*@}" "$now" "round $round: the tag holds the winner's digest"
+	fi
+	echo "round $round: $winners winner(s), tag at $now"
+done
