@@ -62,6 +62,10 @@ typedef struct ts_pin_report {
 ts_code ts_pin_apply(const ts_pin_opts *opts, const char *const *paths, size_t npaths,
 		     ts_pin_report *report, ts_error *err);
 
+/* Check opts->image (REPO:TAG@DIGEST, or REPO@DIGEST): TS_EUSAGE naming
+ * --image when it is not a digest reference. ts_pin_apply does this first. */
+ts_code ts_pin_opts_check(const ts_pin_opts *opts, ts_error *err);
+
 /*
  * The in-memory step for one file: append to `out` the rewritten bytes of
  * `data` (`name` names it) and add its changes to `report`. `out` equals

@@ -441,6 +441,16 @@ ts_code ts_pin_rewrite(const ts_pin_opts *opts, const char *name, const char *da
 	return rc;
 }
 
+ts_code ts_pin_opts_check(const ts_pin_opts *opts, ts_error *err)
+{
+	target t;
+	ts_code rc;
+	memset(&t, 0, sizeof(t));
+	rc = target_parse(opts, &t, err);
+	ts_ref_free(&t.ref);
+	return rc;
+}
+
 void ts_pin_report_free(ts_pin_report *r)
 {
 	if (!r)

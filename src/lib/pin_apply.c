@@ -182,8 +182,10 @@ ts_code ts_pin_apply(const ts_pin_opts *opts, const char *const *paths, size_t n
 {
 	ts_strv names = TS_STRV_INIT;
 	pfiles files = { NULL, 0 };
-	ts_code rc = ts_yaml_paths(paths, npaths, &names, err);
+	ts_code rc = ts_pin_opts_check(opts, err);
 
+	if (rc == TS_OK)
+		rc = ts_yaml_paths(paths, npaths, &names, err);
 	if (rc == TS_OK)
 		rc = prepare(opts, &names, &files, report, err);
 	for (size_t i = 0; rc == TS_OK && i < files.n; i++)

@@ -178,6 +178,16 @@ s_before=$(snapshot "$WORK/b")
 [ "$s_before" = "$(snapshot "$WORK/b")" ] || fail "symlink: files changed"
 pass "an explicit symlink is refused before anything is written"
 
+# -q silences the change lines; a run that finds nothing warns and succeeds
+fresh q
+"$TAGSEAL" pin -q --image "$SHOP" "$WORK/q/k8s" 2>"$WORK/err" || fail "pin -q failed"
+[ ! -s "$WORK/err" ] || fail "pin -q printed: $(cat "$WORK/err")"
+"$TAGSEAL" pin --image "ghcr.io/acme/absent:1@${SHOP#*@}" "$WORK/q" 2>"$WORK/err" || fail "no-match run failed"
+grep -q "warning: no reference to the repository of 'ghcr.io/acme/absent:1@sha256:.*' found in 18 YAML files" "$WORK/err" ||
+	fail "no-match warning: $(cat "$WORK/err")"
+"$TAGSEAL" pin --help | grep -q -- '--pin-form' || fail "pin --help"
+pass "-q is quiet, a run without matches warns and exits 0, --help"
+
 # usage errors
 "$TAGSEAL" pin --image ghcr.io/acme/shop:2.0.0 "$WORK/b" 2>"$WORK/err"
 [ $? -eq 2 ] && grep -q "has no digest" "$WORK/err" || fail "--image without digest: $(cat "$WORK/err")"
