@@ -35,9 +35,10 @@ typedef struct ts_registry_opts {
 	void (*log)(const char *line);
 	/* Called once per distinct Warning header the registry sends. */
 	void (*warn)(const char *line);
+	bool read_only;         /* ask tokens for pull only (tag --repo, verify) */
 } ts_registry_opts;
 
-#define TS_REGISTRY_OPTS_INIT { NULL, NULL, NULL, false, 4, 60, 0, NULL, NULL }
+#define TS_REGISTRY_OPTS_INIT { NULL, NULL, NULL, false, 4, 60, 0, NULL, NULL, false }
 
 ts_code ts_registry_open(const ts_ref *repo, const ts_registry_opts *opts,
 			 ts_registry **out, ts_error *err);

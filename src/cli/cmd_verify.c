@@ -203,6 +203,7 @@ static int run(int argc, char **argv)
 
 	if (rc >= 0)
 		return rc;
+	ropts.read_only = true; /* verify only reads: ask tokens for pull */
 	if (a.password_stdin && ts_creds_read_password_stdin(&password, &err) != TS_OK) {
 		rc = ts_msg_fail(&err);
 		goto out;

@@ -256,8 +256,7 @@ ts_code ts_push_cli_prepare(ts_push_cli *c, ts_error *err)
 			return rc;
 		c->push.reg.password = c->password;
 	}
-	if (c->push.reg.plain_http == false && !ts_host_is_loopback(c->repo.host) && c->push.reg.ca_file &&
-	    access(c->push.reg.ca_file, R_OK) != 0)
+	if (c->push.reg.ca_file && access(c->push.reg.ca_file, R_OK) != 0)
 		return ts_error_set(err, TS_EUSAGE, "--ca-file '%s' cannot be read", c->push.reg.ca_file);
 	rc = resolve_tags(c, err);
 	/* a damaged record is refused before anything is pushed */

@@ -68,6 +68,7 @@ typedef struct req {
 	char range[128];
 	long retry_after;
 	bool resp_too_big;
+	ts_error auth_err; /* a token refresh that failed before sending */
 	ts_registry *reg;
 } req;
 
@@ -267,12 +268,19 @@ static ts_code http_error(ts_registry *r, req *q, const char *what, ts_error *er
 	error_codes(&q->errbody, codes, sizeof(codes));
 	url_path(q->url, path, sizeof(path));
 	if (q->status == 401 || q->status == 403) {
+		const char *src = ts_auth_source(r->auth);
+		if (!src)
+			return ts_error_set(err, TS_EREGISTRY,
+					    "%s: registry %s answered HTTP %ld%s%s to %s %s: no credentials were "
+					    "found for %s; give --username with --password-stdin, set "
+					    "TAGSEAL_USERNAME/TAGSEAL_PASSWORD, or run 'docker login %s'",
+					    what, r->host, q->status, codes[0] ? " " : "", codes, q->method, path,
+					    r->host, r->host);
 		return ts_error_set(err, TS_EREGISTRY,
-				    "%s: registry %s answered HTTP %ld%s%s to %s %s: not authorised; check "
-				    "--username/--password-stdin, TAGSEAL_USERNAME/TAGSEAL_PASSWORD or the "
-				    "Docker config for this host, and that the account may push to %s",
-				    what, r->host, q->status, codes[0] ? " " : "", codes, q->method, path,
-				    r->path);
+				    "%s: registry %s answered HTTP %ld%s%s to %s %s with the credentials from "
+				    "%s: check them, and that the account may %s %s",
+				    what, r->host, q->status, codes[0] ? " " : "", codes, q->method, path, src,
+				    r->opts.read_only ? "pull from" : "push to", r->path);
 	}
 	return ts_error_set(err, TS_EREGISTRY, "%s: registry %s answered HTTP %ld%s%s to %s %s",
 			    what, r->host, q->status, codes[0] ? " " : "", codes, q->method, path);
@@ -398,7 +406,11 @@ static CURLcode perform_once(ts_registry *r, req *q, char *errbuf)
 		curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
 	}
 
-	if (ts_auth_header(r->auth, &authv, &aerr) == TS_OK && authv) {
+	if (ts_auth_header(r->auth, &authv, &aerr) != TS_OK) {
+		q->auth_err = aerr;
+		return CURLE_ABORTED_BY_CALLBACK;
+	}
+	if (authv) {
 		snprintf(line, sizeof(line), "Authorization: %s", authv);
 		hdrs = curl_slist_append(hdrs, line);
 	}
@@ -458,6 +470,10 @@ static ts_code do_request(ts_registry *r, req *q, const char *what, ts_error *er
 
 	for (;;) {
 		CURLcode cc = perform_once(r, q, errbuf);
+		if (q->auth_err.code) {
+			*err = q->auth_err;
+			return q->auth_err.code;
+		}
 		if (q->reader_failed)
 			return q->reader_err && q->reader_err->code ? q->reader_err->code : TS_EUSAGE;
 		if (q->resp_too_big)
@@ -581,6 +597,8 @@ ts_code ts_registry_open(const ts_ref *repo, const ts_registry_opts *opts, ts_re
 		r->auth = NULL;
 		rc = ts_auth_new(r->host, r->path, &r->opts, 0, &r->auth, err);
 	}
+	if (rc == TS_OK && opts->read_only)
+		ts_auth_set_actions(r->auth, "pull");
 	if (rc != TS_OK) {
 		ts_registry_free(r);
 		return rc;
