@@ -119,11 +119,14 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
 		n--;
 	if (n >= 5 && strncmp(data, "HTTP/", 5) == 0) {
 		/* a new response (redirect, 100-continue, retry): start over */
+		const char *sp = memchr(data, ' ', n);
 		q->location[0] = q->digest[0] = q->ctype[0] = q->link[0] = q->range[0] = '\0';
 		q->clen = -1;
 		q->retry_after = -1;
 		free(q->www_auth);
 		q->www_auth = NULL;
+		/* the status, so that on_body knows where the body belongs */
+		q->status = sp ? strtol(sp + 1, NULL, 10) : 0;
 		return len;
 	}
 	colon = memchr(data, ':', n);
