@@ -33,6 +33,7 @@ struct ts_registry {
 	ts_auth *auth;
 	ts_registry_opts opts;
 	int64_t bytes_sent;
+	long last_status; /* of the last answered request */
 	char **warnings; /* Warning headers already shown */
 	size_t n_warnings;
 };
@@ -490,6 +491,7 @@ static ts_code do_request(ts_registry *r, req *q, const char *what, ts_error *er
 			}
 			return curl_error(r, q, cc, errbuf, what, err);
 		}
+		r->last_status = q->status;
 		if (q->status == 401 && auth_tries == 0 && replayable) {
 			ts_code rc;
 			auth_tries++;
@@ -683,10 +685,34 @@ static ts_code manifest_fetch(ts_registry *r, const char *method, const char *re
 	return rc;
 }
 
+/* Whether the repository lists `tag`: for registries that answer 403 (not
+ * 404) to a HEAD of a missing manifest (JFrog). */
+static ts_code tag_listed(ts_registry *r, const char *tag, bool *listed, ts_error *err)
+{
+	char **tags = NULL;
+	ts_code rc = ts_registry_tags_list(r, &tags, NULL, err);
+	*listed = false;
+	for (char **t = tags; rc == TS_OK && *t; t++)
+		if (strcmp(*t, tag) == 0)
+			*listed = true;
+	ts_registry_tags_free(tags);
+	return rc;
+}
+
 ts_code ts_registry_manifest_head(ts_registry *r, const char *reference, ts_manifest_info *out,
 				  ts_error *err)
 {
 	ts_code rc = manifest_fetch(r, "HEAD", reference, NULL, out, err);
+	if (rc == TS_EREGISTRY && r->last_status == 403 && !ts_digest_valid(reference)) {
+		/* 403 is never read as "absent": ask the tag list instead */
+		ts_error lerr = TS_ERROR_INIT;
+		bool listed = true;
+		if (tag_listed(r, reference, &listed, &lerr) == TS_OK && !listed) {
+			memset(out, 0, sizeof(*out));
+			ts_error_clear(err);
+			return TS_OK;
+		}
+	}
 	if (rc == TS_OK && out->exists && !ts_digest_valid(out->digest)) {
 		/* Some registries omit Docker-Content-Digest on HEAD: ask with GET. */
 		ts_buf body = TS_BUF_INIT;
