@@ -72,16 +72,18 @@ static void build_maps(yctx *c)
 
 	c->lines = ts_malloc(cap * sizeof(size_t));
 	c->lines[c->nlines++] = 0;
-	for (size_t i = 0; i < c->len; i++)
-		if (c->data[i] == '\n')
+	for (size_t i = 0; i < c->len; i++) /* a lone CR breaks a line too */
+		if (c->data[i] == '\n' || (c->data[i] == '\r' && (i + 1 == c->len || c->data[i + 1] != '\n')))
 			c->lines[c->nlines++] = i + 1;
-	c->eol = "\n";
-	for (size_t i = 0; i < c->len; i++)
-		if (c->data[i] == '\n') {
-			if (i > 0 && c->data[i - 1] == '\r')
-				c->eol = "\r\n";
+	c->eol = "\n"; /* the first line break's style */
+	for (size_t i = 0; i < c->len; i++) {
+		if (c->data[i] == '\r') {
+			c->eol = i + 1 < c->len && c->data[i + 1] == '\n' ? "\r\n" : "\r";
 			break;
 		}
+		if (c->data[i] == '\n')
+			break;
+	}
 }
 
 static size_t byte_at(const yctx *c, size_t char_index)
@@ -398,6 +400,7 @@ static void kustomize_insert_point(yctx *c, ts_yref *r, const ynode *entry)
 {
 	const ynode *last;
 	size_t p, line, col;
+	const char *eol;
 
 	if (entry->nkid < 2)
 		return;
@@ -409,14 +412,17 @@ static void kustomize_insert_point(yctx *c, ts_yref *r, const ynode *entry)
 		r->insert_prefix = ts_strdup(", ");
 		return;
 	}
-	for (p = last->end; p < c->len && c->data[p] != '\n'; p++)
+	for (p = last->end; p < c->len && c->data[p] != '\n' && c->data[p] != '\r'; p++)
 		;
 	line_col(c, entry->kid[0]->start, &line, &col);
-	if (p < c->len && p > 0 && c->data[p - 1] == '\r')
-		p--;
+	if (p == c->len)
+		eol = c->eol;
+	else if (c->data[p] == '\r')
+		eol = p + 1 < c->len && c->data[p + 1] == '\n' ? "\r\n" : "\r";
+	else
+		eol = "\n";
 	r->insert_at = p;
-	r->insert_prefix = ts_asprintf("%s%*s", p == c->len ? c->eol : (c->data[p] == '\r' ? "\r\n" : "\n"),
-				       (int)(col - 1), "");
+	r->insert_prefix = ts_asprintf("%s%*s", eol, (int)(col - 1), "");
 }
 
 static void kustomize_entry(yctx *c, const ynode *entry)

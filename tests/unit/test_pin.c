@@ -244,6 +244,57 @@ START_TEST(corpus_in_memory)
 }
 END_TEST
 
+/* Mutated corpus files: the rewriter may refuse (exit 2) but must never
+ * crash or produce a rewrite that fails its own read-back check (exit 1).
+ * TS_SEED and TS_ROUNDS (with CK_DEFAULT_TIMEOUT) run a longer search. */
+START_TEST(mutations_never_break_the_rewrite)
+{
+	static const char alphabet[] = " \n\r\t:-#'\"&*!|>{}[],@?%x1";
+	const char *src = getenv("TS_SOURCE_DIR");
+	unsigned seed = getenv("TS_SEED") ? (unsigned)atoi(getenv("TS_SEED")) : 12345;
+	int rounds = getenv("TS_ROUNDS") ? atoi(getenv("TS_ROUNDS")) : 300;
+	if (!src)
+		return;
+	for (size_t i = 0; i < sizeof(corpus) / sizeof(corpus[0]); i++) {
+		char *path = ts_asprintf("%s/tests/data/pin/input/%s", src, corpus[i]);
+		ts_buf in = TS_BUF_INIT;
+		read_whole(path, &in);
+		for (int round = 0; round < rounds; round++) {
+			ts_buf m = TS_BUF_INIT, out = TS_BUF_INIT;
+			ts_pin_report rep = TS_PIN_REPORT_INIT;
+			ts_pin_opts o = { round % 2 ? NGINX : SHOP, TS_PIN_FORM_TAG_DIGEST, false };
+			ts_error err = TS_ERROR_INIT;
+			ts_code rc;
+			ts_buf_put(&m, in.ptr, in.len);
+			for (int k = 0; k < 1 + round % 3; k++) {
+				size_t at;
+				seed = seed * 1103515245u + 12345u;
+				at = (seed >> 8) % (m.len ? m.len : 1);
+				if (m.len && (seed >> 28) % 3 == 0)
+					m.ptr[at] = alphabet[(seed >> 20) % (sizeof(alphabet) - 1)];
+				else if (m.len && (seed >> 28) % 3 == 1) {
+					memmove(m.ptr + at, m.ptr + at + 1, m.len - at);
+					m.len--;
+				} else {
+					ts_buf_grow(&m, 1);
+					memmove(m.ptr + at + 1, m.ptr + at, m.len - at + 1);
+					m.ptr[at] = alphabet[(seed >> 20) % (sizeof(alphabet) - 1)];
+					m.len++;
+				}
+			}
+			rc = ts_pin_rewrite(&o, corpus[i], m.ptr, m.len, &out, &rep, &err);
+			ck_assert_msg(rc == TS_OK || rc == TS_EUSAGE, "%s round %d: %s", corpus[i],
+				      round, err.msg);
+			ts_buf_free(&m);
+			ts_buf_free(&out);
+			ts_pin_report_free(&rep);
+		}
+		ts_buf_free(&in);
+		free(path);
+	}
+}
+END_TEST
+
 static char *write_tmp(const char *dir, const char *name, const char *text)
 {
 	char *p = ts_asprintf("%s/%s", dir, name);
@@ -354,6 +405,7 @@ int main(void)
 	SRunner *sr;
 	int failed;
 
+	tcase_set_timeout(tc, 120); /* the mutation search under ASan on a busy machine */
 	tcase_add_test(tc, styles_and_comments_kept);
 	tcase_add_test(tc, hub_spelling_kept);
 	tcase_add_test(tc, digest_form);
@@ -365,6 +417,7 @@ int main(void)
 	tcase_add_test(tc, refusals);
 	tcase_add_test(tc, already_pinned_reports_nothing);
 	tcase_add_test(tc, corpus_in_memory);
+	tcase_add_test(tc, mutations_never_break_the_rewrite);
 	tcase_add_test(tc, apply_all_or_nothing);
 	tcase_add_test(tc, lint_reasons);
 	suite_add_tcase(s, tc);
