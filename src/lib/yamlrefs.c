@@ -40,7 +40,7 @@ typedef struct yctx {
 	size_t nchars;
 	size_t *lines; /* byte offset of each line start */
 	size_t nlines;
-	const char *eol;
+	char *eol;
 	bool kustomization_file;
 	ynode **all;
 	size_t nall, capall;
@@ -58,6 +58,23 @@ const char *ts_yref_kind_name(ts_yref_kind kind)
 
 /* ---- positions ---- */
 
+/* Length of the line break at byte i, 0 if none. Like libyaml (YAML 1.1):
+ * CRLF, LF, a lone CR, NEL, LS and PS. */
+static size_t break_len(const yctx *c, size_t i)
+{
+	const unsigned char *d = (const unsigned char *)c->data + i;
+	size_t left = c->len - i;
+	if (d[0] == '\n')
+		return 1;
+	if (d[0] == '\r')
+		return left > 1 && d[1] == '\n' ? 2 : 1;
+	if (left > 1 && d[0] == 0xC2 && d[1] == 0x85)
+		return 2;
+	if (left > 2 && d[0] == 0xE2 && d[1] == 0x80 && (d[2] == 0xA8 || d[2] == 0xA9))
+		return 3;
+	return 0;
+}
+
 static void build_maps(yctx *c)
 {
 	size_t start = 0, cap = c->len + 2;
@@ -72,18 +89,20 @@ static void build_maps(yctx *c)
 
 	c->lines = ts_malloc(cap * sizeof(size_t));
 	c->lines[c->nlines++] = 0;
-	for (size_t i = 0; i < c->len; i++) /* a lone CR breaks a line too */
-		if (c->data[i] == '\n' || (c->data[i] == '\r' && (i + 1 == c->len || c->data[i + 1] != '\n')))
-			c->lines[c->nlines++] = i + 1;
-	c->eol = "\n"; /* the first line break's style */
 	for (size_t i = 0; i < c->len; i++) {
-		if (c->data[i] == '\r') {
-			c->eol = i + 1 < c->len && c->data[i + 1] == '\n' ? "\r\n" : "\r";
+		size_t n = break_len(c, i);
+		if (n) {
+			c->lines[c->nlines++] = i + n;
+			i += n - 1;
+		}
+	}
+	c->eol = ts_strdup("\n"); /* the first line break's style */
+	for (size_t i = 0; i < c->len; i++)
+		if (break_len(c, i)) {
+			free(c->eol);
+			c->eol = ts_strndup(c->data + i, break_len(c, i));
 			break;
 		}
-		if (c->data[i] == '\n')
-			break;
-	}
 }
 
 static size_t byte_at(const yctx *c, size_t char_index)
@@ -400,7 +419,6 @@ static void kustomize_insert_point(yctx *c, ts_yref *r, const ynode *entry)
 {
 	const ynode *last;
 	size_t p, line, col;
-	const char *eol;
 
 	if (entry->nkid < 2)
 		return;
@@ -412,17 +430,12 @@ static void kustomize_insert_point(yctx *c, ts_yref *r, const ynode *entry)
 		r->insert_prefix = ts_strdup(", ");
 		return;
 	}
-	for (p = last->end; p < c->len && c->data[p] != '\n' && c->data[p] != '\r'; p++)
+	for (p = last->end; p < c->len && !break_len(c, p); p++)
 		;
 	line_col(c, entry->kid[0]->start, &line, &col);
-	if (p == c->len)
-		eol = c->eol;
-	else if (c->data[p] == '\r')
-		eol = p + 1 < c->len && c->data[p + 1] == '\n' ? "\r\n" : "\r";
-	else
-		eol = "\n";
 	r->insert_at = p;
-	r->insert_prefix = ts_asprintf("%s%*s", eol, (int)(col - 1), "");
+	r->insert_prefix = ts_asprintf("%.*s%*s", p == c->len ? (int)strlen(c->eol) : (int)break_len(c, p),
+				       p == c->len ? c->eol : c->data + p, (int)(col - 1), "");
 }
 
 static void kustomize_entry(yctx *c, const ynode *entry)
@@ -785,6 +798,7 @@ ts_code ts_yrefs_find(const char *name, const char *data, size_t len, ts_yrefs *
 	nodes_free(&c);
 	free(c.cmap);
 	free(c.lines);
+	free(c.eol);
 	if (rc != TS_OK) {
 		ts_yrefs_free(out);
 		return rc;
