@@ -16,7 +16,8 @@ const ts_command ts_cmd_pin = {
 	"usage: tagseal pin --image REPO:TAG@DIGEST [OPTIONS] PATH...\n"
 	"\n"
 	"Rewrites every reference to REPO in the YAML files and directories given\n"
-	"(directories are walked for *.yaml and *.yml) to REPO:TAG@DIGEST:\n"
+	"to REPO:TAG@DIGEST. Directories are walked for *.yaml and *.yml, skipping\n"
+	"hidden entries, symbolic links and a Helm chart's templates/. Found:\n"
 	"  - Kubernetes pod specs at any depth: containers, initContainers,\n"
 	"    ephemeralContainers (any kind, multi-document files);\n"
 	"  - kustomization images: entries (newTag and digest set, added if missing);\n"
@@ -36,7 +37,8 @@ const ts_command ts_cmd_pin = {
 	"  -n, --dry-run        print a unified diff on stdout; change nothing\n" TS_COMMON_USAGE
 	"\n"
 	"Each change is reported on stderr as 'FILE:LINE: OLD -> NEW'.\n"
-	"Exit: 0 done (also when nothing needed a change); 2 bad usage or bad input.\n",
+	"Exit: 0 done (also when nothing needed a change); 2 bad usage or bad input;\n"
+	"1 a rewrite that would not read back as intended (a bug; nothing written).\n",
 };
 
 enum { OPT_IMAGE = 256, OPT_FORM, OPT_DRY };
