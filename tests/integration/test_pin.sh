@@ -138,7 +138,9 @@ fresh b
 mkdir -p "$WORK/b/zz"
 cp "$DATA/input/k8s/cronjob.yaml" "$WORK/b/zz/bad.yaml"
 chmod 000 "$WORK/b/zz/bad.yaml"
-if [ "$(id -u)" -eq 0 ]; then
+if [ "$(id -u)" -eq 0 ] && ! command -v setpriv >/dev/null; then
+	echo "note: running as root without setpriv; unreadable file not checked"
+elif [ "$(id -u)" -eq 0 ]; then
 	# root reads anything: run tagseal as nobody on a tree nobody owns
 	chmod 755 "$WORK"
 	chown -R 65534:65534 "$WORK/b"
