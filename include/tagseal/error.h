@@ -26,9 +26,12 @@ typedef enum ts_code {
 typedef struct ts_error {
 	ts_code code;
 	char msg[TS_ERROR_MSG_MAX];
+	/* Set by a failure that starting the same work over may cure (an
+	 * upload session the registry lost): callers may retry once or twice. */
+	int retryable;
 } ts_error;
 
-#define TS_ERROR_INIT { TS_OK, { 0 } }
+#define TS_ERROR_INIT { TS_OK, { 0 }, 0 }
 
 #if defined(__GNUC__)
 #define TS_PRINTF(a, b) __attribute__((format(printf, a, b)))

@@ -50,6 +50,7 @@ typedef struct ts_layer {
 	/* Filled by the push: the blob as the registry has it. */
 	bool wanted;
 	bool done;
+	bool retry;                        /* failed in a way a new pass may cure */
 	char out_digest[TS_DIGEST_STRLEN];
 	int64_t out_size;
 } ts_layer;

@@ -14,7 +14,8 @@
 	"tag source (exactly one of --tag and --scheme, or neither for the default):\n" \
 	"  --tag TAG            this tag\n" \
 	"  --scheme TEMPLATE    a preset name or a template such as '{version}-{build}.g{sha}'\n" \
-	"  --version X.Y.Z      the version for {version} (default: nearest git tag)\n" \
+	"  --version X.Y.Z      the version for {version} (default: the highest semver\n" \
+	"                       git tag reachable from HEAD)\n" \
 	"  --build N            the build number for {build} (default: the CI's)\n" \
 	"  --git-dir DIR        the git repository (default: discovered from the cwd)\n" \
 	"  --alias TAG          a mutable alias (template allowed), moved after the tag;\n" \

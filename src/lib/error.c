@@ -14,6 +14,7 @@ ts_code ts_error_set(ts_error *err, ts_code code, const char *fmt, ...)
 		va_list ap;
 		va_start(ap, fmt);
 		err->code = code;
+		err->retryable = 0;
 		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 		va_end(ap);
 	}
@@ -51,6 +52,7 @@ void ts_error_clear(ts_error *err)
 	if (err) {
 		err->code = TS_OK;
 		err->msg[0] = '\0';
+		err->retryable = 0;
 	}
 }
 

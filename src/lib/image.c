@@ -708,7 +708,7 @@ static void *want_layer(void *vctx, const char *name, size_t i, const char **res
 	if (!name) { /* directory: the i-th wanted layer */
 		for (size_t k = 0; k < s->img->n_layers; k++) {
 			ts_layer *l = &s->img->layers[k];
-			if (!l->wanted || l->done)
+			if (!l->wanted || l->done || l->retry)
 				continue;
 			if (i-- == 0) {
 				*resolved = l->member;
@@ -720,7 +720,7 @@ static void *want_layer(void *vctx, const char *name, size_t i, const char **res
 	}
 	for (size_t k = 0; k < s->img->n_layers; k++) {
 		ts_layer *l = &s->img->layers[k];
-		if (l->wanted && !l->done && strcmp(l->member, name) == 0) {
+		if (l->wanted && !l->done && !l->retry && strcmp(l->member, name) == 0) {
 			*resolved = l->member;
 			*size = l->src_size;
 			return l;
@@ -734,7 +734,7 @@ static ts_code on_layer(void *vctx, void *item, ts_blob_reader read, void *rctx,
 	stream_ctx *s = vctx;
 	ts_layer *l = item;
 	ts_code rc = s->fn(s->ctx, l, read, rctx, err);
-	if (rc == TS_OK)
+	if (rc == TS_OK && !l->retry)
 		l->done = true;
 	return rc;
 }
@@ -746,7 +746,7 @@ ts_code ts_image_stream_layers(ts_image *img, ts_layer_fn fn, void *ctx, ts_erro
 	bool any = false;
 
 	for (size_t k = 0; k < img->n_layers; k++)
-		if (img->layers[k].wanted && !img->layers[k].done)
+		if (img->layers[k].wanted && !img->layers[k].done && !img->layers[k].retry)
 			any = true;
 	if (!any)
 		return TS_OK;
@@ -768,7 +768,7 @@ ts_code ts_image_stream_layers(ts_image *img, ts_layer_fn fn, void *ctx, ts_erro
 	if (rc)
 		return rc;
 	for (size_t k = 0; k < img->n_layers; k++)
-		if (img->layers[k].wanted && !img->layers[k].done)
+		if (img->layers[k].wanted && !img->layers[k].done && !img->layers[k].retry)
 			return ts_error_set(err, TS_EUSAGE, "image '%s': layer '%s' was not found while streaming",
 					    img->path, img->layers[k].member);
 	return TS_OK;

@@ -119,7 +119,7 @@ static bool wants_capture(const char *name, int64_t size)
 
 static ts_code scan_archive(ts_src *s, ts_error *err)
 {
-	struct archive *a;
+	struct archive *a = NULL;
 	struct archive_entry *e;
 	size_t captured = 0;
 	ts_code rc = open_archive(s, &a, err);
@@ -317,7 +317,7 @@ ts_code ts_src_get(ts_src *s, const char *name, const ts_buf **data, ts_error *e
 		return TS_OK;
 	if (!m->loaded) {
 		/* another pass for a member too large to keep on the first one */
-		struct archive *a;
+		struct archive *a = NULL;
 		struct archive_entry *e;
 		int r;
 		if (m->size > LOAD_MAX)
@@ -435,7 +435,7 @@ ts_code ts_src_stream(ts_src *s, ts_src_want_fn want, ts_src_stream_fn fn, void 
 	if (s->is_dir)
 		return ts_error_set(err, TS_EINTERNAL, "streaming a directory needs ts_src_stream_one");
 	{
-		struct archive *a;
+		struct archive *a = NULL;
 		struct archive_entry *e;
 		int r;
 		rc = open_archive(s, &a, err);

@@ -123,6 +123,13 @@ static ts_code on_layer(void *ctx, ts_layer *l, ts_blob_reader read, void *rctx,
 						  p->img->path, l->src_digest, l->out_digest);
 		}
 	}
+	if (rc != TS_OK && err->retryable && p->reg) {
+		/* start this layer over in another pass over the image */
+		progress(p, "layer %s: %s; it will be sent again", l->member, err->msg);
+		l->retry = true;
+		ts_error_clear(err);
+		return TS_OK;
+	}
 	if (rc == TS_OK && p->reg)
 		p->res->blobs_uploaded++;
 	else if (rc == TS_EUSAGE && strncmp(err->msg, "image '", 7) != 0)
@@ -176,6 +183,31 @@ static ts_code plan_layers(pusher *p, ts_error *err)
 		}
 	}
 	return TS_OK;
+}
+
+/* Stream the wanted layers; layers whose upload session was lost are sent
+ * again in up to two more passes. */
+static ts_code stream_with_retries(pusher *p, ts_error *err)
+{
+	for (int pass = 0;; pass++) {
+		bool again = false;
+		ts_code rc = ts_image_stream_layers(p->img, on_layer, p, err);
+		if (rc)
+			return rc;
+		for (size_t i = 0; i < p->img->n_layers; i++) {
+			ts_layer *l = &p->img->layers[i];
+			if (!l->retry)
+				continue;
+			if (pass >= 2)
+				return ts_error_set(err, TS_EREGISTRY,
+						    "layer %s could not be uploaded to %s after %d attempts",
+						    l->member, p->o->repo->host, pass + 1);
+			l->retry = false;
+			again = true;
+		}
+		if (!again)
+			return TS_OK;
+	}
 }
 
 /* ---- manifests ---- */
@@ -519,7 +551,7 @@ ts_code ts_push(const ts_push_opts *o, ts_push_result *res, ts_error *err)
 	}
 	rc = plan_layers(&p, err);
 	if (rc == TS_OK)
-		rc = ts_image_stream_layers(p.img, on_layer, &p, err);
+		rc = stream_with_retries(&p, err);
 	if (rc == TS_OK)
 		rc = put_manifests(&p, &top, &top_mt, err);
 	if (rc)

@@ -23,6 +23,9 @@
 
 #define MAX_ERROR_BODY (64 * 1024)
 #define MAX_MANIFEST_BODY (8 * 1024 * 1024)
+#define UPLOAD_CHUNK (8 * 1024 * 1024) /* bytes held for resuming, and per PATCH */
+#define UPLOAD_PIECE_MIN (256 * 1024)  /* smallest PATCH after 413 answers */
+#define UPLOAD_CHUNK_MAX (64 * 1024 * 1024)
 
 struct ts_registry {
 	CURL *curl;
@@ -44,15 +47,13 @@ typedef struct req {
 	char *url;
 	const char *accept;
 	const char *content_type;
-	/* request body: a buffer, or a reader (streamed, not replayable) */
+	const char *extra_header; /* one more request header line, or NULL */
+	/* request body, kept until the request is done so it can be re-sent */
 	const char *body;
 	size_t body_len;
-	ts_blob_reader reader;
-	void *reader_ctx;
-	int64_t reader_len; /* -1: chunked */
-	ts_error *reader_err;
-	int reader_failed;
 	size_t body_off;
+	bool no_retry;    /* the caller handles failures (resumable uploads) */
+	bool transient;   /* the failure is worth another try */
 	bool follow;      /* follow redirects (GET/HEAD of blobs and manifests) */
 	bool if_none_match; /* send If-None-Match: * (create only) */
 	ts_buf *resp;     /* response body sink; NULL: keep at most an error body */
@@ -67,6 +68,7 @@ typedef struct req {
 	char *www_auth;
 	char link[2048];
 	char range[128];
+	int64_t chunk_min; /* OCI-Chunk-Min-Length, or 0 */
 	long retry_after;
 	bool resp_too_big;
 	ts_error auth_err; /* a token refresh that failed before sending */
@@ -164,6 +166,11 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
 		copy_value(q->link, sizeof(q->link), v, n);
 	else if (IS("Range"))
 		copy_value(q->range, sizeof(q->range), v, n);
+	else if (IS("OCI-Chunk-Min-Length")) {
+		char tmp[32];
+		copy_value(tmp, sizeof(tmp), v, n);
+		q->chunk_min = strtoll(tmp, NULL, 10);
+	}
 	else if (IS("Retry-After")) {
 		char tmp[32];
 		copy_value(tmp, sizeof(tmp), v, n);
@@ -198,15 +205,6 @@ static size_t on_read(char *buf, size_t size, size_t nmemb, void *ud)
 {
 	req *q = ud;
 	size_t cap = size * nmemb;
-	if (q->reader) {
-		long n = q->reader(q->reader_ctx, buf, cap, q->reader_err);
-		if (n < 0) {
-			q->reader_failed = 1;
-			return CURL_READFUNC_ABORT;
-		}
-		q->reg->bytes_sent += n;
-		return (size_t)n;
-	}
 	if (q->body_off >= q->body_len)
 		return 0;
 	if (cap > q->body_len - q->body_off)
@@ -215,6 +213,17 @@ static size_t on_read(char *buf, size_t size, size_t nmemb, void *ud)
 	q->body_off += cap;
 	q->reg->bytes_sent += (int64_t)cap;
 	return cap;
+}
+
+/* libcurl may need to send the body again (a reused connection that was
+ * closed under it): the body is a buffer, so that is always possible. */
+static int on_seek(void *ud, curl_off_t offset, int origin)
+{
+	req *q = ud;
+	if (origin != SEEK_SET || offset < 0 || (size_t)offset > q->body_len)
+		return CURL_SEEKFUNC_FAIL;
+	q->body_off = (size_t)offset;
+	return CURL_SEEKFUNC_OK;
 }
 
 /* ---- errors ---- */
@@ -333,6 +342,7 @@ static bool transient_curl(CURLcode cc)
 	case CURLE_PARTIAL_FILE:
 	case CURLE_HTTP2:
 	case CURLE_HTTP2_STREAM:
+	case CURLE_SEND_FAIL_REWIND:
 		return true;
 	default:
 		return false;
@@ -426,6 +436,8 @@ static CURLcode perform_once(ts_registry *r, req *q, char *errbuf)
 		snprintf(line, sizeof(line), "Content-Type: %s", q->content_type);
 		hdrs = curl_slist_append(hdrs, line);
 	}
+	if (q->extra_header)
+		hdrs = curl_slist_append(hdrs, q->extra_header);
 	hdrs = curl_slist_append(hdrs, "Expect:");
 	if (q->if_none_match)
 		hdrs = curl_slist_append(hdrs, "If-None-Match: *");
@@ -439,12 +451,9 @@ static CURLcode perform_once(ts_registry *r, req *q, char *errbuf)
 		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, q->method);
 		curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
 		curl_easy_setopt(c, CURLOPT_READDATA, q);
-		if (q->reader && q->reader_len < 0) {
-			hdrs = curl_slist_append(hdrs, "Transfer-Encoding: chunked");
-		} else {
-			curl_off_t n = q->reader ? (curl_off_t)q->reader_len : (curl_off_t)q->body_len;
-			curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, n);
-		}
+		curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, on_seek);
+		curl_easy_setopt(c, CURLOPT_SEEKDATA, q);
+		curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)q->body_len);
 		if (strcmp(q->method, "POST") == 0 && !q->content_type && !q->body_len)
 			hdrs = curl_slist_append(hdrs, "Content-Type:");
 	}
@@ -470,7 +479,7 @@ static ts_code do_request(ts_registry *r, req *q, const char *what, ts_error *er
 {
 	char errbuf[CURL_ERROR_SIZE];
 	int attempt = 0, auth_tries = 0;
-	bool replayable = q->reader == NULL;
+	bool replayable = !q->no_retry;
 
 	for (;;) {
 		CURLcode cc = perform_once(r, q, errbuf);
@@ -478,12 +487,11 @@ static ts_code do_request(ts_registry *r, req *q, const char *what, ts_error *er
 			*err = q->auth_err;
 			return q->auth_err.code;
 		}
-		if (q->reader_failed)
-			return q->reader_err && q->reader_err->code ? q->reader_err->code : TS_EUSAGE;
 		if (q->resp_too_big)
 			return ts_error_set(err, TS_EREGISTRY,
 					    "%s: the registry's answer is larger than %zu bytes", what,
 					    q->resp_max);
+		q->transient = cc != CURLE_OK ? transient_curl(cc) : transient_status(q->status);
 		if (cc != CURLE_OK) {
 			if (replayable && transient_curl(cc) && attempt < r->opts.retries) {
 				backoff(r, attempt++, -1);
@@ -492,7 +500,7 @@ static ts_code do_request(ts_registry *r, req *q, const char *what, ts_error *er
 			return curl_error(r, q, cc, errbuf, what, err);
 		}
 		r->last_status = q->status;
-		if (q->status == 401 && auth_tries == 0 && replayable) {
+		if (q->status == 401 && auth_tries == 0) {
 			ts_code rc;
 			auth_tries++;
 			rc = ts_auth_challenge(r->auth, q->www_auth, err);
@@ -922,7 +930,7 @@ ts_code ts_registry_blob_exists(ts_registry *r, const char *digest, bool *exists
 }
 
 /* POST an upload session; *location gets the absolute upload URL. */
-static ts_code upload_start(ts_registry *r, char **location, ts_error *err)
+static ts_code upload_start(ts_registry *r, char **location, size_t *chunk, ts_error *err)
 {
 	req q = { 0 };
 	ts_code rc;
@@ -935,6 +943,9 @@ static ts_code upload_start(ts_registry *r, char **location, ts_error *err)
 		rc = http_error(r, &q, "starting a blob upload", err);
 	if (rc == TS_OK) {
 		*location = q.location[0] ? resolve_location(q.url, q.location, NULL) : NULL;
+		/* a registry's minimum chunk (all but the last), within reason */
+		if (q.chunk_min > (int64_t)*chunk)
+			*chunk = q.chunk_min > UPLOAD_CHUNK_MAX ? UPLOAD_CHUNK_MAX : (size_t)q.chunk_min;
 		if (!*location)
 			rc = ts_error_set(err, TS_EREGISTRY,
 					  "starting a blob upload: registry %s sent no usable Location",
@@ -955,25 +966,6 @@ static void upload_cancel(ts_registry *r, const char *location)
 	req_free(&q);
 }
 
-/* Hashes what the caller's reader produces. */
-typedef struct hashing_reader {
-	ts_blob_reader read;
-	void *ctx;
-	ts_sha256 *h;
-	int64_t n;
-} hashing_reader;
-
-static long hashing_read(void *ctx, char *buf, size_t cap, ts_error *rerr)
-{
-	hashing_reader *hr = ctx;
-	long n = hr->read(hr->ctx, buf, cap, rerr);
-	if (n > 0) {
-		ts_sha256_update(hr->h, buf, (size_t)n);
-		hr->n += n;
-	}
-	return n;
-}
-
 static ts_code upload_finish(ts_registry *r, const char *location, const char *digest,
 			     ts_error *err)
 {
@@ -987,14 +979,28 @@ static ts_code upload_finish(ts_registry *r, const char *location, const char *d
 	q.content_type = "application/octet-stream";
 	free(query);
 	rc = do_request(r, &q, "finishing a blob upload", err);
+	if (rc == TS_OK && q.status == 404) {
+		/* a PUT that landed but whose answer was lost, then retried */
+		bool exists = false;
+		req_free(&q);
+		rc = ts_registry_blob_exists(r, digest, &exists, err);
+		if (rc == TS_OK && !exists)
+			rc = ts_error_set(err, TS_EREGISTRY,
+					  "blob %s: registry %s lost the upload session", digest, r->host);
+		return rc;
+	}
 	if (rc == TS_OK && q.status != 201) {
 		char codes[256];
 		error_codes(&q.errbody, codes, sizeof(codes));
-		if (has_code(codes, "DIGEST_INVALID"))
+		if (has_code(codes, "DIGEST_INVALID")) {
+			/* we hashed what we sent: the registry's copy was damaged on
+			 * the way (a cut PATCH), and a new session may succeed */
 			rc = ts_error_set(err, TS_EREGISTRY,
 					  "blob %s: registry %s says the bytes it received have another "
 					  "digest (DIGEST_INVALID)",
 					  digest, r->host);
+			err->retryable = 1;
+		}
 		else
 			rc = http_error(r, &q, "finishing a blob upload", err);
 	}
@@ -1006,77 +1012,208 @@ static ts_code upload_finish(ts_registry *r, const char *location, const char *d
 	return rc;
 }
 
-ts_code ts_registry_blob_upload(ts_registry *r, const char *digest, int64_t size,
-				ts_blob_reader read, void *ctx, ts_blob_check check,
-				char digest_out[TS_DIGEST_STRLEN],
-				int64_t *size_out, ts_error *err)
+/* An upload in progress: where it is, and how much the registry holds. */
+typedef struct upload {
+	char *location;
+	int64_t offset;  /* bytes the registry has acknowledged */
+	size_t piece;    /* bytes per PATCH */
+} upload;
+
+static void upload_move(upload *u, const req *q)
 {
-	hashing_reader hr = { read, ctx, ts_sha256_new(), 0 };
-	char *location = NULL, ours[TS_DIGEST_STRLEN];
-	ts_error rerr = TS_ERROR_INIT;
+	if (q->location[0]) {
+		char *next = resolve_location(u->location, q->location, NULL);
+		if (next) {
+			free(u->location);
+			u->location = next;
+		}
+	}
+}
+
+/* Ask the registry how many bytes of the upload it holds (Range: 0-N). */
+static ts_code upload_status(ts_registry *r, upload *u, int64_t *have, ts_error *err)
+{
 	req q = { 0 };
 	ts_code rc;
+	q.reg = r;
+	q.method = "GET";
+	q.url = ts_strdup(u->location);
+	rc = do_request(r, &q, "asking for an upload's progress", err);
+	if (rc == TS_OK && q.status != 204 && q.status != 202 && q.status != 200)
+		rc = http_error(r, &q, "asking for an upload's progress", err);
+	if (rc == TS_OK) {
+		/* "Range: 0-N" means N+1 bytes; docker-registry also answers
+		 * "0-0" for an empty upload, so that is read as 0 (a registry that
+		 * really holds 1 byte answers the re-send with 416, and the blob
+		 * is then started over) */
+		const char *dash = strchr(q.range, '-');
+		long long end = dash ? strtoll(dash + 1, NULL, 10) : -1;
+		*have = end > 0 ? end + 1 : 0;
+		upload_move(u, &q);
+	}
+	req_free(&q);
+	return rc;
+}
 
-	rc = upload_start(r, &location, err);
+/*
+ * Send buf[0..n) as the bytes at u->offset, in PATCHes of u->piece bytes
+ * with Content-Range. A failed PATCH is not blindly re-sent: the registry
+ * is asked how much it holds and the upload resumes from there. A 413
+ * halves the piece (registries with a request body limit).
+ */
+static ts_code upload_chunk(ts_registry *r, upload *u, const char *buf, size_t n, ts_error *err)
+{
+	int64_t start = u->offset;
+	int attempt = 0;
+
+	while (u->offset - start < (int64_t)n) {
+		size_t done = (size_t)(u->offset - start), len = n - done;
+		req q = { 0 };
+		char range[96];
+		int64_t have;
+		ts_code rc;
+
+		if (len > u->piece)
+			len = u->piece;
+		snprintf(range, sizeof(range), "Content-Range: %lld-%lld", (long long)u->offset,
+			 (long long)(u->offset + (int64_t)len - 1));
+		q.reg = r;
+		q.method = "PATCH";
+		q.url = ts_strdup(u->location);
+		q.content_type = "application/octet-stream";
+		q.extra_header = range;
+		q.body = buf + done;
+		q.body_len = len;
+		q.no_retry = true;
+		rc = do_request(r, &q, "uploading a blob", err);
+		if (rc == TS_OK && (q.status == 202 || q.status == 201 || q.status == 204)) {
+			upload_move(u, &q);
+			u->offset += (int64_t)len;
+			attempt = 0;
+			req_free(&q);
+			continue;
+		}
+		if (rc == TS_OK && q.status == 413 && u->piece > UPLOAD_PIECE_MIN) {
+			u->piece /= 2;
+			req_free(&q);
+			continue;
+		}
+		if (rc == TS_OK && q.status == 404) {
+			/* the session is gone (docker-registry drops one whose PATCH
+			 * was cut): the blob may be sent again in a new session */
+			rc = http_error(r, &q, "uploading a blob", err);
+			err->retryable = 1;
+			req_free(&q);
+			return rc;
+		}
+		if (rc == TS_OK && !transient_status(q.status) && q.status != 416) {
+			rc = http_error(r, &q, "uploading a blob", err);
+			req_free(&q);
+			return rc;
+		}
+		if (rc != TS_OK && !q.transient) {
+			req_free(&q);
+			return rc;
+		}
+		if (attempt >= r->opts.retries) {
+			if (rc == TS_OK)
+				rc = http_error(r, &q, "uploading a blob", err);
+			err->retryable = 1;
+			req_free(&q);
+			return rc;
+		}
+		backoff(r, attempt++, q.retry_after);
+		req_free(&q);
+		rc = upload_status(r, u, &have, err);
+		if (rc == TS_OK && (have < start || have > start + (int64_t)n))
+			rc = ts_error_set(err, TS_EREGISTRY,
+					  "uploading a blob: registry %s holds %lld bytes of the upload, "
+					  "expected between %lld and %lld",
+					  r->host, (long long)have, (long long)start,
+					  (long long)(start + (int64_t)n));
+		if (rc) {
+			/* the session cannot be resumed (docker-registry invalidates
+			 * one whose last PATCH was cut): the whole blob may be sent
+			 * again in a new session */
+			err->retryable = 1;
+			return rc;
+		}
+		log_line(r, "resuming the upload at byte %lld", (long long)have);
+		u->offset = have;
+	}
+	return TS_OK;
+}
+
+ts_code ts_registry_blob_upload(ts_registry *r, const char *digest, int64_t size,
+				ts_blob_reader read, void *ctx, ts_blob_check check,
+				char digest_out[TS_DIGEST_STRLEN], int64_t *size_out, ts_error *err)
+{
+	ts_sha256 *h = ts_sha256_new();
+	char ours[TS_DIGEST_STRLEN];
+	upload u = { NULL, 0, UPLOAD_CHUNK };
+	size_t cap = UPLOAD_CHUNK;
+	char *buf = NULL;
+	bool eof = false;
+	ts_code rc;
+
+	rc = upload_start(r, &u.location, &cap, err);
 	if (rc != TS_OK)
 		goto out;
-	/* One streamed PATCH with the whole body, then PUT ?digest=. */
-	q.reg = r;
-	q.method = "PATCH";
-	q.url = ts_strdup(location);
-	q.content_type = "application/octet-stream";
-	q.reader = hashing_read;
-	q.reader_ctx = &hr;
-	q.reader_len = size;
-	q.reader_err = &rerr;
-	rc = do_request(r, &q, "uploading a blob", err);
-	if (rc != TS_OK) {
-		if (q.reader_failed) {
-			*err = rerr;
-			rc = rerr.code ? rerr.code : TS_EUSAGE;
+	u.piece = cap;
+	buf = ts_malloc(cap);
+	while (!eof) {
+		size_t n = 0;
+		while (n < cap) {
+			ts_error rerr = TS_ERROR_INIT;
+			long k = read(ctx, buf + n, cap - n, &rerr);
+			if (k < 0) {
+				*err = rerr;
+				rc = rerr.code ? rerr.code : TS_EUSAGE;
+				upload_cancel(r, u.location);
+				goto out;
+			}
+			if (k == 0) {
+				eof = true;
+				break;
+			}
+			n += (size_t)k;
 		}
-		upload_cancel(r, location);
-		goto out;
-	}
-	if (q.status != 202 && q.status != 201 && q.status != 204) {
-		rc = http_error(r, &q, "uploading a blob", err);
-		upload_cancel(r, location);
-		goto out;
-	}
-	if (q.location[0]) {
-		char *next = resolve_location(location, q.location, NULL);
-		if (next) {
-			free(location);
-			location = next;
+		ts_sha256_update(h, buf, n);
+		if (size >= 0 && u.offset + (int64_t)n > size) {
+			rc = ts_error_set(err, TS_EUSAGE, "blob %s: more bytes than the %lld declared",
+					  digest ? digest : "(new)", (long long)size);
+			upload_cancel(r, u.location);
+			goto out;
+		}
+		if (n && (rc = upload_chunk(r, &u, buf, n, err)) != TS_OK) {
+			upload_cancel(r, u.location);
+			goto out;
 		}
 	}
-	ts_sha256_final(hr.h, ours);
-	if (size >= 0 && hr.n != size) {
+	ts_sha256_final(h, ours);
+	if (size >= 0 && u.offset != size) {
 		rc = ts_error_set(err, TS_EUSAGE, "blob %s: %lld bytes read, %lld declared",
-				  digest ? digest : ours, (long long)hr.n, (long long)size);
-		upload_cancel(r, location);
-		goto out;
-	}
-	if (digest && strcmp(digest, ours) != 0) {
+				  digest ? digest : ours, (long long)u.offset, (long long)size);
+	} else if (digest && strcmp(digest, ours) != 0) {
 		rc = ts_error_set(err, TS_EUSAGE, "blob %s: its bytes have digest %s", digest, ours);
-		upload_cancel(r, location);
+	} else if (check) {
+		rc = check(ctx, err);
+	}
+	if (rc != TS_OK) {
+		upload_cancel(r, u.location);
 		goto out;
 	}
-	if (check && (rc = check(ctx, err)) != TS_OK) {
-		upload_cancel(r, location);
-		goto out;
-	}
-	rc = upload_finish(r, location, ours, err);
+	rc = upload_finish(r, u.location, ours, err);
 	if (rc == TS_OK) {
 		if (digest_out)
 			memcpy(digest_out, ours, TS_DIGEST_STRLEN);
 		if (size_out)
-			*size_out = hr.n;
+			*size_out = u.offset;
 	}
 out:
-	req_free(&q);
-	free(location);
-	ts_sha256_free(hr.h);
+	free(buf);
+	free(u.location);
+	ts_sha256_free(h);
 	return rc;
 }
 
@@ -1101,8 +1238,13 @@ ts_code ts_registry_blob_put(ts_registry *r, const char *digest, const void *dat
 {
 	bool exists = false;
 	ts_code rc = ts_registry_blob_exists(r, digest, &exists, err);
-	mem_reader m = { data, len, 0 };
 	if (rc != TS_OK || exists)
 		return rc;
-	return ts_registry_blob_upload(r, digest, (int64_t)len, mem_read, &m, NULL, NULL, NULL, err);
+	for (int attempt = 0;; attempt++) {
+		mem_reader m = { data, len, 0 };
+		rc = ts_registry_blob_upload(r, digest, (int64_t)len, mem_read, &m, NULL, NULL, NULL, err);
+		if (rc == TS_OK || !err->retryable || attempt >= 2)
+			return rc;
+		log_line(r, "sending blob %s again in a new upload session", digest);
+	}
 }
