@@ -89,11 +89,14 @@ ts_code ts_registry_blob_put(ts_registry *r, const char *digest, const void *dat
 /*
  * Upload a blob whose bytes come from a reader. `read` fills buf with up to
  * `cap` bytes and returns how many (0 at the end), or -1 on error (the reader
- * sets *rerr). When `digest` is known in advance it is sent; otherwise
- * (NULL) the digest of the bytes read is computed while streaming and put
- * into digest_out. The bytes read are always hashed and checked against
- * `digest` before the upload is committed; a mismatch cancels the upload
- * and returns TS_EUSAGE.
+ * sets *rerr). The bytes go up in chunks of 8 MiB (or the registry's
+ * OCI-Chunk-Min-Length) with Content-Range; each chunk is held until the
+ * registry acknowledges it, so a failed PATCH resumes from the offset the
+ * registry reports (GET on the upload) instead of starting over. A 413
+ * halves the PATCH size. When `digest` is known it is checked; otherwise the
+ * digest of the bytes read goes into digest_out. A mismatch, a size other
+ * than `size` (when >= 0) or a failing `check` cancels the upload (DELETE)
+ * and returns TS_EUSAGE (or check's code).
  */
 typedef long (*ts_blob_reader)(void *ctx, char *buf, size_t cap, ts_error *rerr);
 /* Called after the last byte was read and before the upload is committed;
