@@ -37,6 +37,7 @@ typedef struct ts_push_opts {
 	int jobs;                 /* compression threads; <= 0: all cores */
 	bool dry_run;             /* compute the digest, upload nothing */
 	bool no_cache;            /* do not use the layer cache (blobcache.h) */
+	const char *mount_from;   /* repository path on the same registry to mount blobs from */
 	ts_registry_opts reg;
 	void (*progress)(const char *line); /* one line per step, or NULL */
 } ts_push_opts;

@@ -82,6 +82,12 @@ void ts_registry_tags_free(char **tags);
 ts_code ts_registry_blob_exists(ts_registry *r, const char *digest, bool *exists,
 				ts_error *err);
 
+/* Cross-repository mount: POST ?mount=DIGEST&from=FROM_PATH (same
+ * registry). *mounted is true on 201; a 202 (the registry wants the bytes)
+ * or an unknown source leaves it false, and the caller uploads instead. */
+ts_code ts_registry_blob_mount(ts_registry *r, const char *digest, const char *from_path,
+			       bool *mounted, ts_error *err);
+
 /* Upload a blob held in memory (skipped when the registry has it). */
 ts_code ts_registry_blob_put(ts_registry *r, const char *digest, const void *data,
 			     size_t len, ts_error *err);

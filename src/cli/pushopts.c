@@ -17,7 +17,7 @@ enum {
 	O_REPO = 1000, O_TAG, O_SCHEME, O_VERSION, O_BUILD, O_GITDIR, O_ALIAS, O_COLLISION,
 	O_IMAGE, O_COMPRESSION, O_FORMAT, O_JOBS, O_DIGEST_FILE, O_METADATA_FILE, O_RECORD,
 	O_DOTENV, O_PIN, O_PIN_FORM, O_USERNAME, O_PASSWORD_STDIN, O_CA_FILE, O_PLAIN_HTTP,
-	O_RETRIES, O_TIMEOUT, O_DRY_RUN, O_NO_CACHE
+	O_RETRIES, O_TIMEOUT, O_DRY_RUN, O_NO_CACHE, O_MOUNT_FROM
 };
 
 static const struct option longopts[] = {
@@ -47,6 +47,7 @@ static const struct option longopts[] = {
 	{ "timeout", required_argument, NULL, O_TIMEOUT },
 	{ "dry-run", no_argument, NULL, O_DRY_RUN },
 	{ "no-cache", no_argument, NULL, O_NO_CACHE },
+	{ "mount-from", required_argument, NULL, O_MOUNT_FROM },
 	TS_COMMON_LONGOPTS,
 	{ NULL, 0, NULL, 0 }
 };
@@ -135,6 +136,7 @@ int ts_push_cli_parse(const ts_command *cmd, int argc, char **argv, ts_push_cli 
 			break;
 		case O_DRY_RUN: c->push.dry_run = true; break;
 		case O_NO_CACHE: c->push.no_cache = true; break;
+		case O_MOUNT_FROM: c->mount_from = optarg; break;
 		default:
 			if ((ret = ts_cli_common_opt(cmd, opt)) >= 0)
 				return ret;
@@ -250,6 +252,16 @@ ts_code ts_push_cli_prepare(ts_push_cli *c, ts_error *err)
 	if (rc)
 		return rc;
 	c->push.repo = &c->repo;
+	if (c->mount_from) {
+		rc = ts_repo_parse(c->mount_from, &c->mount_repo, "--mount-from", err);
+		if (rc)
+			return rc;
+		if (strcmp(c->mount_repo.host, c->repo.host) != 0)
+			return ts_error_set(err, TS_EUSAGE,
+					    "--mount-from '%s' is on %s, not on the registry of --repo (%s)",
+					    c->mount_from, c->mount_repo.host, c->repo.host);
+		c->push.mount_from = c->mount_repo.path;
+	}
 	if (c->password_stdin) {
 		rc = ts_creds_read_password_stdin(&c->password, err);
 		if (rc)
@@ -350,6 +362,7 @@ void ts_push_cli_free(ts_push_cli *c)
 	if (c->have_tres)
 		ts_tagname_result_free(&c->tres);
 	ts_ref_free(&c->repo);
+	ts_ref_free(&c->mount_repo);
 	if (c->password)
 		ts_secret_free(c->password);
 	c->password = NULL;

@@ -36,7 +36,9 @@
 	"  --ca-file FILE       also trust this CA\n" \
 	"  --plain-http         allow plain HTTP to a non-loopback registry\n" \
 	"  --retries N          retries of transient failures (default 4)\n" \
-	"  --timeout SECONDS    give up on a stalled transfer (default 60)\n"
+	"  --timeout SECONDS    give up on a stalled transfer (default 60)\n" \
+	"  --mount-from REPO    mount layers the registry has in REPO (same registry)\n" \
+	"                       instead of uploading them\n"
 
 typedef struct ts_push_cli {
 	ts_push_opts push;
@@ -56,6 +58,8 @@ typedef struct ts_push_cli {
 	bool password_stdin;
 	char *password;
 	const char *compression, *format;
+	const char *mount_from;
+	ts_ref mount_repo;
 } ts_push_cli;
 
 /* Returns -1 to go on, or an exit code (help printed, usage error). */

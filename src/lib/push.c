@@ -137,6 +137,16 @@ static ts_code on_layer(void *ctx, ts_layer *l, ts_blob_reader read, void *rctx,
 	return rc;
 }
 
+/* Whether the repository has a blob, or can have it by mounting it from
+ * --mount-from. */
+static ts_code blob_present(pusher *p, const char *digest, bool *present, ts_error *err)
+{
+	ts_code rc = ts_registry_blob_exists(p->reg, digest, present, err);
+	if (rc == TS_OK && !*present && p->o->mount_from)
+		rc = ts_registry_blob_mount(p->reg, digest, p->o->mount_from, present, err);
+	return rc;
+}
+
 /* Decide which layers must be read: skip those the registry has. */
 static ts_code plan_layers(pusher *p, ts_error *err)
 {
@@ -152,7 +162,7 @@ static ts_code plan_layers(pusher *p, ts_error *err)
 		if (l->enc == TS_ENC_RAW && ts_blobcache_get(p->cache, l->diff_id, l->out_digest, &l->out_size)) {
 			/* compressed before: use it if the registry has it (or we only compute) */
 			bool exists = p->trust_known;
-			ts_code rc = exists ? TS_OK : ts_registry_blob_exists(p->reg, l->out_digest, &exists, err);
+			ts_code rc = exists ? TS_OK : blob_present(p, l->out_digest, &exists, err);
 			if (rc)
 				return rc;
 			if (exists) {
@@ -171,7 +181,7 @@ static ts_code plan_layers(pusher *p, ts_error *err)
 		}
 		if (l->enc != TS_ENC_RAW && l->src_digest[0] && p->reg) {
 			bool exists = false;
-			ts_code rc = ts_registry_blob_exists(p->reg, l->src_digest, &exists, err);
+			ts_code rc = blob_present(p, l->src_digest, &exists, err);
 			if (rc)
 				return rc;
 			if (exists) {

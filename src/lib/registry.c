@@ -905,6 +905,8 @@ void ts_registry_tags_free(char **tags)
 
 /* ---- blobs ---- */
 
+static void upload_cancel(ts_registry *r, const char *location);
+
 ts_code ts_registry_blob_exists(ts_registry *r, const char *digest, bool *exists, ts_error *err)
 {
 	req q = { 0 };
@@ -924,6 +926,38 @@ ts_code ts_registry_blob_exists(ts_registry *r, const char *digest, bool *exists
 		else
 			rc = http_error(r, &q, what, err);
 	}
+	free(what);
+	req_free(&q);
+	return rc;
+}
+
+ts_code ts_registry_blob_mount(ts_registry *r, const char *digest, const char *from_path,
+			       bool *mounted, ts_error *err)
+{
+	req q = { 0 };
+	ts_code rc;
+	char *what = ts_asprintf("mounting blob %s from %s", digest, from_path);
+
+	*mounted = false;
+	ts_auth_add_scope(r->auth, from_path, "pull");
+	q.reg = r;
+	q.method = "POST";
+	q.url = api_url(r, "blobs/uploads/?mount=%s&from=%s", digest, from_path);
+	rc = do_request(r, &q, what, err);
+	if (rc == TS_OK && q.status == 201) {
+		*mounted = true;
+	} else if (rc == TS_OK && q.status == 202 && q.location[0]) {
+		/* the registry would rather have the bytes: drop its session */
+		char *loc = resolve_location(q.url, q.location, NULL);
+		if (loc)
+			upload_cancel(r, loc);
+		free(loc);
+	} else if (rc == TS_OK && q.status >= 400 && q.status != 401 && q.status != 403) {
+		/* not mountable (unknown source, unsupported): upload instead */
+	} else if (rc == TS_OK && q.status != 202) {
+		rc = http_error(r, &q, what, err);
+	}
+	log_line(r, "blob %s %s from %s", digest, *mounted ? "mounted" : "not mounted", from_path);
 	free(what);
 	req_free(&q);
 	return rc;

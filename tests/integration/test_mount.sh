@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# test_mount.sh - cross-repository mounts (--mount-from): layers the registry
+# already has in another repository are mounted (201), not uploaded; a
+# registry that answers 202 gets the bytes instead. Also the upload size
+# quirks: a request body limit (413 halves the PATCH) and
+# OCI-Chunk-Min-Length.
+. "$(dirname "$0")/../lib/common.sh"
+. "$TS_LIB_DIR/registry.sh"
+. "$TS_LIB_DIR/fixtures.sh"
+. "$TS_LIB_DIR/faultproxy.sh"
+ts_need skopeo umoci jq python3
+
+registry_start
+export TAGSEAL_CACHE_DIR=$T/cache
+fixture_oci_archive "$T/oci.tar" latest 3 61
+fixture_docker_archive "$T/dsave.tar" mount/app:1 2 62
+faultproxy_start --name P "$REGISTRY_URL"
+
+# compressed layers (OCI archive): mounted from the first repository
+run_ts 0 push "$T/oci.tar" --repo "$P/team/base" --tag v1
+run_ts 0 push "$T/oci.tar" --repo "$P/team/app" --tag v1 --mount-from "$P/team/base"
+registry_pull_verify "$REGISTRY/team/app:v1" "$T/pull1" >/dev/null
+mounts=$(faultproxy_count P 'POST /v2/team/app/blobs/uploads/\?mount=.* -> 201')
+assert_eq "$mounts" 3 "three layers mounted"
+patches=$(faultproxy_count P 'PATCH /v2/team/app/')
+assert_eq "$patches" 1 "only the config was uploaded"
+
+# uncompressed layers (docker save) with the layer cache: mounted too
+run_ts 0 push "$T/dsave.tar" --repo "$P/team/base2" --tag v1
+run_ts 0 push "$T/dsave.tar" --repo "$P/team/app2" --tag v1 --mount-from "$P/team/base2"
+registry_pull_verify "$REGISTRY/team/app2:v1" "$T/pull2" >/dev/null
+assert_eq "$(faultproxy_count P 'POST /v2/team/app2/blobs/uploads/\?mount=.* -> 201')" 2 "cached layers mounted"
+
+# a source that does not have the blobs: uploaded instead
+run_ts 0 push "$T/oci.tar" --repo "$P/team/app3" --tag v1 --mount-from "$P/team/nothing"
+registry_pull_verify "$REGISTRY/team/app3:v1" "$T/pull3" >/dev/null
+
+# another registry's repository is refused
+run_ts 2 push "$T/oci.tar" --repo "$P/team/app4" --tag v1 --mount-from "ghcr.io/x/y"
+assert_contains "$T/err" "--mount-from"
+
+# an image with a 12 MB incompressible layer, as docker save writes it
+mkdir -p "$T/rnd/root" "$T/rnd/img"
+head -c 12000000 /dev/urandom >"$T/rnd/root/random.bin"
+tar -cf "$T/rnd/layer.tar" -C "$T/rnd/root" random.bin
+diff=$(sha256sum "$T/rnd/layer.tar" | cut -d' ' -f1)
+mkdir -p "$T/rnd/img/$diff" && mv "$T/rnd/layer.tar" "$T/rnd/img/$diff/layer.tar"
+printf '{"architecture":"amd64","os":"linux","config":{},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' \
+	"$diff" >"$T/rnd/img/config.json"
+printf '[{"Config":"config.json","RepoTags":["big/app:1"],"Layers":["%s/layer.tar"]}]' "$diff" \
+	>"$T/rnd/img/manifest.json"
+tar -cf "$T/big.tar" -C "$T/rnd/img" .
+
+# a request body limit of 1 MiB (GHCR-like): 413 halves the PATCH until it fits
+faultproxy_start --name L "$REGISTRY_URL" --quirks max-body=1048576
+run_ts 0 push "$T/big.tar" --repo "$L/limit/app" --tag v1 --no-cache
+registry_pull_verify "$REGISTRY/limit/app:v1" "$T/pull4" >/dev/null
+[ "$(faultproxy_count L 'quirk 413')" -ge 1 ] || ts_fail "the body limit was never hit"
+# a minimum chunk size of 10 MiB (ECR-like): every PATCH but the last is at least that
+faultproxy_start --name C "$REGISTRY_URL" --quirks chunk-min=10485760
+run_ts 0 push "$T/big.tar" --repo "$C/chunk/app" --tag v1 --no-cache
+registry_pull_verify "$REGISTRY/chunk/app:v1" "$T/pull5" >/dev/null
+assert_eq "$(faultproxy_count C 'PATCH /v2/chunk/app/blobs/uploads/')" 3 "2 PATCHes for the 12 MB layer, 1 for the config"
+echo "test_mount: mounts, fallbacks and upload size quirks ok"
