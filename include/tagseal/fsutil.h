@@ -25,4 +25,14 @@ ts_code ts_write_file_atomic(const char *path, const void *data, size_t len,
 ts_code ts_read_file(const char *path, size_t max, ts_buf *out,
 		     const char *what, ts_error *err);
 
+/*
+ * SHA-256 of a whole file, computed in a background thread while the
+ * caller works (the source tarball's digest for records). For a directory,
+ * the digest of its index.json. finish() waits; out gets "sha256:<hex>",
+ * or "" when the file could not be read.
+ */
+typedef struct ts_file_hash ts_file_hash;
+ts_file_hash *ts_file_hash_start(const char *path);
+void ts_file_hash_finish(ts_file_hash *h, char out[72]);
+
 #endif

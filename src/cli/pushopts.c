@@ -270,6 +270,8 @@ ts_code ts_push_cli_prepare(ts_push_cli *c, ts_error *err)
 	}
 	if (c->push.reg.ca_file && access(c->push.reg.ca_file, R_OK) != 0)
 		return ts_error_set(err, TS_EUSAGE, "--ca-file '%s' cannot be read", c->push.reg.ca_file);
+	if (c->record_file || c->metadata_file)
+		c->source_hash = ts_file_hash_start(c->push.image_path);
 	rc = resolve_tags(c, err);
 	/* a damaged record is refused before anything is pushed */
 	if (rc == TS_OK && c->record_file)
@@ -300,6 +302,7 @@ ts_code ts_push_cli_outputs(ts_push_cli *c, const ts_push_result *res, ts_error 
 	char *version = NULL;
 	ts_pin_report rep = TS_PIN_REPORT_INIT;
 	ts_pinned_file *pinned = NULL;
+	char source_sha[TS_DIGEST_STRLEN];
 
 	f.repository = c->repo_str;
 	f.tag = c->push.tag;
@@ -311,6 +314,12 @@ ts_code ts_push_cli_outputs(ts_push_cli *c, const ts_push_result *res, ts_error 
 	f.platforms = (const char *const *)res->platforms;
 	f.n_platforms = res->n_platforms;
 	f.source_path = c->push.image_path;
+	if (c->source_hash) {
+		ts_file_hash_finish(c->source_hash, source_sha);
+		c->source_hash = NULL;
+		if (source_sha[0])
+			f.source_sha256 = source_sha;
+	}
 	if (c->have_tres) {
 		if (c->tres.have_git) {
 			f.git_commit = c->tres.git.commit;
@@ -363,6 +372,11 @@ void ts_push_cli_free(ts_push_cli *c)
 		ts_tagname_result_free(&c->tres);
 	ts_ref_free(&c->repo);
 	ts_ref_free(&c->mount_repo);
+	if (c->source_hash) {
+		char ignored[TS_DIGEST_STRLEN];
+		ts_file_hash_finish(c->source_hash, ignored);
+		c->source_hash = NULL;
+	}
 	if (c->password)
 		ts_secret_free(c->password);
 	c->password = NULL;

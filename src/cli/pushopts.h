@@ -60,6 +60,7 @@ typedef struct ts_push_cli {
 	const char *compression, *format;
 	const char *mount_from;
 	ts_ref mount_repo;
+	struct ts_file_hash *source_hash; /* for --record / --metadata-file */
 } ts_push_cli;
 
 /* Returns -1 to go on, or an exit code (help printed, usage error). */

@@ -3,6 +3,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -11,6 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <pthread.h>
+
+#include "tagseal/digest.h"
 #include "tagseal/fsutil.h"
 
 static ts_code write_all(int fd, const void *data, size_t len)
@@ -129,4 +133,59 @@ ts_code ts_read_file(const char *path, size_t max, ts_buf *out, const char *what
 	close(fd);
 	ts_buf_grow(out, 0);
 	return TS_OK;
+}
+
+struct ts_file_hash {
+	pthread_t thread;
+	bool started;
+	char *path;
+	char digest[TS_DIGEST_STRLEN];
+};
+
+static void *hash_file(void *arg)
+{
+	ts_file_hash *h = arg;
+	struct stat st;
+	char *path = h->path, *idx = NULL;
+	int fd;
+
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		path = idx = ts_asprintf("%s/index.json", h->path);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ts_sha256 *sha = ts_sha256_new();
+		char *buf = ts_malloc(1 << 20);
+		ssize_t n;
+		while ((n = read(fd, buf, 1 << 20)) > 0 || (n < 0 && errno == EINTR))
+			if (n > 0)
+				ts_sha256_update(sha, buf, (size_t)n);
+		if (n == 0)
+			ts_sha256_final(sha, h->digest);
+		ts_sha256_free(sha);
+		free(buf);
+		close(fd);
+	}
+	free(idx);
+	return NULL;
+}
+
+ts_file_hash *ts_file_hash_start(const char *path)
+{
+	ts_file_hash *h = ts_calloc(1, sizeof(*h));
+	h->path = ts_strdup(path);
+	h->started = pthread_create(&h->thread, NULL, hash_file, h) == 0;
+	return h;
+}
+
+void ts_file_hash_finish(ts_file_hash *h, char out[72])
+{
+	out[0] = '\0';
+	if (!h)
+		return;
+	if (h->started) {
+		pthread_join(h->thread, NULL);
+		memcpy(out, h->digest, TS_DIGEST_STRLEN);
+	}
+	free(h->path);
+	free(h);
 }
