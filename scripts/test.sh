@@ -94,7 +94,7 @@ if [ "$valgrind" -eq 1 ]; then
 	command -v valgrind >/dev/null 2>&1 ||
 		{ echo "test.sh: --valgrind needs valgrind (apt-get install valgrind)" >&2; exit 2; }
 	# Any valgrind error or definite leak makes tagseal exit 99: a failed test.
-	export TS_WRAP="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite"
+	export TS_WRAP="valgrind -q --error-exitcode=99 --suppressions=$ROOT/tests/lib/valgrind.supp --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite"
 	[ "${#ctest_args[@]}" -gt 0 ] || ctest_args=(-R '^integration/')
 fi
 
