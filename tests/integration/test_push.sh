@@ -79,6 +79,11 @@ assert_eq "$d_again" "$d_legacy" "same docker save tarball gives the same digest
 run_ts 0 inspect "$T/legacy.tar"
 assert_eq "$(jq -r .digest "$T/out")" "$d_legacy" "inspect predicts the pushed digest"
 
+# --- the metadata file names the source tarball by its SHA-256 ---
+run_ts 0 push "$T/legacy.tar" --repo "$REGISTRY/push/meta" --tag t1 --metadata-file "$T/meta.json"
+assert_eq "$(jq -r .source.sha256 "$T/meta.json")" "sha256:$(sha256sum "$T/legacy.tar" | cut -d' ' -f1)" "source sha256"
+assert_eq "$(jq -r .digest "$T/meta.json")" "$d_legacy" "metadata digest"
+
 # --- idempotence: same content under the same tag ---
 run_ts 0 push "$T/legacy.tar" --repo "$REGISTRY/push/legacy" --tag t1
 assert_contains "$T/err" "nothing changed"
