@@ -161,13 +161,13 @@ static ts_code plan_layers(pusher *p, ts_error *err)
 		}
 		if (l->enc == TS_ENC_RAW && ts_blobcache_get(p->cache, l->diff_id, l->out_digest, &l->out_size)) {
 			/* compressed before: use it if the registry has it (or we only compute) */
-			bool exists = p->trust_known;
+			bool exists = p->trust_known || !p->reg;
 			ts_code rc = exists ? TS_OK : blob_present(p, l->out_digest, &exists, err);
 			if (rc)
 				return rc;
 			if (exists) {
 				l->done = true;
-				if (!p->trust_known)
+				if (p->reg && !p->trust_known)
 					p->res->blobs_present++;
 				continue;
 			}

@@ -78,6 +78,13 @@ d_again=$(push_ok legacy2 "$T/legacy.tar" --jobs 1)
 assert_eq "$d_again" "$d_legacy" "same docker save tarball gives the same digest (jobs 1 vs default)"
 run_ts 0 inspect "$T/legacy.tar"
 assert_eq "$(jq -r .digest "$T/out")" "$d_legacy" "inspect predicts the pushed digest"
+run_ts 0 push --dry-run "$T/legacy.tar" --repo "$REGISTRY/push/dry" --tag t1
+assert_eq "$(tail -n 1 "$T/out")" "$REGISTRY/push/dry:t1@$d_legacy" "--dry-run (layer cache warm) predicts the digest"
+run_ts 0 push --dry-run --no-cache "$T/legacy.tar" --repo "$REGISTRY/push/dry" --tag t1
+assert_eq "$(tail -n 1 "$T/out")" "$REGISTRY/push/dry:t1@$d_legacy" "--dry-run --no-cache predicts the digest"
+if skopeo inspect --raw --tls-verify=false "docker://$REGISTRY/push/dry:t1" >/dev/null 2>&1; then
+	ts_fail "--dry-run pushed a tag"
+fi
 
 # --- the metadata file names the source tarball by its SHA-256 ---
 run_ts 0 push "$T/legacy.tar" --repo "$REGISTRY/push/meta" --tag t1 --metadata-file "$T/meta.json"
