@@ -9,8 +9,11 @@
  * ends on a byte boundary (full flush), like pigz with --independent, so
  * the chunks concatenate into one valid deflate stream. Any gzip reader
  * reads it.
- * zstd: libzstd at level 3 with its own worker threads (its output does
- * not depend on the number of workers).
+ * zstd: libzstd at level 3 with its own worker threads and 1 MiB jobs (its
+ * output does not depend on the number of workers).
+ *
+ * Memory: about 2 MiB per gzip thread plus one; threads default to the
+ * online CPUs, at most 8.
  *
  * The compressor also hashes the uncompressed bytes (the layer's diff_id).
  */

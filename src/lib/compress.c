@@ -58,10 +58,11 @@ const char *ts_compression_id(ts_compression kind)
 	return kind == TS_COMPRESS_ZSTD ? "zstd-3" : "gzip-isal3-1m";
 }
 
+/* Default threads: the online CPUs, at most 8 (each costs about 3 MiB). */
 static int online_cpus(void)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
-	return n < 1 ? 1 : (n > MAX_THREADS ? MAX_THREADS : (int)n);
+	return n < 1 ? 1 : (n > 8 ? 8 : (int)n);
 }
 
 /* ---- gzip workers ---- */
@@ -285,13 +286,16 @@ ts_code ts_compressor_new(ts_compression kind, int threads, ts_blob_reader src, 
 		ZSTD_CCtx_setParameter(c->zc, ZSTD_c_checksumFlag, 0);
 		/* Workers >= 1 gives the same output whatever their number. */
 		ZSTD_CCtx_setParameter(c->zc, ZSTD_c_nbWorkers, c->nthreads);
+		/* 1 MiB jobs bound its memory (the default, 8 MiB, costs 50 MiB more) */
+		ZSTD_CCtx_setParameter(c->zc, ZSTD_c_jobSize, 1 << 20);
 		*out = c;
 		return TS_OK;
 	}
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->cv_work, NULL);
 	pthread_cond_init(&c->cv_done, NULL);
-	c->ring_n = (size_t)c->nthreads * 2;
+	/* one chunk in flight per worker, plus the one being handed out */
+	c->ring_n = (size_t)c->nthreads + 1;
 	c->ring = ts_calloc(c->ring_n, sizeof(job));
 	for (size_t i = 0; i < c->ring_n; i++) {
 		c->ring[i].in = ts_malloc(CHUNK);

@@ -18,7 +18,7 @@
 #include "imgsrc.h"
 
 #define CAPTURE_MAX_ENTRY (256 * 1024)
-#define CAPTURE_MAX_TOTAL (16 * 1024 * 1024)
+#define CAPTURE_MAX_TOTAL (4 * 1024 * 1024)
 #define LOAD_MAX (8 * 1024 * 1024)
 #define MAX_MEMBERS 100000
 

@@ -23,7 +23,7 @@
 
 #define MAX_ERROR_BODY (64 * 1024)
 #define MAX_MANIFEST_BODY (8 * 1024 * 1024)
-#define UPLOAD_CHUNK (8 * 1024 * 1024) /* bytes held for resuming, and per PATCH */
+#define UPLOAD_CHUNK (4 * 1024 * 1024) /* bytes held for resuming, and per PATCH (GHCR: 4 MiB max) */
 #define UPLOAD_PIECE_MIN (256 * 1024)  /* smallest PATCH after 413 answers */
 #define UPLOAD_CHUNK_MAX (64 * 1024 * 1024)
 
