@@ -157,6 +157,8 @@ static ts_code scan_archive(ts_src *s, ts_error *err)
 			continue;
 		}
 		m = add_member(s, name);
+		free(name);
+		name = m->name; /* the member owns it: a break below leaks nothing */
 		m->size = archive_entry_size(e);
 		if (type == AE_IFLNK || archive_entry_hardlink(e)) {
 			const char *target = archive_entry_hardlink(e);
@@ -196,7 +198,6 @@ static ts_code scan_archive(ts_src *s, ts_error *err)
 				m->magic_len = (int)n;
 			}
 		}
-		free(name);
 	}
 	if (rc == TS_OK && r != ARCHIVE_EOF)
 		rc = archive_fail(s, a, s->n ? "truncated or corrupt tarball" : "not a tarball", err);
