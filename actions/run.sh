@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# actions/run.sh - the push step of the tagseal GitHub Action (action.yml).
+#
+# Every input arrives as an environment variable set by the step's `env:`
+# (never spliced into shell text), and is passed to tagseal as one argv
+# element; the password goes through --password-stdin, never argv.
+#
+#   INPUT_IMAGE (required)  INPUT_REPOSITORY  INPUT_TAG  INPUT_SCHEME
+#   INPUT_ALIASES, INPUT_PIN (newline-separated)  INPUT_RECORD
+#   INPUT_USERNAME  INPUT_PASSWORD  INPUT_REGISTRY_CA  INPUT_COMPRESSION
+#   INPUT_EXTRA_ARGS (split on blanks and new lines; no quoting, no expansion)
+#   TAGSEAL_ACTION_BIN   the tagseal to run (default: tagseal on PATH)
+#   TAGSEAL_ACTION_TOKEN the workflow's github.token: sent only to ghcr.io
+#
+# tagseal itself writes the step outputs (tag, digest, reference) to
+# GITHUB_OUTPUT and a summary to GITHUB_STEP_SUMMARY. Exit code: tagseal's.
+set -euo pipefail
+
+die() {
+	printf 'tagseal action: error: %s\n' "$*" >&2
+	exit 2
+}
+
+# add_lines OPTION TEXT: one OPTION per non-blank line of TEXT (trimmed).
+add_lines() {
+	local opt=$1 line
+	while IFS= read -r line || [ -n "$line" ]; do
+		line=${line%$'\r'}
+		line=${line#"${line%%[![:space:]]*}"}
+		line=${line%"${line##*[![:space:]]}"}
+		[ -z "$line" ] || args+=("$opt" "$line")
+	done <<<"$2"
+}
+
+bin=${TAGSEAL_ACTION_BIN:-}
+if [ -z "$bin" ]; then
+	bin=$(command -v tagseal) || die "tagseal is not on PATH and TAGSEAL_ACTION_BIN is not set"
+fi
+
+image=${INPUT_IMAGE:-}
+[ -n "$image" ] || die "input 'image' is required (a tarball or OCI layout path)"
+repo=${INPUT_REPOSITORY:-}
+if [ -z "$repo" ]; then
+	[ -n "${GITHUB_REPOSITORY:-}" ] || die "input 'repository' is empty and GITHUB_REPOSITORY is unset"
+	repo=ghcr.io/$GITHUB_REPOSITORY
+fi
+# OCI repository names are lower case; GitHub owners often are not.
+repo=${repo,,}
+
+args=(push --repo "$repo")
+[ -z "${INPUT_TAG:-}" ] || args+=(--tag "$INPUT_TAG")
+[ -z "${INPUT_SCHEME:-}" ] || args+=(--scheme "$INPUT_SCHEME")
+add_lines --alias "${INPUT_ALIASES:-}"
+add_lines --pin "${INPUT_PIN:-}"
+[ -z "${INPUT_RECORD:-}" ] || args+=(--record "$INPUT_RECORD")
+[ -z "${INPUT_REGISTRY_CA:-}" ] || args+=(--ca-file "$INPUT_REGISTRY_CA")
+[ -z "${INPUT_COMPRESSION:-}" ] || args+=(--compression "$INPUT_COMPRESSION")
+if [ -n "${INPUT_EXTRA_ARGS:-}" ]; then
+	read -r -d '' -a extra <<<"$INPUT_EXTRA_ARGS" || true
+	args+=("${extra[@]}")
+fi
+
+password=${INPUT_PASSWORD:-}
+host=${repo%%/*}
+# The default password is the workflow's token: it is for ghcr.io only and
+# is never offered to another registry.
+if [ -n "$password" ] && [ -n "${TAGSEAL_ACTION_TOKEN:-}" ] &&
+   [ "$password" = "$TAGSEAL_ACTION_TOKEN" ] && [ "$host" != ghcr.io ]; then
+	printf 'tagseal action: not sending the workflow token to %s (set username and password for it)\n' \
+		"$host" >&2
+	password=
+fi
+unset INPUT_PASSWORD TAGSEAL_ACTION_TOKEN
+
+if [ -z "$password" ]; then
+	exec "$bin" "${args[@]}" -- "$image"
+fi
+[ -n "${INPUT_USERNAME:-}" ] || die "input 'password' is set but 'username' is empty"
+args+=(--username "$INPUT_USERNAME" --password-stdin)
+printf '%s' "$password" | "$bin" "${args[@]}" -- "$image"
