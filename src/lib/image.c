@@ -296,6 +296,11 @@ static ts_code plan_docker(planner *p, const char *name, const ts_buf *data)
 				  "image '%s': manifest.json entry needs \"Config\" and \"Layers\"", img->path);
 		goto out;
 	}
+	if (json_array_size(layers) > MAX_LAYERS) {
+		rc = ts_error_set(p->err, TS_EUSAGE, "image '%s': manifest.json: more than %d Layers",
+				  img->path, MAX_LAYERS);
+		goto out;
+	}
 	mf = new_manifest(p);
 	json_array_foreach(layers, i, e) {
 		const char *member = json_string_value(e);
@@ -442,6 +447,9 @@ static ts_code plan_oci_manifest(planner *p, json_t *desc, const char *digest, i
 	if (!json_is_array(layers))
 		return ts_error_set(p->err, TS_EUSAGE, "image '%s': manifest %s has no \"layers\" list",
 				    img->path, digest);
+	if (json_array_size(layers) > MAX_LAYERS)
+		return ts_error_set(p->err, TS_EUSAGE, "image '%s': manifest %s has more than %d layers",
+				    img->path, digest, MAX_LAYERS);
 	json_array_foreach(layers, i, e) {
 		const char *ld, *lmt;
 		int64_t lsize;
