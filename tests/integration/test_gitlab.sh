@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# test_gitlab.sh - the GitLab CI template (gitlab/tagseal.gitlab-ci.yml): the
+# sample pipeline of docs/ci.md (tests/ci/gitlab/.gitlab-ci.yml), run as
+# written by gitlab-ci-local in shell mode in a temporary git repository,
+# pushes to a real registry that wants CI_REGISTRY_USER/CI_REGISTRY_PASSWORD;
+# the tag is in the registry, the manifest is pinned, the record written, and
+# the downstream job sees TAGSEAL_TAG/TAGSEAL_DIGEST/TAGSEAL_REFERENCE from
+# the dotenv report. Injection attempts through the variables are only data.
+. "$(dirname "$0")/../lib/common.sh"
+. "$TS_LIB_DIR/registry.sh"
+. "$TS_LIB_DIR/fixtures.sh"
+. "$TS_SOURCE_DIR/tests/ci/lib.sh"
+ts_need skopeo umoci jq git rsync node
+GCL=$(ci_npm_bin gitlab-ci-local) ||
+	ts_skip "gitlab-ci-local absent (scripts/deps.sh: npm install -g gitlab-ci-local@4.60.0)"
+SAMPLE=tests/ci/gitlab/.gitlab-ci.yml
+python3 "$TS_CI_DIR/check_doc.py" "$TS_SOURCE_DIR/docs/ci.md" "$SAMPLE" gitlab/tagseal.gitlab-ci.yml ||
+	ts_fail "docs/ci.md does not show $SAMPLE verbatim"
+
+registry_htpasswd "$T/htpasswd" gitlab-ci-token 'job-T0ken!x'
+registry_start --htpasswd "$T/htpasswd"
+PULL=(--src-tls-verify=false --src-creds 'gitlab-ci-token:job-T0ken!x')
+
+# the tagseal under test, on PATH for the jobs (shell executor)
+mkdir "$T/bin"
+ln -s "$TAGSEAL" "$T/bin/tagseal"
+export PATH=$T/bin:$PATH
+export HOME=$T/home
+mkdir -p "$HOME"
+
+# project PIPELINE_FILE: a git repository holding the template and a
+# manifest, and the image tarball as the artifact of the build job
+# (image-tar, which needs a Docker engine and is not run here).
+project() {
+	local p=$T/project
+	rm -rf "$p"
+	mkdir -p "$p/gitlab" "$p/deploy"
+	cp "$TS_SOURCE_DIR/gitlab/tagseal.gitlab-ci.yml" "$p/gitlab/"
+	cp "$1" "$p/.gitlab-ci.yml"
+	cat >"$p/deploy/app.yaml" <<-YAML
+	apiVersion: v1
+	kind: Pod
+	metadata:
+	  name: shop
+	spec:
+	  containers:
+	    - name: shop
+	      image: $REGISTRY/group/shop:dev
+	YAML
+	printf 'image.tar\n.gitlab-ci-local/\n' >"$p/.gitignore"
+	ci_git_repo "$p"
+	mkdir -p "$p/.gitlab-ci-local/artifacts/image-tar"
+	cp "$T/image.tar" "$p/.gitlab-ci-local/artifacts/image-tar/image.tar"
+}
+
+# gcl ARGS...: gitlab-ci-local in $T/project as GitLab would set the job up
+# (GITLAB_CI, the project's registry and job credentials); log in $T/gcl.log.
+gcl() {
+	RC=0
+	(cd "$T/project" && "$GCL" --no-color --shell-isolation \
+		--variable GITLAB_CI=true \
+		--variable "CI_REGISTRY=$REGISTRY" \
+		--variable "CI_REGISTRY_IMAGE=$REGISTRY/group/shop" \
+		--variable CI_REGISTRY_USER=gitlab-ci-token \
+		--variable 'CI_REGISTRY_PASSWORD=job-T0ken!x' \
+		"$@") >"$T/gcl.log" 2>&1 || RC=$?
+}
+
+fixture_oci_archive "$T/image.tar" latest 2 21
+project "$TS_SOURCE_DIR/$SAMPLE"
+gcl --variable CI_PIPELINE_IID=17 release deploy
+[ "$RC" = 0 ] || { cat "$T/gcl.log" >&2; ts_fail "gitlab-ci-local exited $RC"; }
+line=$(grep -F 'deploying ' "$T/gcl.log" | grep -v '\$ echo' | tail -n 1)
+ref=$(sed -n 's/.*deploying \([^ ]*\) (tag \([^ ]*\), digest \([^)]*\)).*/\1/p' <<<"$line")
+tag=$(sed -n 's/.*deploying \([^ ]*\) (tag \([^ ]*\), digest \([^)]*\)).*/\2/p' <<<"$line")
+digest=$(sed -n 's/.*deploying \([^ ]*\) (tag \([^ ]*\), digest \([^)]*\)).*/\3/p' <<<"$line")
+[[ $digest =~ ^sha256:[0-9a-f]{64}$ ]] || { cat "$T/gcl.log" >&2; ts_fail "deploy job did not see TAGSEAL_DIGEST: '$line'"; }
+assert_eq "$ref" "$REGISTRY/group/shop:$tag@$digest" "TAGSEAL_REFERENCE seen downstream"
+[[ $tag == *-17.g* ]] || ts_fail "tag '$tag' is not tagseal's default scheme with build CI_PIPELINE_IID 17"
+assert_eq "$(registry_pull_verify "$REGISTRY/group/shop:$tag" "$T/pull" "${PULL[@]}")" "$digest" "pulled digest"
+assert_eq "$(registry_pull_verify "$REGISTRY/group/shop:latest" "$T/pull2" "${PULL[@]}")" "$digest" "alias latest"
+arts=$T/project/.gitlab-ci-local/artifacts/release
+pinned=$(find "$T/project" -path '*release*' -name app.yaml | head -n 1)
+[ -n "$pinned" ] || pinned=$T/project/deploy/app.yaml
+assert_contains "$pinned" "image: $ref"
+rec=$(find "$T/project" -path '*release*' -name releases.jsonl | head -n 1)
+[ -n "$rec" ] || ts_fail "release job left no releases.jsonl artifact (looked under $arts)"
+assert_eq "$(jq -r .digest "$rec")" "$digest" "record digest"
+assert_not_contains "$T/gcl.log" 'job-T0ken!x'
+
+# --- the pipeline IID is the build number: a second pipeline, another tag ---
+gcl --variable CI_PIPELINE_IID=18 release
+[ "$RC" = 0 ] || { cat "$T/gcl.log" >&2; ts_fail "second pipeline exited $RC"; }
+grep -qF "$REGISTRY/group/shop:${tag/-17.g/-18.g}@$digest" "$T/gcl.log" ||
+	{ cat "$T/gcl.log" >&2; ts_fail "second pipeline did not push ${tag/-17.g/-18.g}"; }
+n=$(skopeo list-tags --tls-verify=false --creds 'gitlab-ci-token:job-T0ken!x' \
+	"docker://$REGISTRY/group/shop" | jq '.Tags | length')
+assert_eq "$n" 3 "two immutable tags and latest after two pipelines"
+
+# --- variables are data: an injection attempt fails the job, runs nothing ---
+cat >"$T/evil.yml" <<-YAML
+include:
+  - local: gitlab/tagseal.gitlab-ci.yml
+evil:
+  extends: .tagseal
+  variables:
+    TAGSEAL_SCHEME: 'x; touch $T/pwned'
+    TAGSEAL_ALIASES: '\$(touch $T/pwned)'
+    TAGSEAL_ARGS: '\`touch $T/pwned\`'
+YAML
+project "$T/evil.yml"
+gcl evil
+[ "$RC" != 0 ] || { cat "$T/gcl.log" >&2; ts_fail "the evil job passed"; }
+[ ! -e "$T/pwned" ] || ts_fail "a variable's value ran a command"
+echo "ok: gitlab"
