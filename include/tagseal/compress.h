@@ -4,11 +4,13 @@
  * cores, with output that is byte-for-byte the same whatever the number
  * of threads.
  *
- * gzip: one gzip member (mtime 0, OS 255). The input is cut into fixed
- * 1 MiB chunks; each is deflated independently by ISA-L at level 3 and
- * ends on a byte boundary (full flush), like pigz with --independent, so
- * the chunks concatenate into one valid deflate stream. Any gzip reader
- * reads it.
+ * gzip: the input is cut into fixed 1 MiB chunks; each becomes one complete
+ * gzip member (RFC 1952: mtime 0, no name) made by libdeflate at level 2,
+ * on worker threads, and the members are concatenated in order. Every gzip
+ * reader reads a multi-member stream (Go's, zlib's gunzip, Python's). The
+ * output depends only on the input and libdeflate's version: not on the
+ * thread count, nor on the CPU (libdeflate's compressor has no CPU-specific
+ * paths; ISA-L's has, and was dropped for that).
  * zstd: libzstd at level 3 with its own worker threads and 1 MiB jobs (its
  * output does not depend on the number of workers).
  *

@@ -2,8 +2,7 @@
  * compress.c - parallel, deterministic gzip (ISA-L) and zstd compression
  * behind a pull-style reader (see compress.h).
  */
-#include <isa-l/crc.h>
-#include <isa-l/igzip_lib.h>
+#include <libdeflate.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -14,6 +13,7 @@
 #include "tagseal/compress.h"
 
 #define CHUNK (1024 * 1024)
+#define GZIP_LEVEL 2
 #define MAX_THREADS 64
 
 typedef struct job {
@@ -22,6 +22,7 @@ typedef struct job {
 	unsigned char *out;
 	size_t out_len, out_cap, out_off;
 	bool last;
+	bool empty;  /* an empty last chunk after data: no member at all */
 	int state; /* 0 free, 1 queued, 2 running, 3 done, 4 failed */
 } job;
 
@@ -41,9 +42,7 @@ struct ts_compressor {
 	job *ring;
 	size_t ring_n, head, tail; /* jobs [head, tail) in flight, in order */
 	bool stop;
-	uint32_t crc;
-	bool header_sent, trailer_sent;
-	unsigned char trailer[8];
+	bool trailer_sent; /* zstd: the frame is complete */
 	/* zstd */
 	ZSTD_CCtx *zc;
 	unsigned char *zin;
@@ -55,7 +54,7 @@ struct ts_compressor {
 
 const char *ts_compression_id(ts_compression kind)
 {
-	return kind == TS_COMPRESS_ZSTD ? "zstd-3" : "gzip-isal3-1m";
+	return kind == TS_COMPRESS_ZSTD ? "zstd-3-1m" : "gzip-libdeflate2-1m";
 }
 
 /* Default threads: the online CPUs, at most 8 (each costs about 3 MiB). */
@@ -67,31 +66,22 @@ static int online_cpus(void)
 
 /* ---- gzip workers ---- */
 
-static int deflate_chunk(job *j, unsigned char *level_buf)
+/* One chunk as one complete gzip member (mtime 0, no name). */
+static int deflate_chunk(job *j, struct libdeflate_compressor *ld)
 {
-	struct isal_zstream s;
-	isal_deflate_stateless_init(&s);
-	s.level = 3;
-	s.level_buf = level_buf;
-	s.level_buf_size = ISAL_DEF_LVL3_DEFAULT;
-	s.next_in = j->in;
-	s.avail_in = (uint32_t)j->in_len;
-	s.next_out = j->out;
-	s.avail_out = (uint32_t)j->out_cap;
-	s.end_of_stream = j->last ? 1 : 0;
-	s.flush = j->last ? NO_FLUSH : FULL_FLUSH;
-	s.gzip_flag = IGZIP_DEFLATE;
-	if (isal_deflate_stateless(&s) != COMP_OK)
-		return -1;
-	j->out_len = j->out_cap - s.avail_out;
 	j->out_off = 0;
-	return 0;
+	if (j->empty) {
+		j->out_len = 0;
+		return 0;
+	}
+	j->out_len = libdeflate_gzip_compress(ld, j->in, j->in_len, j->out, j->out_cap);
+	return j->out_len == 0 ? -1 : 0;
 }
 
 static void *worker(void *arg)
 {
 	ts_compressor *c = arg;
-	unsigned char *level_buf = ts_malloc(ISAL_DEF_LVL3_DEFAULT);
+	struct libdeflate_compressor *ld = libdeflate_alloc_compressor(GZIP_LEVEL);
 	pthread_mutex_lock(&c->mu);
 	for (;;) {
 		job *j = NULL;
@@ -111,13 +101,13 @@ static void *worker(void *arg)
 			break;
 		j->state = 2;
 		pthread_mutex_unlock(&c->mu);
-		int rc = deflate_chunk(j, level_buf);
+		int rc = ld ? deflate_chunk(j, ld) : -1;
 		pthread_mutex_lock(&c->mu);
 		j->state = rc == 0 ? 3 : 4;
 		pthread_cond_broadcast(&c->cv_done);
 	}
 	pthread_mutex_unlock(&c->mu);
-	free(level_buf);
+	libdeflate_free_compressor(ld);
 	return NULL;
 }
 
@@ -134,7 +124,7 @@ static ts_code read_chunk(ts_compressor *c, job *j, ts_error *rerr)
 		j->in_len += (size_t)n;
 	}
 	ts_sha256_update(c->in_hash, j->in, j->in_len);
-	c->crc = crc32_gzip_refl(c->crc, j->in, j->in_len);
+	j->empty = j->in_len == 0 && c->in_size > 0;
 	c->in_size += (int64_t)j->in_len;
 	j->last = c->src_done;
 	return TS_OK;
@@ -161,16 +151,6 @@ static ts_code fill_ring(ts_compressor *c, ts_error *rerr)
 
 static long gzip_read(ts_compressor *c, char *buf, size_t cap, ts_error *rerr)
 {
-	static const unsigned char header[10] = { 0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff };
-	size_t n = 0;
-
-	if (!c->header_sent) {
-		if (cap < sizeof(header))
-			return 0;
-		memcpy(buf, header, sizeof(header));
-		c->header_sent = true;
-		return sizeof(header);
-	}
 	for (;;) {
 		if (fill_ring(c, rerr) != TS_OK)
 			return -1;
@@ -182,11 +162,11 @@ static long gzip_read(ts_compressor *c, char *buf, size_t cap, ts_error *rerr)
 			pthread_cond_wait(&c->cv_done, &c->mu);
 		pthread_mutex_unlock(&c->mu);
 		if (j->state == 4) {
-			ts_error_set(rerr, TS_EINTERNAL, "ISA-L deflate failed");
+			ts_error_set(rerr, TS_EINTERNAL, "libdeflate could not compress a chunk");
 			return -1;
 		}
 		if (j->out_off < j->out_len) {
-			n = j->out_len - j->out_off;
+			size_t n = j->out_len - j->out_off;
 			if (n > cap)
 				n = cap;
 			memcpy(buf, j->out + j->out_off, n);
@@ -197,17 +177,8 @@ static long gzip_read(ts_compressor *c, char *buf, size_t cap, ts_error *rerr)
 		c->head++;
 	}
 	if (!c->trailer_sent) {
-		uint32_t isz = (uint32_t)(c->in_size & 0xffffffffu);
-		for (int i = 0; i < 4; i++) {
-			c->trailer[i] = (unsigned char)(c->crc >> (8 * i));
-			c->trailer[4 + i] = (unsigned char)(isz >> (8 * i));
-		}
-		if (cap < 8)
-			return 0;
-		memcpy(buf, c->trailer, 8);
 		c->trailer_sent = true;
 		ts_sha256_final(c->in_hash, c->digest);
-		return 8;
 	}
 	return 0;
 }
@@ -299,10 +270,9 @@ ts_code ts_compressor_new(ts_compression kind, int threads, ts_blob_reader src, 
 	c->ring = ts_calloc(c->ring_n, sizeof(job));
 	for (size_t i = 0; i < c->ring_n; i++) {
 		c->ring[i].in = ts_malloc(CHUNK);
-		c->ring[i].out_cap = CHUNK + CHUNK / 16 + 1024;
+		c->ring[i].out_cap = libdeflate_gzip_compress_bound(NULL, CHUNK);
 		c->ring[i].out = ts_malloc(c->ring[i].out_cap);
 	}
-	c->crc = 0;
 	c->threads = ts_calloc((size_t)c->nthreads, sizeof(pthread_t));
 	for (int i = 0; i < c->nthreads; i++) {
 		if (pthread_create(&c->threads[i], NULL, worker, c) != 0) {
