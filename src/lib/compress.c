@@ -1,5 +1,5 @@
 /*
- * compress.c - parallel, deterministic gzip (ISA-L) and zstd compression
+ * compress.c - parallel, deterministic gzip (libdeflate, 1 MiB members) and zstd
  * behind a pull-style reader (see compress.h).
  */
 #include <libdeflate.h>
