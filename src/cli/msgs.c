@@ -32,7 +32,10 @@ int ts_msg_usage(const char *cmd, const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, " (see 'tagseal %s --help')\n", cmd ? cmd : "help");
+	if (cmd)
+		fprintf(stderr, " (see 'tagseal %s --help')\n", cmd);
+	else
+		fputs(" (see 'tagseal help')\n", stderr);
 	return 2;
 }
 

@@ -20,6 +20,8 @@ export TS_SOURCE_DIR TS_BUILD_DIR TAGSEAL
 TS_TEST_NAME=$(basename "$0" .sh)
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/$TS_TEST_NAME.XXXXXX")
+# every test has its own layer cache, so no test sees another's (or the user's)
+export TAGSEAL_CACHE_DIR=${TAGSEAL_CACHE_DIR:-$T/cache}
 TS_CLEANUPS=()
 
 # TS_WRAP="valgrind ..." runs every tagseal of the test under that command,
