@@ -22,6 +22,8 @@ Quirks imitate what real registries do differently, on every request:
   warning             every answer carries a Warning: 299 header
   max-body=N          a request body over N bytes gets 413 (GHCR, Cloudflare)
   chunk-min=N         upload answers carry OCI-Chunk-Min-Length: N
+  redirect-blobs=URL  GET and HEAD of a blob answer 307 to URL + the path
+                      (registries send blob reads to object storage)
 
 The proxy binds port 0 (or --port), prints the port on stdout and writes it to
 --port-file once it listens, logs one line per request to --log, and stops by
@@ -49,6 +51,7 @@ FAULTS = ("500", "502", "503", "429", "reset", "stall", "lost")
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
               "te", "trailer", "transfer-encoding", "upgrade", "content-length"}
 MANIFEST_PATH = re.compile(r"^/v2/.+/manifests/[^/]+$")
+BLOB_PATH = re.compile(r"^/v2/.+/blobs/sha256:[0-9a-f]{64}$")
 
 
 class Config:
@@ -71,12 +74,15 @@ class Config:
         self.retry_after = args.retry_after
         self.stall = args.stall
         self.quirks, self.max_body, self.chunk_min = set(), None, None
+        self.redirect_blobs = None
         for q in (q for q in args.quirks.split(",") if q):
             name, _, val = q.partition("=")
             if name == "max-body":
                 self.max_body = int(val)
             elif name == "chunk-min":
                 self.chunk_min = int(val)
+            elif name == "redirect-blobs":
+                self.redirect_blobs = val.rstrip("/")
             elif name in ("patch201", "head403", "location-relative", "location-absolute",
                           "location-query", "warning"):
                 self.quirks.add(name)
@@ -231,6 +237,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
         fault = cfg.pick_fault(self.command, urllib.parse.urlsplit(path).path)
         if fault and self.fault_before(fault):
             cfg.note("%s %s -> fault %s" % (self.command, path, fault))
+            return
+        if (cfg.redirect_blobs and self.command in ("GET", "HEAD")
+                and BLOB_PATH.match(urllib.parse.urlsplit(path).path)):
+            self.send_response(307)
+            self.send_header("Location", cfg.redirect_blobs + path)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            cfg.note("%s %s -> quirk 307" % (self.command, path))
             return
         n = self.body_length()
         if cfg.max_body is not None and n > cfg.max_body:
