@@ -463,8 +463,11 @@ static CURLcode perform_once(ts_registry *r, req *q, char *errbuf)
 	curl_slist_free_all(hdrs);
 	{
 		char path[512];
-		log_line(r, "%s %s%s -> %ld", q->method, r->api_host,
-			 url_path(q->url, path, sizeof(path)), cc == CURLE_OK ? q->status : -1L);
+		long ver = 0;
+		curl_easy_getinfo(c, CURLINFO_HTTP_VERSION, &ver);
+		log_line(r, "%s %s%s -> %ld%s", q->method, r->api_host,
+			 url_path(q->url, path, sizeof(path)), cc == CURLE_OK ? q->status : -1L,
+			 ver == CURL_HTTP_VERSION_2_0 ? " (HTTP/2)" : "");
 	}
 	return cc;
 }

@@ -83,8 +83,10 @@ if "$TAGSEAL" push --help 2>/dev/null | grep -q -- --ca-file &&
 	ts_need skopeo umoci jq
 	fixture_oci_archive "$T/img.tar" v1 1 11 >/dev/null
 	run_ts 0 push "$T/img.tar" --repo "$TLSREG/team/pushed" --tag v1 --ca-file "$CA" \
-		--username alice --password-stdin <<<"$PW"
+		--username alice --password-stdin -v <<<"$PW"
 	cat "$T/out" "$T/err" >>"$TRANSCRIPT"
+	# the registry offers HTTP/2 over TLS (Go's server does): it is used
+	assert_contains "$T/err" "(HTTP/2)"
 	registry_pull_verify "$TLSREG/team/pushed:v1" "$T/pulled" --src-cert-dir "$T/tls/ca" \
 		--src-creds "alice:$PW" >/dev/null
 	run_ts 4 push "$T/img.tar" --repo "$TLSREG/team/pushed" --tag v2 \
