@@ -34,3 +34,14 @@ ci_git_repo() {
 	git -C "$1" -c user.name=test -c user.email=test@example.invalid \
 		commit -q --allow-empty -m "initial"
 }
+
+# ci_dev_packages: the Debian packages that provide the pkg-config modules
+# CMakeLists.txt asks for (one per line); needs dpkg and pkg-config.
+ci_dev_packages() {
+	local mod pc
+	for mod in $(sed -n '/pkg_check_modules(DEPS/,/)/p' "$TS_SOURCE_DIR/CMakeLists.txt" |
+		tr -d '()' | tr ' ' '\n' | grep -v -e '^$' -e pkg_check_modules -e DEPS -e REQUIRED -e IMPORTED_TARGET); do
+		pc=$(pkg-config --variable=pcfiledir "$mod" 2>/dev/null)/$mod.pc || continue
+		dpkg -S "$pc" 2>/dev/null | head -n 1 | cut -d: -f1
+	done | sort -u
+}

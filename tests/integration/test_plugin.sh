@@ -43,6 +43,13 @@ if command -v dpkg >/dev/null 2>&1 && command -v readelf >/dev/null 2>&1; then
 	done
 fi
 
+if command -v dpkg >/dev/null 2>&1 && command -v pkg-config >/dev/null 2>&1; then
+	buildstage=$(awk '/^FROM/ { n++ } n == 1' "$DF")
+	for pkg in $(ci_dev_packages); do
+		grep -qw -- "$pkg" <<<"$buildstage" || ts_fail "plugin/Dockerfile's build stage lacks $pkg"
+	done
+fi
+
 # --- a registry with a password; a project tagged v1.4.0 ---
 registry_htpasswd "$T/htpasswd" ci-bot 'plug-S3cret'
 registry_start --htpasswd "$T/htpasswd"
