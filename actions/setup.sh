@@ -45,8 +45,9 @@ find_step() {
 }
 
 build_step() {
-	local bin=$dir/bin/tagseal
-	if [ ! -x "$bin" ] || ldd "$bin" | grep -q 'not found'; then
+	local bin=$dir/bin/tagseal missing=
+	[ ! -x "$bin" ] || missing=$(ldd "$bin" 2>&1 | grep 'not found' || true)
+	if [ ! -x "$bin" ] || [ -n "$missing" ]; then
 		say "installing build dependencies with apt-get"
 		as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q </dev/null >&2
 		as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \

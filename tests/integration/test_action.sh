@@ -52,6 +52,27 @@ if command -v dpkg >/dev/null 2>&1 && command -v pkg-config >/dev/null 2>&1; the
 	done
 fi
 
+# --- actions/setup.sh: no tagseal on PATH gives a cache key; a cached
+# binary whose libraries load is used without apt-get or a build ---
+RC=0
+env PATH=/usr/bin:/bin GITHUB_OUTPUT="$T/find.out" TAGSEAL_ACTION_DIR="$T/cache" \
+	"$TS_SOURCE_DIR/actions/setup.sh" find 2>"$T/err" || RC=$?
+[ "$RC" = 0 ] || { cat "$T/err" >&2; ts_fail "setup.sh find exited $RC"; }
+if [ ! -x /usr/bin/tagseal ] && [ ! -x /bin/tagseal ]; then
+	grep -qx 'found=false' "$T/find.out" || ts_fail "setup.sh find: $(cat "$T/find.out")"
+	grep -qE '^key=[0-9a-f]{16}$' "$T/find.out" || ts_fail "setup.sh find: no cache key"
+	grep -qx "dir=$T/cache" "$T/find.out" || ts_fail "setup.sh find: no install dir"
+fi
+mkdir -p "$T/cache/bin"
+cp "$TAGSEAL" "$T/cache/bin/tagseal"
+RC=0
+env GITHUB_OUTPUT="$T/build.out" TAGSEAL_ACTION_DIR="$T/cache" \
+	"$TS_SOURCE_DIR/actions/setup.sh" build 2>"$T/err" || RC=$?
+[ "$RC" = 0 ] || { cat "$T/err" >&2; ts_fail "setup.sh build (cache hit) exited $RC"; }
+grep -qx "bin=$T/cache/bin/tagseal" "$T/build.out" || ts_fail "setup.sh build: $(cat "$T/build.out")"
+assert_not_contains "$T/err" "apt-get"
+assert_not_contains "$T/err" "building"
+
 # --- a registry with a password, a fixture image ---
 registry_htpasswd "$T/htpasswd" ci-bot 's3cret-Pa$$word'
 registry_start --htpasswd "$T/htpasswd"
