@@ -55,7 +55,7 @@ build_step() {
 	fi
 	if [ ! -x "$bin" ]; then
 		say "building tagseal from $src"
-		cmake -S "$src" -B "$dir/build" -DCMAKE_BUILD_TYPE=Release -DTAGSEAL_TESTS=OFF >&2
+		cmake -S "$src" -B "$dir/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTAGSEAL_TESTS=OFF >&2
 		cmake --build "$dir/build" -j "$(nproc)" --target tagseal >&2
 		mkdir -p "$dir/bin"
 		cp "$dir/build/tagseal" "$bin"

@@ -50,6 +50,22 @@ if command -v dpkg >/dev/null 2>&1 && command -v pkg-config >/dev/null 2>&1; the
 	done
 fi
 
+# the build stage, without Docker: its COPYs into a fresh context, then its
+# cmake RUN line (installing into the context instead of /usr/local/bin)
+ctx=$T/dockerctx/src
+mkdir -p "$ctx" "$T/dockerctx/out"
+while read -r from to; do
+	[[ $to != */ ]] || to=$to$(basename "$from")
+	mkdir -p "$(dirname "$ctx/$to")"
+	cp -r "$TS_SOURCE_DIR/$from" "$ctx/$to"
+done < <(awk '/^FROM/ { n++ } n == 1 && $1 == "COPY" { print $2, $3 }' "$DF")
+buildrun=$(awk '/^FROM/ { n++ } n == 1' "$DF" | sed -e ':a' -e '/\\$/N; s/\\\n//; ta' |
+	sed -n 's/^RUN \(cmake .*\)$/\1/p' | sed "s|/usr/local/bin/tagseal|$T/dockerctx/out/tagseal|")
+[ -n "$buildrun" ] || ts_fail "plugin/Dockerfile: no cmake RUN line in the build stage"
+(cd "$ctx" && bash -ec "$buildrun") >"$T/dockerbuild.log" 2>&1 ||
+	{ tail -n 30 "$T/dockerbuild.log" >&2; ts_fail "plugin/Dockerfile's build stage does not build"; }
+"$T/dockerctx/out/tagseal" --version >/dev/null || ts_fail "plugin/Dockerfile's build gives no working tagseal"
+
 # --- a registry with a password; a project tagged v1.4.0 ---
 registry_htpasswd "$T/htpasswd" ci-bot 'plug-S3cret'
 registry_start --htpasswd "$T/htpasswd"
