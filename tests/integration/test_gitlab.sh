@@ -112,4 +112,30 @@ project "$T/evil.yml"
 gcl evil
 [ "$RC" != 0 ] || { cat "$T/gcl.log" >&2; ts_fail "the evil job passed"; }
 [ ! -e "$T/pwned" ] || ts_fail "a variable's value ran a command"
+# --- the template's script is POSIX sh (job images such as Debian's dash):
+# list variables split on commas and blanks, each item one argument ---
+if command -v dash >/dev/null 2>&1; then
+	python3 - "$TS_SOURCE_DIR/gitlab/tagseal.gitlab-ci.yml" >"$T/script.sh" <<-'PY'
+	import sys, yaml
+	print("\n".join(yaml.safe_load(open(sys.argv[1]))[".tagseal"]["script"]))
+	PY
+	mkdir -p "$T/sh/deploy" "$T/sh/m"
+	printf 'services:\n  a:\n    image: %s/group/sh:x\n' "$REGISTRY" >"$T/sh/deploy/c.yaml"
+	cp "$T/sh/deploy/c.yaml" "$T/sh/m/d.yaml"
+	RC=0
+	(cd "$T/sh" && env GITLAB_CI=true CI_PIPELINE_IID=30 CI_REGISTRY="$REGISTRY" \
+		CI_REGISTRY_USER=gitlab-ci-token 'CI_REGISTRY_PASSWORD=job-T0ken!x' \
+		TAGSEAL_IMAGE="$T/image.tar" TAGSEAL_REPO="$REGISTRY/group/sh" TAGSEAL_SCHEME='v{build}' \
+		TAGSEAL_ALIASES='latest, stable' TAGSEAL_PIN="deploy/c.yaml,m/d.yaml" TAGSEAL_RECORD=rec.jsonl \
+		TAGSEAL_ARGS='--compression zstd  --format oci' dash -e "$T/script.sh") >"$T/sh.log" 2>&1 || RC=$?
+	[ "$RC" = 0 ] || { cat "$T/sh.log" >&2; ts_fail "the template's script under dash exited $RC"; }
+	grep -q "^TAGSEAL_REFERENCE=$REGISTRY/group/sh:v30@sha256:" "$T/sh/tagseal.env" ||
+		ts_fail "dash: dotenv report $(cat "$T/sh/tagseal.env")"
+	assert_contains "$T/sh/deploy/c.yaml" "image: $REGISTRY/group/sh:v30@sha256:"
+	assert_contains "$T/sh/m/d.yaml" "image: $REGISTRY/group/sh:v30@sha256:"
+	tags=$(skopeo list-tags --tls-verify=false --creds 'gitlab-ci-token:job-T0ken!x' \
+		"docker://$REGISTRY/group/sh" | jq -c '.Tags | sort')
+	assert_eq "$tags" '["latest","stable","v30"]' "dash: tags"
+	[ -s "$T/sh/rec.jsonl" ] || ts_fail "dash: no record"
+fi
 echo "ok: gitlab"
