@@ -169,10 +169,11 @@ static ts_code use_config(planner *p, ts_manifest *mf, const char *member, const
 		memcpy(l->diff_id, d, TS_DIGEST_STRLEN);
 		/* an uncompressed layer's digest is its diff_id */
 		if (l->enc == TS_ENC_RAW && l->src_digest[0] && strcmp(l->src_digest, d) != 0) {
-			json_decref(doc);
-			return ts_error_set(p->err, TS_EUSAGE,
-					    "image '%s': uncompressed layer %s does not match diff_id %s",
-					    p->img->path, l->src_digest, d);
+			rc = ts_error_set(p->err, TS_EUSAGE,
+					  "image '%s': uncompressed layer %s does not match diff_id %s",
+					  p->img->path, l->src_digest, d);
+			json_decref(doc); /* after the message: d lives in doc */
+			return rc;
 		}
 	}
 	json_decref(doc);
