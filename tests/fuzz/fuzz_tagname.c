@@ -47,8 +47,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (ts_tagname_expand(tmpl, &ctx, "--scheme", &out, &err) == TS_OK) {
 		check_tag(out);
 		free(out);
-	} else if (strchr(err.msg, '\n') || err.code != TS_EUSAGE) {
-		abort();
+	} else {
+		if (err.code != TS_EUSAGE)
+			abort();
+		fz_check_msg(&err);
 	}
 	b = ts_tagname_sanitize_branch(tmpl);
 	free(b);
