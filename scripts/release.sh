@@ -2,10 +2,11 @@
 # release.sh - cut a release from a maintainer's laptop (docs/ci.md).
 #
 # On a clean work tree whose HEAD carries a version tag vX.Y.Z, on a branch:
-#   1. pushes the image with `tagseal push --scheme semver --version X.Y.Z`
-#      (tag X.Y.Z, immutable) and moves the aliases;
-#   2. pins REPO:X.Y.Z@DIGEST into the manifests and appends the change record
-#      (both done by that push, only after the tag is verified);
+#   1. checks the change record's hash chain (`tagseal verify --offline`), so
+#      nothing is appended to a record that was edited;
+#   2. pushes the image with `tagseal push --scheme semver --version X.Y.Z`
+#      (tag X.Y.Z, immutable), moves the aliases, pins REPO:X.Y.Z@DIGEST into
+#      the manifests and appends the record (only after the tag is verified);
 #   3. commits the pinned files and the record: "release X.Y.Z: pin REF".
 # Nothing is pushed to the git remote; the last line says what to run.
 # --dry-run computes the digest, shows the manifest diff, and changes nothing.
@@ -13,7 +14,8 @@
 # On a terminal: a progress display (spinner, colours unless NO_COLOR is
 # set or TERM=dumb). Otherwise: one plain line per step.
 # Exit: 0 released; 2 bad usage, no version tag on HEAD, dirty tree, detached
-# HEAD; other codes are tagseal's (3 refused, 4 registry, 5 verification) or
+# HEAD; other codes are tagseal's (3 refused, 4 registry, 5 verification:
+# also a record whose chain is broken) or
 # 1 for a failed commit.
 set -euo pipefail
 
@@ -53,7 +55,7 @@ die() { # die CODE MESSAGE
 # run_step TITLE CMD...: run CMD as the next step. On a terminal a spinner
 # turns while it runs and its stderr is kept in a log shown on failure;
 # otherwise plain lines and CMD's stderr as it comes. CMD's stdout goes to
-# $OUT. Exits with CMD's code when it fails.
+# $OUT (shown, indented, when CMD fails). Exits with CMD's code when it fails.
 run_step() {
 	local title=$1 rc=0 pid i=0 frames='|/-\'
 	shift
@@ -62,6 +64,7 @@ run_step() {
 		printf '%s: [%d/%d] %s\n' "$PROG" "$STEP" "$STEPS" "$title" >&2
 		"$@" >"$OUT" || rc=$?
 		if [ "$rc" != 0 ]; then
+			sed 's/^/    /' "$OUT" >&2
 			die "$rc" "step $STEP/$STEPS failed (exit $rc): $title"
 		fi
 		printf '%s: [%d/%d] done\n' "$PROG" "$STEP" "$STEPS" >&2
@@ -76,7 +79,7 @@ run_step() {
 	wait "$pid" || rc=$?
 	if [ "$rc" != 0 ]; then
 		printf '\r\033[K%s✗%s [%d/%d] %s\n' "$C_ERR" "$C_OFF" "$STEP" "$STEPS" "$title" >&2
-		sed 's/^/    /' "$LOG" >&2
+		sed 's/^/    /' "$LOG" "$OUT" >&2
 		die "$rc" "step $STEP/$STEPS failed (exit $rc)"
 	fi
 	printf '\r\033[K%s✓%s [%d/%d] %s\n' "$C_OK" "$C_OFF" "$STEP" "$STEPS" "$title" >&2
@@ -149,9 +152,13 @@ fi
 # ---- release ----
 for p in "${pins[@]}"; do args+=(--pin "$p"); done
 args+=(--record "$record")
+if [ -e "$record" ]; then
+	run_step "checking the chain of $record" "$ts" verify --offline --record "$record"
+else
+	run_step "no record yet: $record will be created" true
+fi
 run_step "pushing $image as $repo:$version, pinning ${pins[*]:-nothing}, recording in $record" "$ts" "${args[@]}"
 ref=$(tail -n 1 "$OUT")
-run_step "verifying the record $record" "$ts" verify --record "$record"
 commit() {
 	git add -- "${pins[@]}" "$record" &&
 	if git diff --cached --quiet; then

@@ -140,4 +140,16 @@ head=$(git rev-parse HEAD)
 release --repo "$repo"
 assert_eq "$RC" 3 "1.2.5 again with other content: exit"
 assert_eq "$(git rev-parse HEAD)" "$head" "a refused push committed"
+# --- an edited record is refused before anything is pushed ---
+fixture_oci_archive image.tar latest 2 41
+git commit -q --allow-empty -m more && git tag -a v1.2.6 -m v1.2.6
+sed -i '1s/"sha256:/"sha256:0/' releases.jsonl
+git commit -q -am "edit history"
+git tag -f -a v1.2.6 -m v1.2.6 >/dev/null
+release --repo "$repo"
+assert_eq "$RC" 5 "edited record: exit"
+assert_contains "$T/err" "step 1/3 failed (exit 5): checking the chain of releases.jsonl"
+assert_contains "$T/err" "line 1"
+skopeo inspect --tls-verify=false "docker://$repo:1.2.6" >/dev/null 2>&1 &&
+	ts_fail "1.2.6 pushed despite an edited record"
 echo "ok: release"
