@@ -57,6 +57,7 @@ die() { # die CODE MESSAGE
 # otherwise plain lines and CMD's stderr as it comes. CMD's stdout goes to
 # $OUT (shown, indented, when CMD fails). Exits with CMD's code when it fails.
 run_step() {
+	# shellcheck disable=SC1003 # a backslash frame, not an escape
 	local title=$1 rc=0 pid i=0 frames='|/-\'
 	shift
 	STEP=$((STEP + 1))
@@ -130,8 +131,9 @@ trap 'rm -rf "$WORK"' EXIT
 OUT=$WORK/out LOG=$WORK/log
 args=(push "$image" --repo "$repo" --scheme semver --version "$version")
 for a in "${aliases[@]}"; do args+=(--alias "$a"); done
-printf '%s: releasing %s (%s, branch %s) to %s%s\n' "$PROG" "$version" "$vtag" "$branch" "$repo" \
-	"$([ "$dry_run" = 1 ] && echo ' - dry run' || true)" >&2
+mode=
+[ "$dry_run" = 0 ] || mode=' - dry run'
+printf '%s: releasing %s (%s, branch %s) to %s%s\n' "$PROG" "$version" "$vtag" "$branch" "$repo" "$mode" >&2
 
 # ---- dry run: the digest and the diff, nothing changed ----
 if [ "$dry_run" = 1 ]; then
