@@ -5,7 +5,9 @@
 #
 # BUILD_DIR is a build configured with -DCMAKE_C_COMPILER=clang -DTAGSEAL_FUZZ=ON
 # (targets in BUILD_DIR/tests/fuzz). Each target runs SECONDS seconds
-# (-max_total_time) with 512 MiB RSS and 25 s per input, starting from
+# (-max_total_time) with TS_FUZZ_RSS_MB (512) MiB RSS and 25 s per input, and
+# ASan's quarantine at 32 MiB (fast targets otherwise grow past 512 MiB on
+# freed memory ASan holds back, not on anything tagseal keeps), starting from
 # tests/fuzz/corpus/<target> (read only) plus, for the image targets, the
 # ../shared fixtures when present; new inputs go to WORK_DIR/<target>/corpus,
 # crashes to WORK_DIR/<target>/crash-*, the log to WORK_DIR/<target>/log.
@@ -21,6 +23,8 @@ if [ ${#targets[@]} -eq 0 ]; then
 	for s in "$here"/fuzz_*.c; do targets+=("$(basename "$s" .c)"); done
 fi
 shared=$here/../../../shared/fixtures/ggcr
+rss=${TS_FUZZ_RSS_MB:-512}
+export ASAN_OPTIONS=${ASAN_OPTIONS:-quarantine_size_mb=32}
 fail=0
 for t in "${targets[@]}"; do
 	bin=$build/tests/fuzz/$t
@@ -33,7 +37,7 @@ for t in "${targets[@]}"; do
 		seeds+=("$work/$t/shared")
 	fi
 	rc=0
-	"$bin" -max_total_time="$secs" -rss_limit_mb=512 -timeout=25 -print_final_stats=1 \
+	"$bin" -max_total_time="$secs" -rss_limit_mb="$rss" -timeout=25 -print_final_stats=1 \
 		-artifact_prefix="$work/$t/" "$work/$t/corpus" "${seeds[@]}" >"$work/$t/log" 2>&1 || rc=$?
 	last=$(grep -E '^#[0-9]+' "$work/$t/log" | tail -1)
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/$t/log")
