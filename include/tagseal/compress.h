@@ -11,8 +11,8 @@
  * output depends only on the input and libdeflate's version: not on the
  * thread count, nor on the CPU (libdeflate's compressor has no CPU-specific
  * paths; ISA-L's has, and was dropped for that).
- * zstd: libzstd at level 3 with its own worker threads and 1 MiB jobs (its
- * output does not depend on the number of workers).
+ * zstd: libzstd at level 3 in its multi-threaded mode with one worker and
+ * 1 MiB jobs (its output is the same for any number of workers >= 1).
  *
  * Memory: about 2 MiB per gzip thread plus one; threads default to the
  * online CPUs, at most 8.

@@ -95,7 +95,7 @@ ts_code ts_registry_blob_put(ts_registry *r, const char *digest, const void *dat
 /*
  * Upload a blob whose bytes come from a reader. `read` fills buf with up to
  * `cap` bytes and returns how many (0 at the end), or -1 on error (the reader
- * sets *rerr). The bytes go up in chunks of 4 MiB (or the registry's
+ * sets *rerr). The bytes go up in chunks of 3 MiB (or the registry's
  * OCI-Chunk-Min-Length) with Content-Range; each chunk is held until the
  * registry acknowledges it, so a failed PATCH resumes from the offset the
  * registry reports (GET on the upload) instead of starting over. A 413

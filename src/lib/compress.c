@@ -14,6 +14,7 @@
 
 #define CHUNK (1024 * 1024)
 #define GZIP_LEVEL 2
+#define ZSTD_IN (256 * 1024) /* input fed to zstd per call: memory only, not output */
 #define MAX_THREADS 64
 
 typedef struct job {
@@ -199,7 +200,7 @@ static long zstd_read(ts_compressor *c, char *buf, size_t cap, ts_error *rerr)
 		if (c->trailer_sent)
 			return 0;
 		if (c->zin_pos == c->zin_len && !c->src_done) {
-			long n = c->src(c->src_ctx, (char *)c->zin, CHUNK, rerr);
+			long n = c->src(c->src_ctx, (char *)c->zin, ZSTD_IN, rerr);
 			if (n < 0)
 				return -1;
 			if (n == 0)
@@ -247,7 +248,7 @@ ts_code ts_compressor_new(ts_compression kind, int threads, ts_blob_reader src, 
 	c->nthreads = threads > 0 ? (threads > MAX_THREADS ? MAX_THREADS : threads) : online_cpus();
 	if (kind == TS_COMPRESS_ZSTD) {
 		c->zc = ZSTD_createCCtx();
-		c->zin = ts_malloc(CHUNK);
+		c->zin = ts_malloc(ZSTD_IN);
 		c->zout = ts_malloc(ZSTD_CStreamOutSize());
 		if (!c->zc) {
 			ts_compressor_free(c);
@@ -255,8 +256,9 @@ ts_code ts_compressor_new(ts_compression kind, int threads, ts_blob_reader src, 
 		}
 		ZSTD_CCtx_setParameter(c->zc, ZSTD_c_compressionLevel, 3);
 		ZSTD_CCtx_setParameter(c->zc, ZSTD_c_checksumFlag, 0);
-		/* Workers >= 1 gives the same output whatever their number. */
-		ZSTD_CCtx_setParameter(c->zc, ZSTD_c_nbWorkers, c->nthreads);
+		/* Workers >= 1 give the same output whatever their number; one
+		 * worker (beside this thread) keeps memory low. */
+		ZSTD_CCtx_setParameter(c->zc, ZSTD_c_nbWorkers, 1);
 		/* 1 MiB jobs bound its memory (the default, 8 MiB, costs 50 MiB more) */
 		ZSTD_CCtx_setParameter(c->zc, ZSTD_c_jobSize, 1 << 20);
 		*out = c;

@@ -422,12 +422,12 @@ static double now_ms(void)
 }
 
 /* Wait long enough for a concurrent writer's PUT to land: 3 of our own
- * request times, at least 100 ms, at most 3 s. */
+ * request times, at least 20 ms, at most 3 s. */
 static void settle(double put_ms)
 {
 	double ms = put_ms * 3;
-	if (ms < 100)
-		ms = 100;
+	if (ms < 20)
+		ms = 20;
 	if (ms > 3000)
 		ms = 3000;
 	usleep((useconds_t)(ms * 1000));

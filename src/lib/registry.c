@@ -10,6 +10,7 @@
 #include <ctype.h>
 #include <curl/curl.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +24,7 @@
 
 #define MAX_ERROR_BODY (64 * 1024)
 #define MAX_MANIFEST_BODY (8 * 1024 * 1024)
-#define UPLOAD_CHUNK (4 * 1024 * 1024) /* bytes held for resuming, and per PATCH (GHCR: 4 MiB max) */
+#define UPLOAD_CHUNK (3 * 1024 * 1024) /* per PATCH (GHCR allows 4 MiB); two are held: one on the wire, one being read */
 #define UPLOAD_PIECE_MIN (256 * 1024)  /* smallest PATCH after 413 answers */
 #define UPLOAD_CHUNK_MAX (64 * 1024 * 1024)
 
@@ -1181,6 +1182,39 @@ static ts_code upload_chunk(ts_registry *r, upload *u, const char *buf, size_t n
 	return TS_OK;
 }
 
+/* Reading the next chunk (and compressing it, for a compressing reader)
+ * while the current one is on the wire. */
+typedef struct filler {
+	ts_blob_reader read;
+	void *ctx;
+	ts_sha256 *h;
+	char *buf;
+	size_t cap, n;
+	bool eof;
+	ts_code rc;
+	ts_error err;
+} filler;
+
+static void *fill(void *arg)
+{
+	filler *f = arg;
+	f->n = 0;
+	while (f->n < f->cap) {
+		long k = f->read(f->ctx, f->buf + f->n, f->cap - f->n, &f->err);
+		if (k < 0) {
+			f->rc = f->err.code ? f->err.code : TS_EUSAGE;
+			return NULL;
+		}
+		if (k == 0) {
+			f->eof = true;
+			break;
+		}
+		f->n += (size_t)k;
+	}
+	ts_sha256_update(f->h, f->buf, f->n);
+	return NULL;
+}
+
 ts_code ts_registry_blob_upload(ts_registry *r, const char *digest, int64_t size,
 				ts_blob_reader read, void *ctx, ts_blob_check check,
 				char digest_out[TS_DIGEST_STRLEN], int64_t *size_out, ts_error *err)
@@ -1189,43 +1223,56 @@ ts_code ts_registry_blob_upload(ts_registry *r, const char *digest, int64_t size
 	char ours[TS_DIGEST_STRLEN];
 	upload u = { NULL, 0, UPLOAD_CHUNK };
 	size_t cap = UPLOAD_CHUNK;
-	char *buf = NULL;
-	bool eof = false;
+	filler f[2];
+	int cur = 0;
 	ts_code rc;
 
+	memset(f, 0, sizeof(f));
 	rc = upload_start(r, &u.location, &cap, err);
 	if (rc != TS_OK)
 		goto out;
 	u.piece = cap;
-	buf = ts_malloc(cap);
-	while (!eof) {
-		size_t n = 0;
-		while (n < cap) {
-			ts_error rerr = TS_ERROR_INIT;
-			long k = read(ctx, buf + n, cap - n, &rerr);
-			if (k < 0) {
-				*err = rerr;
-				rc = rerr.code ? rerr.code : TS_EUSAGE;
-				upload_cancel(r, u.location);
-				goto out;
-			}
-			if (k == 0) {
-				eof = true;
-				break;
-			}
-			n += (size_t)k;
+	for (int i = 0; i < 2; i++) {
+		f[i].read = read;
+		f[i].ctx = ctx;
+		f[i].h = h;
+		f[i].cap = cap;
+		f[i].buf = ts_malloc(cap);
+	}
+	fill(&f[0]);
+	for (;;) {
+		filler *c = &f[cur], *next = &f[1 - cur];
+		pthread_t t;
+		bool ahead = false;
+
+		if (c->rc) {
+			*err = c->err;
+			rc = c->rc;
+			break;
 		}
-		ts_sha256_update(h, buf, n);
-		if (size >= 0 && u.offset + (int64_t)n > size) {
+		if (size >= 0 && u.offset + (int64_t)c->n > size) {
 			rc = ts_error_set(err, TS_EUSAGE, "blob %s: more bytes than the %lld declared",
 					  digest ? digest : "(new)", (long long)size);
-			upload_cancel(r, u.location);
-			goto out;
+			break;
 		}
-		if (n && (rc = upload_chunk(r, &u, buf, n, err)) != TS_OK) {
-			upload_cancel(r, u.location);
-			goto out;
+		if (!c->eof) {
+			next->eof = false;
+			next->rc = TS_OK;
+			ahead = pthread_create(&t, NULL, fill, next) == 0;
 		}
+		if (c->n)
+			rc = upload_chunk(r, &u, c->buf, c->n, err);
+		if (ahead)
+			pthread_join(t, NULL);
+		else if (!c->eof)
+			fill(next); /* no thread: read it now */
+		if (rc != TS_OK || c->eof)
+			break;
+		cur = 1 - cur;
+	}
+	if (rc != TS_OK) {
+		upload_cancel(r, u.location);
+		goto out;
 	}
 	ts_sha256_final(h, ours);
 	if (size >= 0 && u.offset != size) {
@@ -1248,7 +1295,8 @@ ts_code ts_registry_blob_upload(ts_registry *r, const char *digest, int64_t size
 			*size_out = u.offset;
 	}
 out:
-	free(buf);
+	free(f[0].buf);
+	free(f[1].buf);
 	free(u.location);
 	ts_sha256_free(h);
 	return rc;

@@ -16,6 +16,7 @@
 
 /* Changing it changes the digest of every image pushed with gzip: only
  * together with the compressor id in compress.c (the layer cache key). */
+#define ZSTD_KNOWN_ANSWER "sha256:f921e8696b63d624b5e34bbe37e432c574366b936bdaa93e5cae18bf4f2b8802"
 #define GZIP_KNOWN_ANSWER "sha256:ff2e0ceab6dfe3dd02e9c27245e58481c95a9c716357ff6c6241a2c9a13e3498"
 
 typedef struct src {
@@ -145,6 +146,12 @@ START_TEST(zstd_roundtrip_and_threads)
 	compress_all(TS_COMPRESS_ZSTD, 1, in, n, &one, d1);
 	compress_all(TS_COMPRESS_ZSTD, 2, in, n, &two, d2);
 	ck_assert_str_eq(d1, d2);
+	{
+		char got[TS_DIGEST_STRLEN];
+		ts_sha256_digest(one.ptr, one.len, got);
+		fprintf(stderr, "zstd known answer: %s (%zu bytes)\n", got, one.len);
+		ck_assert_str_eq(got, ZSTD_KNOWN_ANSWER);
+	}
 	ck_assert_uint_eq(one.len, two.len);
 	ck_assert(memcmp(one.ptr, two.ptr, one.len) == 0);
 	{
