@@ -87,7 +87,7 @@ static void push_str(const char ***v, size_t *n, const char *s)
 int ts_push_cli_parse(const ts_command *cmd, int argc, char **argv, ts_push_cli *c)
 {
 	int opt, ret;
-	long v;
+	long v = 0;
 	ts_registry_opts ro = TS_REGISTRY_OPTS_INIT;
 
 	memset(c, 0, sizeof(*c));
