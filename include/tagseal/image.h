@@ -51,6 +51,8 @@ typedef struct ts_layer {
 	bool wanted;
 	bool done;
 	bool retry;                        /* failed in a way a new pass may cure */
+	bool verify_only;                  /* the registry has it (layer cache): only
+					    * check the bytes against diff_id */
 	char out_digest[TS_DIGEST_STRLEN];
 	int64_t out_size;
 } ts_layer;

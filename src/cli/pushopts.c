@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "pushopts.h"
@@ -270,6 +271,18 @@ ts_code ts_push_cli_prepare(ts_push_cli *c, ts_error *err)
 	}
 	if (c->push.reg.ca_file && access(c->push.reg.ca_file, R_OK) != 0)
 		return ts_error_set(err, TS_EUSAGE, "--ca-file '%s' cannot be read", c->push.reg.ca_file);
+	/* output files are refused now, not after the tag is pushed */
+	{
+		const char *outs[] = { c->digest_file, c->metadata_file, c->dotenv_file };
+		const char *names[] = { "--digest-file", "--metadata-file", "--dotenv" };
+		for (int i = 0; i < 3; i++) {
+			struct stat st;
+			if (outs[i] && lstat(outs[i], &st) == 0 && !S_ISREG(st.st_mode))
+				return ts_error_set(err, TS_EUSAGE, "%s '%s' is %s; refusing to write to it",
+						    names[i], outs[i],
+						    S_ISLNK(st.st_mode) ? "a symbolic link" : "not a regular file");
+		}
+	}
 	if (c->record_file || c->metadata_file)
 		c->source_hash = ts_file_hash_start(c->push.image_path);
 	rc = resolve_tags(c, err);

@@ -17,6 +17,11 @@ ts_code ts_error_set(ts_error *err, ts_code code, const char *fmt, ...)
 		err->retryable = 0;
 		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 		va_end(ap);
+		/* names from hostile input must not break the one line or send
+		 * terminal escapes: control characters become '?' */
+		for (char *p = err->msg; *p; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				*p = '?';
 	}
 	return code;
 }

@@ -90,6 +90,18 @@ static ts_code on_layer(void *ctx, ts_layer *l, ts_blob_reader read, void *rctx,
 	pusher *p = ctx;
 	ts_code rc;
 
+	if (l->verify_only) {
+		char diff[TS_DIGEST_STRLEN];
+		int64_t n;
+		progress(p, "checking layer %s (already in the registry)", l->member);
+		rc = drain(read, rctx, diff, &n, err);
+		if (rc == TS_OK && strcmp(diff, l->diff_id) != 0)
+			rc = ts_error_set(err, TS_EUSAGE,
+					  "image '%s': layer '%s' has content digest %s but the config's diff_id is %s",
+					  p->img->path, l->member, diff, l->diff_id);
+		return rc;
+	}
+
 	if (l->enc == TS_ENC_RAW) {
 		layer_rd lr = { NULL, l, p->img->path };
 		rc = ts_compressor_new(p->o->compression, p->o->jobs, read, rctx, &lr.c, err);
@@ -166,7 +178,9 @@ static ts_code plan_layers(pusher *p, ts_error *err)
 			if (rc)
 				return rc;
 			if (exists) {
-				l->done = true;
+				/* the bytes are still read and checked against the
+				 * diff_id: a cache entry never stands in for the layer */
+				l->verify_only = true;
 				if (p->reg && !p->trust_known)
 					p->res->blobs_present++;
 				continue;

@@ -124,13 +124,19 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
 	if (n >= 5 && strncmp(data, "HTTP/", 5) == 0) {
 		/* a new response (redirect, 100-continue, retry): start over */
 		const char *sp = memchr(data, ' ', n);
+		char code[8] = { 0 };
 		q->location[0] = q->digest[0] = q->ctype[0] = q->link[0] = q->range[0] = '\0';
 		q->clen = -1;
 		q->retry_after = -1;
 		free(q->www_auth);
 		q->www_auth = NULL;
 		/* the status, so that on_body knows where the body belongs */
-		q->status = sp ? strtol(sp + 1, NULL, 10) : 0;
+		if (sp) {
+			size_t k = 0;
+			for (const char *d = sp + 1; d < data + n && k < 3 && *d >= '0' && *d <= '9'; d++)
+				code[k++] = *d;
+		}
+		q->status = strtol(code, NULL, 10);
 		return len;
 	}
 	colon = memchr(data, ':', n);
