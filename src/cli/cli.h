@@ -34,6 +34,10 @@ void ts_msg_info(const char *fmt, ...) TS_PRINTF(1, 2);
 void ts_msg_verbose(const char *fmt, ...) TS_PRINTF(1, 2);
 /* Warning on stderr (shown even with -q). */
 void ts_msg_warn(const char *fmt, ...) TS_PRINTF(1, 2);
+/* Parse a whole number in [lo, hi] given to `flag`: returns -1 and sets
+ * *out, or prints a usage error and returns 2. */
+int ts_cli_parse_int(const char *cmd, const char *flag, const char *s, long lo, long hi,
+		     long *out);
 /* Print a command's --help text to stdout; returns 0. */
 int ts_msg_help(const ts_command *cmd);
 

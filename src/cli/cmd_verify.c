@@ -63,12 +63,10 @@ typedef struct verify_args {
 
 static int parse_jobs(const char *s, int *out)
 {
-	char *end;
-	long v = strtol(s, &end, 10);
-	if (!*s || *end || v < 1 || v > 64)
-		return ts_msg_usage("verify", "--jobs '%s' is not a number from 1 to 64", s);
+	long v = 0;
+	int rc = ts_cli_parse_int("verify", "--jobs", s, 1, 64, &v);
 	*out = (int)v;
-	return -1;
+	return rc;
 }
 
 static int parse_args(int argc, char **argv, verify_args *a)

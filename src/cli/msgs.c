@@ -3,6 +3,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "cli.h"
 
@@ -39,38 +40,50 @@ int ts_msg_usage(const char *cmd, const char *fmt, ...)
 	return 2;
 }
 
+/* One line on stderr after `prefix`, when verbosity is at least `level`. */
+static void vline(int level, const char *prefix, const char *fmt, va_list ap)
+{
+	if (verbosity < level)
+		return;
+	fputs(prefix, stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 void ts_msg_info(const char *fmt, ...)
 {
 	va_list ap;
-	if (verbosity < 0)
-		return;
-	fputs("tagseal: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vline(0, "tagseal: ", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 void ts_msg_verbose(const char *fmt, ...)
 {
 	va_list ap;
-	if (verbosity < 1)
-		return;
-	fputs("tagseal: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vline(1, "tagseal: ", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 void ts_msg_warn(const char *fmt, ...)
 {
 	va_list ap;
-	fputs("tagseal: warning: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vline(-1, "tagseal: warning: ", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+}
+
+int ts_cli_parse_int(const char *cmd, const char *flag, const char *s, long lo, long hi,
+		     long *out)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+	if (!*s || *end || v < lo || v > hi)
+		return ts_msg_usage(cmd, "%s '%s': expected a whole number from %ld to %ld", flag, s,
+				    lo, hi);
+	*out = v;
+	return -1;
 }
 
 int ts_msg_help(const ts_command *cmd)

@@ -69,16 +69,6 @@ static void log_progress(const char *line)
 	ts_msg_verbose("%s", line);
 }
 
-static int parse_int(const char *cmd, const char *flag, const char *s, long lo, long hi, long *out)
-{
-	char *end;
-	long v = strtol(s, &end, 10);
-	if (!*s || *end || v < lo || v > hi)
-		return ts_msg_usage(cmd, "%s '%s': expected a whole number from %ld to %ld", flag, s, lo, hi);
-	*out = v;
-	return -1;
-}
-
 static void push_str(const char ***v, size_t *n, const char *s)
 {
 	*v = ts_realloc(*v, (*n + 1) * sizeof(char *));
@@ -111,7 +101,7 @@ int ts_push_cli_parse(const ts_command *cmd, int argc, char **argv, ts_push_cli 
 		case O_COMPRESSION: c->compression = optarg; break;
 		case O_FORMAT: c->format = optarg; break;
 		case O_JOBS:
-			if ((ret = parse_int(cmd->name, "--jobs", optarg, 1, 64, &v)) >= 0)
+			if ((ret = ts_cli_parse_int(cmd->name, "--jobs", optarg, 1, 64, &v)) >= 0)
 				return ret;
 			c->push.jobs = (int)v;
 			break;
@@ -126,12 +116,12 @@ int ts_push_cli_parse(const ts_command *cmd, int argc, char **argv, ts_push_cli 
 		case O_CA_FILE: c->push.reg.ca_file = optarg; break;
 		case O_PLAIN_HTTP: c->push.reg.plain_http = true; break;
 		case O_RETRIES:
-			if ((ret = parse_int(cmd->name, "--retries", optarg, 0, 100, &v)) >= 0)
+			if ((ret = ts_cli_parse_int(cmd->name, "--retries", optarg, 0, 100, &v)) >= 0)
 				return ret;
 			c->push.reg.retries = (int)v;
 			break;
 		case O_TIMEOUT:
-			if ((ret = parse_int(cmd->name, "--timeout", optarg, 1, 86400, &v)) >= 0)
+			if ((ret = ts_cli_parse_int(cmd->name, "--timeout", optarg, 1, 86400, &v)) >= 0)
 				return ret;
 			c->push.reg.timeout_s = v;
 			break;
