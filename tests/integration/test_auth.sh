@@ -15,29 +15,11 @@
 . "$TS_LIB_DIR/tokenserver.sh"
 ts_need docker-registry htpasswd openssl python3 curl
 
-PROBE=${TS_AUTH_PROBE:-$TS_BUILD_DIR/tests/test_auth}
-[ -x "$PROBE" ] || ts_skip "probe $PROBE not built"
+. "$TS_LIB_DIR/authprobe.sh"
 
 PW='Pa55 w0rd!:x'   # a space and a colon on purpose
 JOB_TOKEN='glcbt-job-token-4711'
 REFRESH='rt-identity-0815'
-unset TAGSEAL_USERNAME TAGSEAL_PASSWORD GITHUB_TOKEN GITHUB_ACTOR CI_REGISTRY \
-	CI_REGISTRY_USER CI_REGISTRY_PASSWORD CI_JOB_TOKEN
-export DOCKER_CONFIG=$T/docker-none
-TRANSCRIPT=$T/transcript
-: >"$TRANSCRIPT"
-
-# probe EXPECTED REPO ARGS...: run the probe; output in $T/out, $T/err.
-probe() {
-	local want=$1 rc=0
-	shift
-	"$PROBE" probe "$@" >"$T/out" 2>"$T/err" || rc=$?
-	cat "$T/out" "$T/err" >>"$TRANSCRIPT"
-	if [ "$rc" != "$want" ]; then
-		{ echo "probe $*"; echo "exit $rc, expected $want"; cat "$T/out" "$T/err"; } >&2
-		ts_fail "probe $1 exited $rc, expected $want"
-	fi
-}
 
 # docker_config DIR JSON: a Docker config directory.
 docker_config() {

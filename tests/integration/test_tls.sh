@@ -12,26 +12,9 @@
 . "$TS_LIB_DIR/tokenserver.sh"
 ts_need docker-registry htpasswd openssl python3 curl
 
-PROBE=${TS_AUTH_PROBE:-$TS_BUILD_DIR/tests/test_auth}
-[ -x "$PROBE" ] || ts_skip "probe $PROBE not built"
+. "$TS_LIB_DIR/authprobe.sh"
 
 PW='tls-Secret 99'
-unset TAGSEAL_USERNAME TAGSEAL_PASSWORD GITHUB_TOKEN GITHUB_ACTOR CI_REGISTRY \
-	CI_REGISTRY_USER CI_REGISTRY_PASSWORD CI_JOB_TOKEN
-export DOCKER_CONFIG=$T/docker-none
-TRANSCRIPT=$T/transcript
-: >"$TRANSCRIPT"
-
-probe() {
-	local want=$1 rc=0
-	shift
-	"$PROBE" probe "$@" >"$T/out" 2>"$T/err" || rc=$?
-	cat "$T/out" "$T/err" >>"$TRANSCRIPT"
-	if [ "$rc" != "$want" ]; then
-		{ echo "probe $*"; echo "exit $rc, expected $want"; cat "$T/out" "$T/err"; } >&2
-		ts_fail "probe $1 exited $rc, expected $want"
-	fi
-}
 
 registry_tls "$T/tls"
 CA=$T/tls/ca/ca.crt
