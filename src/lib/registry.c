@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -113,89 +112,64 @@ static void copy_value(char *dst, size_t cap, const char *v, size_t n)
 	dst[n] = '\0';
 }
 
-static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
+/* The value of the final response's header `name` (after redirects), or
+ * NULL. libcurl parses the headers; we only pick what the API needs. */
+static const char *header(CURL *c, const char *name, size_t index)
 {
-	req *q = ud;
-	size_t len = size * nmemb, n = len, klen;
-	const char *colon, *v;
+	struct curl_header *h;
+	if (curl_easy_header(c, name, index, CURLH_HEADER, -1, &h) != CURLHE_OK)
+		return NULL;
+	return h->value;
+}
 
-	while (n && (data[n - 1] == '\r' || data[n - 1] == '\n'))
-		n--;
-	if (n >= 5 && strncmp(data, "HTTP/", 5) == 0) {
-		/* a new response (redirect, 100-continue, retry): start over */
-		const char *sp = memchr(data, ' ', n);
-		char code[8] = { 0 };
-		q->location[0] = q->digest[0] = q->ctype[0] = q->link[0] = q->range[0] = '\0';
-		q->clen = -1;
-		q->retry_after = -1;
-		free(q->www_auth);
-		q->www_auth = NULL;
-		/* the status, so that on_body knows where the body belongs */
-		if (sp) {
-			size_t k = 0;
-			for (const char *d = sp + 1; d < data + n && k < 3 && *d >= '0' && *d <= '9'; d++)
-				code[k++] = *d;
-		}
-		q->status = strtol(code, NULL, 10);
-		return len;
+static int64_t header_int(CURL *c, const char *name, int64_t dflt)
+{
+	const char *v = header(c, name, 0);
+	return v && isdigit((unsigned char)v[0]) ? strtoll(v, NULL, 10) : dflt;
+}
+
+/* Collect the headers of the final response into q. */
+static void take_headers(ts_registry *r, req *q)
+{
+	CURL *c = r->curl;
+	struct curl_header *h;
+	const char *v;
+
+#define COPY(name, dst) \
+	if ((v = header(c, name, 0)) != NULL) \
+		copy_value(dst, sizeof(dst), v, strlen(v))
+	COPY("Location", q->location);
+	COPY("Docker-Content-Digest", q->digest);
+	COPY("Content-Type", q->ctype);
+	COPY("Link", q->link);
+	COPY("Range", q->range);
+#undef COPY
+	q->clen = header_int(c, "Content-Length", -1);
+	q->chunk_min = header_int(c, "OCI-Chunk-Min-Length", 0);
+	q->retry_after = (long)header_int(c, "Retry-After", -1);
+	/* several challenges in several headers: joined, as one header would list them */
+	if (curl_easy_header(c, "WWW-Authenticate", 0, CURLH_HEADER, -1, &h) == CURLHE_OK) {
+		ts_buf b = TS_BUF_INIT;
+		size_t n = h->amount;
+		for (size_t i = 0; i < n; i++)
+			if ((v = header(c, "WWW-Authenticate", i)) != NULL)
+				ts_buf_printf(&b, "%s%s", b.len ? ", " : "", v);
+		q->www_auth = ts_buf_detach(&b);
 	}
-	colon = memchr(data, ':', n);
-	if (!colon)
-		return len;
-	klen = (size_t)(colon - data);
-	v = colon + 1;
-	while (v < data + n && (*v == ' ' || *v == '\t'))
-		v++;
-	n = (size_t)(data + len - v);
-	while (n && (v[n - 1] == '\r' || v[n - 1] == '\n' || v[n - 1] == ' '))
-		n--;
-#define IS(h) (klen == sizeof(h) - 1 && strncasecmp(data, h, klen) == 0)
-	if (IS("Location"))
-		copy_value(q->location, sizeof(q->location), v, n);
-	else if (IS("Docker-Content-Digest"))
-		copy_value(q->digest, sizeof(q->digest), v, n);
-	else if (IS("Content-Type"))
-		copy_value(q->ctype, sizeof(q->ctype), v, n);
-	else if (IS("Content-Length")) {
-		char tmp[32];
-		copy_value(tmp, sizeof(tmp), v, n);
-		q->clen = strtoll(tmp, NULL, 10);
-	} else if (IS("WWW-Authenticate")) {
-		if (!q->www_auth) {
-			q->www_auth = ts_strndup(v, n);
-		} else {
-			/* several challenges in several headers: join them */
-			char *j = ts_asprintf("%s, %.*s", q->www_auth, (int)n, v);
-			free(q->www_auth);
-			q->www_auth = j;
-		}
-	} else if (IS("Link"))
-		copy_value(q->link, sizeof(q->link), v, n);
-	else if (IS("Range"))
-		copy_value(q->range, sizeof(q->range), v, n);
-	else if (IS("OCI-Chunk-Min-Length")) {
-		char tmp[32];
-		copy_value(tmp, sizeof(tmp), v, n);
-		q->chunk_min = strtoll(tmp, NULL, 10);
+	if (curl_easy_header(c, "Warning", 0, CURLH_HEADER, -1, &h) == CURLHE_OK) {
+		size_t n = h->amount;
+		for (size_t i = 0; i < n; i++)
+			if ((v = header(c, "Warning", i)) != NULL)
+				note_warning(r, v);
 	}
-	else if (IS("Retry-After")) {
-		char tmp[32];
-		copy_value(tmp, sizeof(tmp), v, n);
-		if (isdigit((unsigned char)tmp[0]))
-			q->retry_after = strtol(tmp, NULL, 10);
-	} else if (IS("Warning")) {
-		char *w = ts_strndup(v, n);
-		note_warning(q->reg, w);
-		free(w);
-	}
-#undef IS
-	return len;
 }
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
 {
 	req *q = ud;
 	size_t len = size * nmemb;
+	/* the status is known once the body starts: it decides where the body goes */
+	curl_easy_getinfo(q->reg->curl, CURLINFO_RESPONSE_CODE, &q->status);
 	if (q->resp && q->status >= 200 && q->status < 300) {
 		if (q->resp->len + len > q->resp_max) {
 			q->resp_too_big = true;
@@ -417,8 +391,6 @@ static CURLcode perform_once(ts_registry *r, req *q, char *errbuf)
 	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 	if (r->opts.ca_file)
 		curl_easy_setopt(c, CURLOPT_CAINFO, r->opts.ca_file);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, q);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, q);
 	if (q->follow) {
@@ -467,6 +439,8 @@ static CURLcode perform_once(ts_registry *r, req *q, char *errbuf)
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
 	cc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &q->status);
+	if (cc == CURLE_OK)
+		take_headers(r, q);
 	curl_slist_free_all(hdrs);
 	{
 		char path[512];

@@ -132,18 +132,14 @@ def wwwauth():
 
 
 def registry_resp():
+    # a Link value line, a Location line, then an error body
     seeds = {
-        "upload": "HTTP/1.1 202 Accepted\r\nLocation: /v2/app/blobs/uploads/abc?_state=x\r\nRange: 0-1048575\r\n"
-                  "Docker-Upload-UUID: abc\r\nOCI-Chunk-Min-Length: 5242880\r\nContent-Length: 0\r\n\r\n",
-        "tags": "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                "Link: </v2/app/tags/list?last=v9&n=1000>; rel=\"next\"\r\n\r\n{\"name\":\"app\",\"tags\":[\"v1\"]}",
-        "error": "HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\n\r\n"
-                 "{\"errors\":[{\"code\":\"MANIFEST_UNKNOWN\",\"message\":\"x\"},{\"code\":\"BLOB_UNKNOWN\"}]}",
-        "auth": "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer realm=\"https://a/t\"\r\n"
-                "WWW-Authenticate: Basic realm=x\r\nRetry-After: 3\r\nWarning: 299 - \"deprecated\"\r\n\r\n",
-        "redirect": "HTTP/1.1 307 Temporary Redirect\r\nLocation: https://cdn.example.com/blob?sig=secret\r\n"
-                    "\r\nHTTP/1.1 200 OK\r\nDocker-Content-Digest: sha256:" + "0" * 64 + "\r\n\r\n",
-        "absolute": "HTTP/2 201\nlocation: http://127.0.0.1:5000/v2/app/blobs/sha256:00\nrange: bytes=0-\n\n",
+        "upload": "\n/v2/app/blobs/uploads/abc?_state=x\n",
+        "tags": "</v2/app/tags/list?last=v9&n=1000>; rel=\"next\"\n\n",
+        "error": "\n\n{\"errors\":[{\"code\":\"MANIFEST_UNKNOWN\",\"message\":\"x\"},{\"code\":\"BLOB_UNKNOWN\"}]}",
+        "redirect": "\nhttps://cdn.example.com/blob?sig=secret\n",
+        "absolute": "<http://127.0.0.1:5000/v2/app/tags/list?n=1>; rel=\"next\", <x>; rel=\"prev\"\n"
+                    "http://127.0.0.1:5000/v2/app/blobs/sha256:00\n",
     }
     for k, v in seeds.items():
         put("fuzz_registry_resp", k, v)
