@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check_run.h"
 #include "tagseal/auth.h"
 #include "tagseal/creds.h"
 #include "tagseal/digest.h"
@@ -381,8 +382,6 @@ int main(int argc, char **argv)
 {
 	Suite *s;
 	TCase *tc, *tm;
-	SRunner *sr;
-	int failed;
 
 	if (argc >= 3 && strcmp(argv[1], "probe") == 0)
 		return probe(argc, argv);
@@ -404,9 +403,5 @@ int main(int argc, char **argv)
 	tcase_add_test(tm, identity_token_only_cannot_answer_basic);
 	suite_add_tcase(s, tc);
 	suite_add_tcase(s, tm);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return ts_check_run(s);
 }

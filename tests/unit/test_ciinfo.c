@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check_run.h"
 #include "tagseal/ciinfo.h"
 
 static const char *const all_vars[] = {
@@ -273,8 +274,6 @@ int main(void)
 {
 	Suite *s = suite_create("ciinfo");
 	TCase *tc = tcase_create("ciinfo");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, clean_env, NULL);
 	tcase_add_test(tc, outside_ci);
@@ -287,9 +286,5 @@ int main(void)
 	tcase_add_test(tc, woodpecker);
 	tcase_add_test(tc, drone);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return ts_check_run(s);
 }

@@ -12,6 +12,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include "check_run.h"
 #include "tagseal/compress.h"
 
 /* Changing it changes the digest of every image pushed with gzip: only
@@ -178,8 +179,6 @@ int main(void)
 {
 	Suite *s = suite_create("compress");
 	TCase *tc = tcase_create("compress");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, gzip_empty);
@@ -189,9 +188,5 @@ int main(void)
 	tcase_add_test(tc, gzip_known_answer);
 	tcase_add_test(tc, zstd_roundtrip_and_threads);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return ts_check_run(s);
 }

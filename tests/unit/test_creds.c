@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "check_run.h"
 #include "tagseal/creds.h"
 
 static char tmpdir[64];
@@ -254,8 +255,6 @@ int main(void)
 {
 	Suite *s = suite_create("creds");
 	TCase *tc = tcase_create("creds");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, auths_with_and_without_scheme);
@@ -265,9 +264,5 @@ int main(void)
 	tcase_add_test(tc, precedence);
 	tcase_add_test(tc, password_stdin);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return ts_check_run(s);
 }

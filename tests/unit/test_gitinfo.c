@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check_run.h"
 #include "tagseal/gitinfo.h"
 
 static char dir[64];
@@ -310,8 +311,6 @@ int main(void)
 {
 	Suite *s = suite_create("gitinfo");
 	TCase *tc = tcase_create("gitinfo");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, linear_history);
@@ -324,9 +323,5 @@ int main(void)
 	tcase_add_test(tc, short_sha_lengthened_when_ambiguous);
 	tcase_add_test(tc, errors);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return ts_check_run(s);
 }

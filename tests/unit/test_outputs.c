@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check_run.h"
 #include "tagseal/fsutil.h"
 #include "tagseal/outputs.h"
 
@@ -320,8 +321,6 @@ int main(void)
 {
 	Suite *s = suite_create("outputs");
 	TCase *tc = tcase_create("outputs");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, reference_and_userinfo);
 	tcase_add_test(tc, metadata_keys);
@@ -335,9 +334,5 @@ int main(void)
 	tcase_add_test(tc, dotenv_limits);
 	tcase_add_test(tc, write_all_outputs);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return ts_check_run(s);
 }

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "check_run.h"
 #include "tagseal/fsutil.h"
 #include "tagseal/lint.h"
 #include "tagseal/pin.h"
@@ -402,8 +403,6 @@ int main(void)
 {
 	Suite *s = suite_create("pin");
 	TCase *tc = tcase_create("rewrite");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 120); /* the mutation search under ASan on a busy machine */
 	tcase_add_test(tc, styles_and_comments_kept);
@@ -421,9 +420,5 @@ int main(void)
 	tcase_add_test(tc, apply_all_or_nothing);
 	tcase_add_test(tc, lint_reasons);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return ts_check_run(s);
 }

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "check_run.h"
 #include "tagseal/fsutil.h"
 #include "tagseal/record.h"
 #include "tagseal/verify.h"
@@ -438,8 +439,6 @@ int main(void)
 {
 	Suite *s = suite_create("record");
 	TCase *tc = tcase_create("record");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 120);
@@ -459,9 +458,5 @@ int main(void)
 	tcase_add_test(tc, symlink_record_is_refused);
 	tcase_add_test(tc, eight_processes_append_concurrently);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return ts_check_run(s);
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_run.h"
 #include "tagseal/ref.h"
 
 START_TEST(hub_short_name)
@@ -94,8 +95,6 @@ int main(void)
 {
 	Suite *s = suite_create("ref");
 	TCase *tc = tcase_create("parse");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, hub_short_name);
 	tcase_add_test(tc, host_port_tag_digest);
@@ -104,9 +103,5 @@ int main(void)
 	tcase_add_test(tc, loopback_hosts);
 	tcase_add_test(tc, tag_grammar);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return ts_check_run(s);
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_run.h"
 #include "tagseal/semver.h"
 
 static int cmp(const char *a, const char *b)
@@ -91,17 +92,11 @@ int main(void)
 {
 	Suite *s = suite_create("semver");
 	TCase *tc = tcase_create("semver");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, parses_parts);
 	tcase_add_test(tc, rejects_invalid);
 	tcase_add_test(tc, precedence_spec_example);
 	tcase_add_test(tc, build_metadata_ignored);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return ts_check_run(s);
 }

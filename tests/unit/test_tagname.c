@@ -10,6 +10,7 @@
 
 #include <git2.h>
 
+#include "check_run.h"
 #include "tagseal/ref.h"
 #include "tagseal/tagname.h"
 
@@ -371,8 +372,6 @@ int main(void)
 {
 	Suite *s = suite_create("tagname");
 	TCase *tc = tcase_create("tagname");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, placeholders);
@@ -388,9 +387,5 @@ int main(void)
 	tcase_add_test(tc, collisions);
 	tcase_add_test(tc, resolve_without_git);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return ts_check_run(s);
 }

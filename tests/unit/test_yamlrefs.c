@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "check_run.h"
 #include "tagseal/yamlrefs.h"
 
 static ts_yrefs find_ok(const char *name, const char *yaml)
@@ -292,8 +293,6 @@ int main(void)
 {
 	Suite *s = suite_create("yamlrefs");
 	TCase *tc = tcase_create("find");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, pod_containers_any_depth);
 	tcase_add_test(tc, utf8_bom_crlf_offsets);
@@ -305,9 +304,5 @@ int main(void)
 	tcase_add_test(tc, errors_name_file_and_line);
 	tcase_add_test(tc, paths_walk);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return ts_check_run(s);
 }
