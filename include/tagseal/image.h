@@ -51,10 +51,12 @@ typedef struct ts_layer {
 	bool wanted;
 	bool done;
 	bool retry;                        /* failed in a way a new pass may cure */
+	bool claimed;                      /* a streaming worker has it */
 	bool verify_only;                  /* the registry has it (layer cache): only
 					    * check the bytes against diff_id */
 	char out_digest[TS_DIGEST_STRLEN];
 	int64_t out_size;
+	ts_upload_state resume;            /* an interrupted upload to continue */
 } ts_layer;
 
 typedef struct ts_manifest {
@@ -101,6 +103,14 @@ void ts_image_free(ts_image *img);
 typedef ts_code (*ts_layer_fn)(void *ctx, ts_layer *layer, ts_blob_reader read, void *read_ctx,
 			       ts_error *err);
 ts_code ts_image_stream_layers(ts_image *img, ts_layer_fn fn, void *ctx, ts_error *err);
+
+/* The same with n workers at once, worker i calling fn with ctxs[i]: each
+ * layer is streamed by one of them. fn must be safe to run concurrently.
+ * A source that cannot be read in parallel (a compressed tarball) gets one
+ * worker. The first failure stops new layers from starting. */
+ts_code ts_image_stream_layers_parallel(ts_image *img, int n, ts_layer_fn fn, void **ctxs,
+					ts_error *err);
+bool ts_image_parallel_ok(const ts_image *img);
 
 /* Media type names. */
 #define TS_MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"

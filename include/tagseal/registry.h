@@ -36,13 +36,22 @@ typedef struct ts_registry_opts {
 	/* Called once per distinct Warning header the registry sends. */
 	void (*warn)(const char *line);
 	bool read_only;         /* ask tokens for pull only (tag --repo, verify) */
+	/* >0: blobs go up in PATCHes of at most this many bytes, each with
+	 * Content-Range (registries behind a request body limit); 0: each blob
+	 * in one streamed PATCH. A 413 answer switches to 3 MiB pieces. */
+	int64_t chunk_size;
 } ts_registry_opts;
 
-#define TS_REGISTRY_OPTS_INIT { NULL, NULL, NULL, false, 4, 60, 0, NULL, NULL, false }
+#define TS_REGISTRY_OPTS_INIT { NULL, NULL, NULL, false, 4, 60, 0, NULL, NULL, false, 0 }
 
 ts_code ts_registry_open(const ts_ref *repo, const ts_registry_opts *opts,
 			 ts_registry **out, ts_error *err);
 void ts_registry_free(ts_registry *r);
+
+/* Another connection to the same repository, for uploads in parallel: it
+ * shares r's credentials and tokens (under a lock) and adds its counts to
+ * r when freed, which must happen before r is freed. */
+ts_code ts_registry_clone(ts_registry *r, ts_registry **out, ts_error *err);
 
 typedef struct ts_manifest_info {
 	bool exists;
@@ -95,23 +104,45 @@ ts_code ts_registry_blob_put(ts_registry *r, const char *digest, const void *dat
 /*
  * Upload a blob whose bytes come from a reader. `read` fills buf with up to
  * `cap` bytes and returns how many (0 at the end), or -1 on error (the reader
- * sets *rerr). The bytes go up in chunks of 3 MiB (or the registry's
- * OCI-Chunk-Min-Length) with Content-Range; each chunk is held until the
- * registry acknowledges it, so a failed PATCH resumes from the offset the
- * registry reports (GET on the upload) instead of starting over. A 413
- * halves the PATCH size. When `digest` is known it is checked; otherwise the
- * digest of the bytes read goes into digest_out. A mismatch, a size other
- * than `size` (when >= 0) or a failing `check` cancels the upload (DELETE)
- * and returns TS_EUSAGE (or check's code).
+ * sets *rerr). A thread reads ahead (a few hundred KiB) while libcurl sends,
+ * so reading, compressing and sending overlap; memory stays constant.
+ *
+ * By default the bytes go up in one streamed PATCH (as `docker push` does:
+ * Content-Length when `size` is known, else chunked transfer encoding), then
+ * PUT ?digest=. With opts.chunk_size, or after a 413 answer, they go up in
+ * PATCHes of that size with Content-Range, each held until acknowledged so
+ * a failed one resumes in place; a 413 halves the piece, and a registry's
+ * OCI-Chunk-Min-Length raises it.
+ *
+ * A failed streamed PATCH cannot be replayed from memory: the error is
+ * retryable and `resume` (when not NULL) says where the session stands;
+ * calling again with a fresh reader over the same bytes skips (but hashes)
+ * the bytes the registry already holds and continues the same session.
+ *
+ * When `digest` is known it is checked; otherwise the digest of the bytes
+ * read goes into digest_out. A mismatch, a size other than `size` (when
+ * >= 0) or a failing `check` cancels the upload (DELETE) and returns
+ * TS_EUSAGE (or check's code).
  */
 typedef long (*ts_blob_reader)(void *ctx, char *buf, size_t cap, ts_error *rerr);
 /* Called after the last byte was read and before the upload is committed;
  * an error here cancels the upload (e.g. a layer whose diff_id is wrong). */
 typedef ts_code (*ts_blob_check)(void *ctx, ts_error *err);
+
+/* Where an interrupted upload stands. Zero-initialise; clear when done. */
+typedef struct ts_upload_state {
+	char *location; /* the open upload session, or NULL: start a new one */
+	int64_t offset; /* bytes of it the registry holds */
+} ts_upload_state;
+void ts_upload_state_clear(ts_upload_state *s);
+
 ts_code ts_registry_blob_upload(ts_registry *r, const char *digest, int64_t size,
 				ts_blob_reader read, void *ctx, ts_blob_check check,
-				char digest_out[TS_DIGEST_STRLEN], int64_t *size_out,
-				ts_error *err);
+				ts_upload_state *resume, char digest_out[TS_DIGEST_STRLEN],
+				int64_t *size_out, ts_error *err);
+
+/* How many times a blob may be attempted (retries + 1). */
+int ts_registry_attempts(const ts_registry *r);
 
 /* Bytes of request bodies sent so far (for reports and benchmarks). */
 int64_t ts_registry_bytes_sent(const ts_registry *r);

@@ -18,7 +18,7 @@ enum {
 	O_REPO = 1000, O_TAG, O_SCHEME, O_VERSION, O_BUILD, O_GITDIR, O_ALIAS, O_COLLISION,
 	O_IMAGE, O_COMPRESSION, O_FORMAT, O_JOBS, O_DIGEST_FILE, O_METADATA_FILE, O_RECORD,
 	O_DOTENV, O_PIN, O_PIN_FORM, O_USERNAME, O_PASSWORD_STDIN, O_CA_FILE, O_PLAIN_HTTP,
-	O_RETRIES, O_TIMEOUT, O_DRY_RUN, O_NO_CACHE, O_MOUNT_FROM
+	O_RETRIES, O_TIMEOUT, O_DRY_RUN, O_NO_CACHE, O_MOUNT_FROM, O_CHUNK_SIZE
 };
 
 static const struct option longopts[] = {
@@ -49,6 +49,7 @@ static const struct option longopts[] = {
 	{ "dry-run", no_argument, NULL, O_DRY_RUN },
 	{ "no-cache", no_argument, NULL, O_NO_CACHE },
 	{ "mount-from", required_argument, NULL, O_MOUNT_FROM },
+	{ "chunk-size", required_argument, NULL, O_CHUNK_SIZE },
 	TS_COMMON_LONGOPTS,
 	{ NULL, 0, NULL, 0 }
 };
@@ -128,6 +129,12 @@ int ts_push_cli_parse(const ts_command *cmd, int argc, char **argv, ts_push_cli 
 		case O_DRY_RUN: c->push.dry_run = true; break;
 		case O_NO_CACHE: c->push.no_cache = true; break;
 		case O_MOUNT_FROM: c->mount_from = optarg; break;
+		case O_CHUNK_SIZE:
+			/* MiB: a registry's request body limit, e.g. 4 for GHCR-like proxies */
+			if ((ret = ts_cli_parse_int(cmd->name, "--chunk-size", optarg, 1, 64, &v)) >= 0)
+				return ret;
+			c->push.reg.chunk_size = v * 1024 * 1024;
+			break;
 		default:
 			if ((ret = ts_cli_common_opt(cmd, opt)) >= 0)
 				return ret;

@@ -38,7 +38,9 @@
 	"  --retries N          retries of transient failures (default 4)\n" \
 	"  --timeout SECONDS    give up on a stalled transfer (default 60)\n" \
 	"  --mount-from REPO    mount layers the registry has in REPO (same registry)\n" \
-	"                       instead of uploading them\n"
+	"                       instead of uploading them\n" \
+	"  --chunk-size MIB     send blobs in PATCHes of at most MIB MiB (a registry's\n" \
+	"                       body limit; default: one streamed request per blob)\n"
 
 typedef struct ts_push_cli {
 	ts_push_opts push;

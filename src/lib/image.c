@@ -2,6 +2,7 @@
  * image.c - reading an IMAGE into a push plan (see image.h): docker save
  * (manifest.json) and OCI layouts (index.json), one image or an index.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -689,6 +690,7 @@ void ts_image_free(ts_image *img)
 	free(img->manifests);
 	for (size_t i = 0; i < img->n_layers; i++) {
 		free(img->layers[i].member);
+		ts_upload_state_clear(&img->layers[i].resume);
 		free(img->layers[i].src_media_type);
 		json_decref(img->layers[i].descriptor);
 	}
@@ -704,81 +706,155 @@ void ts_image_free(ts_image *img)
 
 /* ---- streaming ---- */
 
-typedef struct stream_ctx {
+/*
+ * Several workers may stream at once, each with its own reader over the
+ * source (its own pass over the tarball, which skips other members by
+ * seeking). A layer goes to the first worker that reaches it: `claimed`
+ * under the lock. After a failure no more layers are claimed.
+ */
+typedef struct stream_shared {
 	ts_image *img;
 	ts_layer_fn fn;
-	void *ctx;
+	pthread_mutex_t mu;
+	bool failed;
+} stream_shared;
+
+typedef struct stream_ctx {
+	stream_shared *sh;
+	void *ctx; /* the worker's context for fn */
 	ts_src *src;
+	ts_code rc;
+	ts_error err;
+	bool started;
 } stream_ctx;
+
+static bool layer_pending(const ts_layer *l)
+{
+	return l->wanted && !l->done && !l->retry && !l->claimed;
+}
 
 static void *want_layer(void *vctx, const char *name, size_t i, const char **resolved, int64_t *size)
 {
 	stream_ctx *s = vctx;
-	if (!name) { /* directory: the i-th wanted layer */
-		for (size_t k = 0; k < s->img->n_layers; k++) {
-			ts_layer *l = &s->img->layers[k];
-			if (!l->wanted || l->done || l->retry)
-				continue;
-			if (i-- == 0) {
-				*resolved = l->member;
-				*size = l->src_size;
-				return l;
-			}
-		}
-		return NULL;
-	}
-	for (size_t k = 0; k < s->img->n_layers; k++) {
-		ts_layer *l = &s->img->layers[k];
-		if (l->wanted && !l->done && !l->retry && strcmp(l->member, name) == 0) {
-			*resolved = l->member;
-			*size = l->src_size;
-			return l;
+	ts_image *img = s->sh->img;
+	ts_layer *found = NULL;
+	(void)i;
+	pthread_mutex_lock(&s->sh->mu);
+	for (size_t k = 0; k < img->n_layers && !s->sh->failed; k++) {
+		ts_layer *l = &img->layers[k];
+		/* a directory: the next pending layer; a tarball: this member */
+		if (layer_pending(l) && (!name || strcmp(l->member, name) == 0)) {
+			found = l;
+			break;
 		}
 	}
-	return NULL;
+	if (found) {
+		found->claimed = true;
+		*resolved = found->member;
+		*size = found->src_size;
+	}
+	pthread_mutex_unlock(&s->sh->mu);
+	return found;
 }
 
 static ts_code on_layer(void *vctx, void *item, ts_blob_reader read, void *rctx, ts_error *err)
 {
 	stream_ctx *s = vctx;
 	ts_layer *l = item;
-	ts_code rc = s->fn(s->ctx, l, read, rctx, err);
+	ts_code rc = s->sh->fn(s->ctx, l, read, rctx, err);
+	pthread_mutex_lock(&s->sh->mu);
 	if (rc == TS_OK && !l->retry)
 		l->done = true;
+	if (rc)
+		s->sh->failed = true;
+	pthread_mutex_unlock(&s->sh->mu);
 	return rc;
+}
+
+static void *stream_worker(void *arg)
+{
+	stream_ctx *s = arg;
+	s->rc = ts_src_open_for_stream(s->sh->img->path, &s->src, &s->err);
+	if (s->rc == TS_OK && s->src->is_dir) {
+		ts_layer *l;
+		const char *name;
+		int64_t size;
+		while (s->rc == TS_OK && (l = want_layer(s, NULL, 0, &name, &size)) != NULL)
+			s->rc = ts_src_stream_one(s->src, name, size, on_layer, s, l, &s->err);
+	} else if (s->rc == TS_OK) {
+		s->rc = ts_src_stream(s->src, want_layer, on_layer, s, &s->err);
+	}
+	if (s->rc) {
+		pthread_mutex_lock(&s->sh->mu);
+		s->sh->failed = true;
+		pthread_mutex_unlock(&s->sh->mu);
+	}
+	ts_src_free(s->src);
+	return NULL;
+}
+
+bool ts_image_parallel_ok(const ts_image *img)
+{
+	/* a compressed tarball would be decompressed once per worker */
+	return !img->outer_filter;
+}
+
+ts_code ts_image_stream_layers_parallel(ts_image *img, int n, ts_layer_fn fn, void **ctxs,
+					ts_error *err)
+{
+	stream_shared sh = { img, fn, PTHREAD_MUTEX_INITIALIZER, false };
+	stream_ctx *w;
+	pthread_t *t;
+	size_t pending = 0;
+	ts_code rc = TS_OK;
+
+	for (size_t k = 0; k < img->n_layers; k++) {
+		img->layers[k].claimed = false;
+		if (layer_pending(&img->layers[k]))
+			pending++;
+	}
+	if (!pending)
+		return TS_OK;
+	if (n < 1 || !ts_image_parallel_ok(img))
+		n = 1;
+	if ((size_t)n > pending)
+		n = (int)pending;
+	w = ts_calloc((size_t)n, sizeof(*w));
+	t = ts_calloc((size_t)n, sizeof(*t));
+	for (int i = 0; i < n; i++) {
+		w[i].sh = &sh;
+		w[i].ctx = ctxs[i];
+		w[i].err = (ts_error)TS_ERROR_INIT;
+	}
+	/* worker 0 runs here; the others on threads */
+	for (int i = 1; i < n; i++)
+		w[i].started = pthread_create(&t[i], NULL, stream_worker, &w[i]) == 0;
+	stream_worker(&w[0]);
+	for (int i = 1; i < n; i++)
+		if (w[i].started)
+			pthread_join(t[i], NULL); /* a worker that did not start leaves its layers to the others */
+	/* the first failure in layer order is the one reported */
+	for (int i = 0; i < n && rc == TS_OK; i++)
+		if (w[i].rc) {
+			rc = w[i].rc;
+			*err = w[i].err;
+		}
+	free(w);
+	free(t);
+	pthread_mutex_destroy(&sh.mu);
+	if (rc)
+		return rc;
+	for (size_t k = 0; k < img->n_layers; k++) {
+		ts_layer *l = &img->layers[k];
+		l->claimed = false;
+		if (l->wanted && !l->done && !l->retry)
+			return ts_error_set(err, TS_EUSAGE, "image '%s': layer '%s' was not found while streaming",
+					    img->path, l->member);
+	}
+	return TS_OK;
 }
 
 ts_code ts_image_stream_layers(ts_image *img, ts_layer_fn fn, void *ctx, ts_error *err)
 {
-	stream_ctx s = { img, fn, ctx, NULL };
-	ts_code rc;
-	bool any = false;
-
-	for (size_t k = 0; k < img->n_layers; k++)
-		if (img->layers[k].wanted && !img->layers[k].done && !img->layers[k].retry)
-			any = true;
-	if (!any)
-		return TS_OK;
-	rc = ts_src_open_for_stream(img->path, &s.src, err);
-	if (rc)
-		return rc;
-	if (s.src->is_dir) {
-		/* the wanted list shrinks as layers are done: always ask for item 0 */
-		ts_layer *l;
-		const char *name;
-		int64_t size;
-		while (rc == TS_OK && (l = want_layer(&s, NULL, 0, &name, &size)) != NULL) {
-			rc = ts_src_stream_one(s.src, name, size, on_layer, &s, l, err);
-		}
-	} else {
-		rc = ts_src_stream(s.src, want_layer, on_layer, &s, err);
-	}
-	ts_src_free(s.src);
-	if (rc)
-		return rc;
-	for (size_t k = 0; k < img->n_layers; k++)
-		if (img->layers[k].wanted && !img->layers[k].done && !img->layers[k].retry)
-			return ts_error_set(err, TS_EUSAGE, "image '%s': layer '%s' was not found while streaming",
-					    img->path, img->layers[k].member);
-	return TS_OK;
+	return ts_image_stream_layers_parallel(img, 1, fn, &ctx, err);
 }

@@ -1,6 +1,7 @@
 /*
  * push.c - the push orchestration (see push.h).
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +20,20 @@ typedef struct pusher {
 	ts_push_result *res;
 	bool trust_known; /* compute only: take stored digests without reading */
 	ts_blobcache *cache; /* NULL: off */
+	pthread_mutex_t *mu; /* res and progress, when layers stream in parallel */
 } pusher;
+
+static void lock(const pusher *p)
+{
+	if (p->mu)
+		pthread_mutex_lock(p->mu);
+}
+
+static void unlock(const pusher *p)
+{
+	if (p->mu)
+		pthread_mutex_unlock(p->mu);
+}
 
 static void progress(const pusher *p, const char *fmt, ...) TS_PRINTF(2, 3);
 static void progress(const pusher *p, const char *fmt, ...)
@@ -31,7 +45,9 @@ static void progress(const pusher *p, const char *fmt, ...)
 	va_start(ap, fmt);
 	ts_buf_vprintf(&b, fmt, ap);
 	va_end(ap);
+	lock(p);
 	p->o->progress(ts_buf_cstr(&b));
+	unlock(p);
 	ts_buf_free(&b);
 }
 
@@ -111,7 +127,7 @@ static ts_code on_layer(void *ctx, ts_layer *l, ts_blob_reader read, void *rctx,
 			 (long long)l->src_size);
 		if (p->reg) {
 			rc = ts_registry_blob_upload(p->reg, NULL, -1, layer_read, &lr, layer_check,
-						     l->out_digest, &l->out_size, err);
+						     &l->resume, l->out_digest, &l->out_size, err);
 		} else {
 			rc = drain(layer_read, &lr, l->out_digest, &l->out_size, err);
 			if (rc == TS_OK)
@@ -126,8 +142,8 @@ static ts_code on_layer(void *ctx, ts_layer *l, ts_blob_reader read, void *rctx,
 		progress(p, "uploading layer %s (%lld bytes)", l->member, (long long)l->src_size);
 		if (p->reg)
 			rc = ts_registry_blob_upload(p->reg, l->src_digest[0] ? l->src_digest : NULL,
-						     l->src_size, read, rctx, NULL, l->out_digest,
-						     &l->out_size, err);
+						     l->src_size, read, rctx, NULL, &l->resume,
+						     l->out_digest, &l->out_size, err);
 		else {
 			rc = drain(read, rctx, l->out_digest, &l->out_size, err);
 			if (rc == TS_OK && l->src_digest[0] && strcmp(l->src_digest, l->out_digest) != 0)
@@ -142,8 +158,11 @@ static ts_code on_layer(void *ctx, ts_layer *l, ts_blob_reader read, void *rctx,
 		ts_error_clear(err);
 		return TS_OK;
 	}
-	if (rc == TS_OK && p->reg)
+	if (rc == TS_OK && p->reg) {
+		lock(p);
 		p->res->blobs_uploaded++;
+		unlock(p);
+	}
 	else if (rc == TS_EUSAGE && strncmp(err->msg, "image '", 7) != 0)
 		ts_error_prefix(err, "image '%s'", p->img->path);
 	return rc;
@@ -209,20 +228,71 @@ static ts_code plan_layers(pusher *p, ts_error *err)
 	return TS_OK;
 }
 
-/* Stream the wanted layers; layers whose upload session was lost are sent
- * again in up to two more passes. */
+/* How many layers go up at once: layers that are compressed on the way
+ * already use every core, so they go one at a time; layers sent as they
+ * are (or only checked) go up --jobs at a time, each on its own connection. */
+static int layer_streams(const pusher *p)
+{
+	long n = p->o->jobs > 0 ? p->o->jobs : sysconf(_SC_NPROCESSORS_ONLN);
+	if (n < 2 || !ts_image_parallel_ok(p->img))
+		return 1;
+	for (size_t i = 0; i < p->img->n_layers; i++) {
+		const ts_layer *l = &p->img->layers[i];
+		if (l->wanted && !l->done && l->enc == TS_ENC_RAW && !l->verify_only)
+			return 1;
+	}
+	return n > 4 ? 4 : (int)n;
+}
+
+/* One pass over the image with n workers, each with its own connection. */
+static ts_code stream_pass(pusher *p, ts_error *err)
+{
+	int n = layer_streams(p);
+	pusher *w;
+	void **ctxs;
+	pthread_mutex_t mu;
+	ts_code rc = TS_OK;
+	int made = 1;
+
+	if (n == 1 || !p->reg)
+		return ts_image_stream_layers(p->img, on_layer, p, err);
+	pthread_mutex_init(&mu, NULL);
+	w = ts_calloc((size_t)n, sizeof(*w));
+	ctxs = ts_calloc((size_t)n, sizeof(*ctxs));
+	for (int i = 0; i < n; i++) {
+		w[i] = *p;
+		w[i].mu = &mu;
+		ctxs[i] = &w[i];
+	}
+	for (; made < n; made++)
+		if (ts_registry_clone(p->reg, &w[made].reg, err) != TS_OK) {
+			ts_error_clear(err); /* fewer workers, then */
+			break;
+		}
+	rc = ts_image_stream_layers_parallel(p->img, made, on_layer, ctxs, err);
+	for (int i = 1; i < made; i++)
+		ts_registry_free(w[i].reg);
+	free(w);
+	free(ctxs);
+	pthread_mutex_destroy(&mu);
+	return rc;
+}
+
+/* Stream the wanted layers; layers whose upload failed in a way another
+ * attempt may cure are sent again (resuming their session) in more passes,
+ * up to --retries + 1 attempts. */
 static ts_code stream_with_retries(pusher *p, ts_error *err)
 {
 	for (int pass = 0;; pass++) {
 		bool again = false;
-		ts_code rc = ts_image_stream_layers(p->img, on_layer, p, err);
+		ts_code rc = stream_pass(p, err);
 		if (rc)
 			return rc;
 		for (size_t i = 0; i < p->img->n_layers; i++) {
 			ts_layer *l = &p->img->layers[i];
 			if (!l->retry)
 				continue;
-			if (pass >= 2)
+			if (pass + 1 >= ts_registry_attempts(p->reg))
 				return ts_error_set(err, TS_EREGISTRY,
 						    "layer %s could not be uploaded to %s after %d attempts",
 						    l->member, p->o->repo->host, pass + 1);
@@ -549,7 +619,7 @@ static ts_code check_options(const ts_push_opts *o, ts_image *img, pusher *p, ts
 
 ts_code ts_push(const ts_push_opts *o, ts_push_result *res, ts_error *err)
 {
-	pusher p = { o, NULL, NULL, TS_FAMILY_OCI, res, false, NULL };
+	pusher p = { o, NULL, NULL, TS_FAMILY_OCI, res, false, NULL, NULL };
 	ts_buf top = TS_BUF_INIT;
 	const char *top_mt = NULL;
 	ts_code rc;
@@ -626,7 +696,7 @@ static const char *enc_name(ts_layer_enc e)
 ts_code ts_push_describe(const ts_push_opts *o, bool compute, json_t **out, ts_error *err)
 {
 	ts_push_result res;
-	pusher p = { o, NULL, NULL, TS_FAMILY_OCI, &res, false, NULL };
+	pusher p = { o, NULL, NULL, TS_FAMILY_OCI, &res, false, NULL, NULL };
 	ts_buf top = TS_BUF_INIT;
 	const char *top_mt = NULL;
 	json_t *j, *mans;

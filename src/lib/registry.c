@@ -29,6 +29,7 @@
 
 struct ts_registry {
 	CURL *curl;
+	int64_t piece; /* >0: PATCHes of at most this size; 0: streamed */
 	char *host;     /* as in the reference: 127.0.0.1:5000, docker.io */
 	char *api_host; /* registry-1.docker.io for docker.io */
 	char *path;     /* repository path */
@@ -39,7 +40,16 @@ struct ts_registry {
 	long last_status; /* of the last answered request */
 	char **warnings; /* Warning headers already shown */
 	size_t n_warnings;
+	/* clones (ts_registry_clone) share auth and warnings with their parent,
+	 * under the parent's lock */
+	struct ts_registry *parent;
+	pthread_mutex_t lock;
 };
+
+static pthread_mutex_t *shared_lock(ts_registry *r)
+{
+	return r->parent ? &r->parent->lock : &r->lock;
+}
 
 /* One request and what came back. */
 typedef struct req {
@@ -52,6 +62,8 @@ typedef struct req {
 	const char *body;
 	size_t body_len;
 	size_t body_off;
+	struct upipe *stream; /* or a body read from a pipe (not replayable) */
+	int64_t stream_len;  /* its length, -1: unknown (chunked encoding) */
 	bool no_retry;    /* the caller handles failures (resumable uploads) */
 	bool transient;   /* the failure is worth another try */
 	bool follow;      /* follow redirects (GET/HEAD of blobs and manifests) */
@@ -90,16 +102,21 @@ static void log_line(ts_registry *r, const char *fmt, ...)
 
 static void note_warning(ts_registry *r, const char *w)
 {
-	for (size_t i = 0; i < r->n_warnings; i++)
-		if (strcmp(r->warnings[i], w) == 0)
+	ts_registry *o = r->parent ? r->parent : r;
+	pthread_mutex_lock(&o->lock);
+	for (size_t i = 0; i < o->n_warnings; i++)
+		if (strcmp(o->warnings[i], w) == 0) {
+			pthread_mutex_unlock(&o->lock);
 			return;
-	r->warnings = ts_realloc(r->warnings, (r->n_warnings + 1) * sizeof(char *));
-	r->warnings[r->n_warnings++] = ts_strdup(w);
-	if (r->opts.warn) {
-		char *line = ts_asprintf("registry %s: %s", r->host, w);
-		r->opts.warn(line);
+		}
+	o->warnings = ts_realloc(o->warnings, (o->n_warnings + 1) * sizeof(char *));
+	o->warnings[o->n_warnings++] = ts_strdup(w);
+	if (o->opts.warn) {
+		char *line = ts_asprintf("registry %s: %s", o->host, w);
+		o->opts.warn(line);
 		free(line);
 	}
+	pthread_mutex_unlock(&o->lock);
 }
 
 /* ---- response headers ---- */
@@ -207,6 +224,191 @@ static int on_seek(void *ud, curl_off_t offset, int origin)
 	return CURL_SEEKFUNC_OK;
 }
 
+/* ---- read-ahead pipe for streamed uploads ---- */
+
+#define PIPE_SLOT (256 * 1024)
+#define PIPE_SLOTS 4 /* 1 MiB read ahead of what libcurl has taken */
+
+/*
+ * A thread reads the blob (and so compresses it, for a compressing reader)
+ * into a small ring while libcurl sends what is ready: reading and sending
+ * overlap, and memory stays at PIPE_SLOTS * PIPE_SLOT. The bytes are hashed
+ * as they are read; the first `skip` bytes (what the registry already holds
+ * of a resumed upload) are hashed but not sent.
+ */
+typedef struct upipe {
+	ts_blob_reader read;
+	void *ctx;
+	ts_sha256 *h;
+	int64_t skip;
+	int64_t limit; /* the declared size, or -1 */
+	char *slot[PIPE_SLOTS];
+	size_t len[PIPE_SLOTS];
+	uint64_t wr, rd; /* slots filled, slots taken */
+	size_t rd_off;
+	int64_t produced, taken;
+	bool eof, failed, cancel, started;
+	ts_code rc;
+	ts_error err;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	ts_registry *reg;
+} upipe;
+
+static void *pipe_fill(void *arg)
+{
+	upipe *p = arg;
+	for (;;) {
+		size_t n = 0, i;
+		bool eof = false;
+		ts_error rerr = TS_ERROR_INIT;
+		pthread_mutex_lock(&p->mu);
+		while (p->wr - p->rd == PIPE_SLOTS && !p->cancel)
+			pthread_cond_wait(&p->cv, &p->mu);
+		if (p->cancel) {
+			pthread_mutex_unlock(&p->mu);
+			return NULL;
+		}
+		i = (size_t)(p->wr % PIPE_SLOTS);
+		pthread_mutex_unlock(&p->mu);
+		while (n < PIPE_SLOT) {
+			long k = p->read(p->ctx, p->slot[i] + n, PIPE_SLOT - n, &rerr);
+			if (k < 0) {
+				pthread_mutex_lock(&p->mu);
+				p->failed = true;
+				p->err = rerr;
+				p->rc = rerr.code ? rerr.code : TS_EUSAGE;
+				pthread_cond_broadcast(&p->cv);
+				pthread_mutex_unlock(&p->mu);
+				return NULL;
+			}
+			if (k == 0) {
+				eof = true;
+				break;
+			}
+			n += (size_t)k;
+		}
+		ts_sha256_update(p->h, p->slot[i], n);
+		pthread_mutex_lock(&p->mu);
+		p->len[i] = n;
+		p->produced += (int64_t)n;
+		p->wr++;
+		if (p->limit >= 0 && p->produced > p->limit) {
+			p->failed = true;
+			p->rc = ts_error_set(&p->err, TS_EUSAGE, "more bytes than the %lld declared",
+					     (long long)p->limit);
+		}
+		if (eof && !p->failed && p->limit >= 0 && p->produced < p->limit) {
+			/* end the request now: the other side would wait for the rest */
+			p->failed = true;
+			p->rc = ts_error_set(&p->err, TS_EUSAGE, "%lld bytes read, %lld declared",
+					     (long long)p->produced, (long long)p->limit);
+		}
+		p->eof = eof;
+		pthread_cond_broadcast(&p->cv);
+		pthread_mutex_unlock(&p->mu);
+		if (eof || p->failed)
+			return NULL;
+	}
+}
+
+static void pipe_init(upipe *p, ts_registry *r, ts_blob_reader read, void *ctx, int64_t limit,
+		      int64_t skip)
+{
+	memset(p, 0, sizeof(*p));
+	p->read = read;
+	p->ctx = ctx;
+	p->reg = r;
+	p->limit = limit;
+	p->skip = skip;
+	p->h = ts_sha256_new();
+	for (int i = 0; i < PIPE_SLOTS; i++)
+		p->slot[i] = ts_malloc(PIPE_SLOT);
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
+}
+
+static ts_code pipe_start(upipe *p, ts_error *err)
+{
+	if (pthread_create(&p->thread, NULL, pipe_fill, p) != 0)
+		return ts_error_set(err, TS_EINTERNAL, "cannot start the upload reader thread");
+	p->started = true;
+	return TS_OK;
+}
+
+/* Take up to cap bytes (waiting for the reader); 0 at the end, -1 when the
+ * reader failed. Skipped bytes are consumed first, without copying. */
+static long pipe_take(upipe *p, char *buf, size_t cap)
+{
+	for (;;) {
+		size_t i, n;
+		bool skipping;
+		pthread_mutex_lock(&p->mu);
+		while (p->rd == p->wr && !p->eof && !p->failed)
+			pthread_cond_wait(&p->cv, &p->mu);
+		if (p->failed) {
+			pthread_mutex_unlock(&p->mu);
+			return -1;
+		}
+		if (p->rd == p->wr) {
+			pthread_mutex_unlock(&p->mu);
+			return 0;
+		}
+		i = (size_t)(p->rd % PIPE_SLOTS);
+		pthread_mutex_unlock(&p->mu);
+		n = p->len[i] - p->rd_off;
+		skipping = p->skip > 0;
+		if (skipping) {
+			if ((int64_t)n > p->skip)
+				n = (size_t)p->skip;
+			p->skip -= (int64_t)n;
+		} else {
+			if (n > cap)
+				n = cap;
+			memcpy(buf, p->slot[i] + p->rd_off, n);
+		}
+		p->rd_off += n;
+		p->taken += (int64_t)n;
+		if (p->rd_off == p->len[i]) {
+			pthread_mutex_lock(&p->mu);
+			p->rd++;
+			p->rd_off = 0;
+			pthread_cond_broadcast(&p->cv);
+			pthread_mutex_unlock(&p->mu);
+		}
+		if (!skipping && n)
+			return (long)n;
+	}
+}
+
+/* Stop the reader (early on failure) and free the pipe. */
+static void pipe_free(upipe *p)
+{
+	if (p->started) {
+		pthread_mutex_lock(&p->mu);
+		p->cancel = true;
+		pthread_cond_broadcast(&p->cv);
+		pthread_mutex_unlock(&p->mu);
+		pthread_join(p->thread, NULL);
+	}
+	for (int i = 0; i < PIPE_SLOTS; i++)
+		free(p->slot[i]);
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->cv);
+	ts_sha256_free(p->h);
+}
+
+static size_t pipe_read(char *buf, size_t size, size_t nmemb, void *ud)
+{
+	req *q = ud;
+	long n = pipe_take(q->stream, buf, size * nmemb);
+	if (n < 0)
+		return CURL_READFUNC_ABORT;
+	q->reg->bytes_sent += n;
+	return (size_t)n;
+}
+
 /* ---- errors ---- */
 
 /* The registry's error code(s) from a JSON error body: "CODE" or "". */
@@ -262,7 +464,10 @@ static ts_code http_error(ts_registry *r, req *q, const char *what, ts_error *er
 	error_codes(&q->errbody, codes, sizeof(codes));
 	url_path(q->url, path, sizeof(path));
 	if (q->status == 401 || q->status == 403) {
-		const char *src = ts_auth_source(r->auth);
+		const char *src;
+		pthread_mutex_lock(shared_lock(r));
+		src = ts_auth_source(r->auth);
+		pthread_mutex_unlock(shared_lock(r));
 		if (!src)
 			return ts_error_set(err, TS_EREGISTRY,
 					    "%s: registry %s answered HTTP %ld%s%s to %s %s: no credentials were "
@@ -399,7 +604,9 @@ static CURLcode perform_once(ts_registry *r, req *q, char *errbuf)
 		curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
 	}
 
+	pthread_mutex_lock(shared_lock(r));
 	if (ts_auth_header(r->auth, &authv, &aerr) != TS_OK) {
+		pthread_mutex_unlock(shared_lock(r));
 		q->auth_err = aerr;
 		return CURLE_ABORTED_BY_CALLBACK;
 	}
@@ -407,6 +614,7 @@ static CURLcode perform_once(ts_registry *r, req *q, char *errbuf)
 		snprintf(line, sizeof(line), "Authorization: %s", authv);
 		hdrs = curl_slist_append(hdrs, line);
 	}
+	pthread_mutex_unlock(shared_lock(r));
 	if (q->accept) {
 		snprintf(line, sizeof(line), "Accept: %s", q->accept);
 		hdrs = curl_slist_append(hdrs, line);
@@ -428,11 +636,17 @@ static CURLcode perform_once(ts_registry *r, req *q, char *errbuf)
 	} else {
 		curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
 		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, q->method);
-		curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
-		curl_easy_setopt(c, CURLOPT_READDATA, q);
-		curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, on_seek);
-		curl_easy_setopt(c, CURLOPT_SEEKDATA, q);
-		curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)q->body_len);
+		if (q->stream) {
+			curl_easy_setopt(c, CURLOPT_READFUNCTION, pipe_read);
+			curl_easy_setopt(c, CURLOPT_READDATA, q);
+			curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)q->stream_len);
+		} else {
+			curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+			curl_easy_setopt(c, CURLOPT_READDATA, q);
+			curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, on_seek);
+			curl_easy_setopt(c, CURLOPT_SEEKDATA, q);
+			curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)q->body_len);
+		}
 		if (strcmp(q->method, "POST") == 0 && !q->content_type && !q->body_len)
 			hdrs = curl_slist_append(hdrs, "Content-Type:");
 	}
@@ -463,7 +677,7 @@ static ts_code do_request(ts_registry *r, req *q, const char *what, ts_error *er
 {
 	char errbuf[CURL_ERROR_SIZE];
 	int attempt = 0, auth_tries = 0;
-	bool replayable = !q->no_retry;
+	bool replayable = !q->no_retry && !q->stream;
 
 	for (;;) {
 		CURLcode cc = perform_once(r, q, errbuf);
@@ -487,9 +701,13 @@ static ts_code do_request(ts_registry *r, req *q, const char *what, ts_error *er
 		if (q->status == 401 && auth_tries == 0) {
 			ts_code rc;
 			auth_tries++;
+			pthread_mutex_lock(shared_lock(r));
 			rc = ts_auth_challenge(r->auth, q->www_auth, err);
+			pthread_mutex_unlock(shared_lock(r));
 			if (rc != TS_OK)
 				return rc;
+			if (q->stream)
+				return TS_OK; /* a streamed body is gone: the caller starts over */
 			continue;
 		}
 		if (transient_status(q->status) && replayable && attempt < r->opts.retries) {
@@ -573,9 +791,11 @@ ts_code ts_registry_open(const ts_ref *repo, const ts_registry_opts *opts, ts_re
 	ts_registry *r = ts_calloc(1, sizeof(*r));
 	ts_code rc;
 
+	pthread_mutex_init(&r->lock, NULL);
 	r->opts = *opts;
 	if (r->opts.retries < 0)
 		r->opts.retries = 0;
+	r->piece = opts->chunk_size > 0 ? opts->chunk_size : 0;
 	r->host = ts_strdup(repo->host);
 	r->api_host = ts_strdup(ts_ref_api_host(repo));
 	r->path = ts_strdup(repo->path);
@@ -605,12 +825,41 @@ ts_code ts_registry_open(const ts_ref *repo, const ts_registry_opts *opts, ts_re
 	return TS_OK;
 }
 
+ts_code ts_registry_clone(ts_registry *r, ts_registry **out, ts_error *err)
+{
+	ts_registry *c = ts_calloc(1, sizeof(*c));
+	pthread_mutex_init(&c->lock, NULL);
+	c->parent = r->parent ? r->parent : r;
+	c->opts = r->opts;
+	c->piece = r->piece;
+	c->host = ts_strdup(r->host);
+	c->api_host = ts_strdup(r->api_host);
+	c->path = ts_strdup(r->path);
+	c->scheme = ts_strdup(r->scheme);
+	c->auth = r->auth;
+	c->curl = curl_easy_init();
+	if (!c->curl) {
+		ts_registry_free(c);
+		return ts_error_set(err, TS_EINTERNAL, "cannot create a libcurl handle");
+	}
+	*out = c;
+	return TS_OK;
+}
+
 void ts_registry_free(ts_registry *r)
 {
 	if (!r)
 		return;
 	if (r->curl)
 		curl_easy_cleanup(r->curl);
+	if (r->parent) {
+		/* a clone: its counts go to the parent; auth is the parent's */
+		r->parent->bytes_sent += r->bytes_sent;
+		if (r->piece > r->parent->piece)
+			r->parent->piece = r->piece;
+		r->auth = NULL;
+	}
+	pthread_mutex_destroy(&r->lock);
 	ts_auth_free(r->auth);
 	for (size_t i = 0; i < r->n_warnings; i++)
 		free(r->warnings[i]);
@@ -923,7 +1172,9 @@ ts_code ts_registry_blob_mount(ts_registry *r, const char *digest, const char *f
 	char *what = ts_asprintf("mounting blob %s from %s", digest, from_path);
 
 	*mounted = false;
+	pthread_mutex_lock(shared_lock(r));
 	ts_auth_add_scope(r->auth, from_path, "pull");
+	pthread_mutex_unlock(shared_lock(r));
 	q.reg = r;
 	q.method = "POST";
 	q.url = api_url(r, "blobs/uploads/?mount=%s&from=%s", digest, from_path);
@@ -1162,7 +1413,7 @@ static ts_code upload_chunk(ts_registry *r, upload *u, const char *buf, size_t n
 	return TS_OK;
 }
 
-/* Reading the next chunk (and compressing it, for a compressing reader)
+/* Reading the next piece (and compressing it, for a compressing reader)
  * while the current one is on the wire. */
 typedef struct filler {
 	ts_blob_reader read;
@@ -1195,29 +1446,21 @@ static void *fill(void *arg)
 	return NULL;
 }
 
-ts_code ts_registry_blob_upload(ts_registry *r, const char *digest, int64_t size,
-				ts_blob_reader read, void *ctx, ts_blob_check check,
-				char digest_out[TS_DIGEST_STRLEN], int64_t *size_out, ts_error *err)
+/* The whole blob in PATCHes of u->piece bytes, two pieces held. */
+static ts_code send_pieces(ts_registry *r, upload *u, int64_t size, const char *digest,
+			   ts_blob_reader read, void *ctx, ts_sha256 *h, ts_error *err)
 {
-	ts_sha256 *h = ts_sha256_new();
-	char ours[TS_DIGEST_STRLEN];
-	upload u = { NULL, 0, UPLOAD_CHUNK };
-	size_t cap = UPLOAD_CHUNK;
 	filler f[2];
 	int cur = 0;
-	ts_code rc;
+	ts_code rc = TS_OK;
 
 	memset(f, 0, sizeof(f));
-	rc = upload_start(r, &u.location, &cap, err);
-	if (rc != TS_OK)
-		goto out;
-	u.piece = cap;
 	for (int i = 0; i < 2; i++) {
 		f[i].read = read;
 		f[i].ctx = ctx;
 		f[i].h = h;
-		f[i].cap = cap;
-		f[i].buf = ts_malloc(cap);
+		f[i].cap = u->piece;
+		f[i].buf = ts_malloc(u->piece);
 	}
 	fill(&f[0]);
 	for (;;) {
@@ -1230,7 +1473,7 @@ ts_code ts_registry_blob_upload(ts_registry *r, const char *digest, int64_t size
 			rc = c->rc;
 			break;
 		}
-		if (size >= 0 && u.offset + (int64_t)c->n > size) {
+		if (size >= 0 && u->offset + (int64_t)c->n > size) {
 			rc = ts_error_set(err, TS_EUSAGE, "blob %s: more bytes than the %lld declared",
 					  digest ? digest : "(new)", (long long)size);
 			break;
@@ -1241,7 +1484,7 @@ ts_code ts_registry_blob_upload(ts_registry *r, const char *digest, int64_t size
 			ahead = pthread_create(&t, NULL, fill, next) == 0;
 		}
 		if (c->n)
-			rc = upload_chunk(r, &u, c->buf, c->n, err);
+			rc = upload_chunk(r, u, c->buf, c->n, err);
 		if (ahead)
 			pthread_join(t, NULL);
 		else if (!c->eof)
@@ -1250,8 +1493,160 @@ ts_code ts_registry_blob_upload(ts_registry *r, const char *digest, int64_t size
 			break;
 		cur = 1 - cur;
 	}
+	free(f[0].buf);
+	free(f[1].buf);
+	return rc;
+}
+
+/*
+ * The whole blob (from u->offset on) in one streamed PATCH. On a failure
+ * that another attempt may cure, the error is retryable and u->offset says
+ * how much the registry holds (u->location NULL: the session is gone).
+ */
+static ts_code send_stream(ts_registry *r, upload *u, int64_t size, const char *digest,
+			   upipe *pp, ts_error *err)
+{
+	req q = { 0 };
+	char range[96];
+	int64_t have = 0;
+	ts_code rc;
+
+	q.reg = r;
+	q.method = "PATCH";
+	q.url = ts_strdup(u->location);
+	q.content_type = "application/octet-stream";
+	q.stream = pp;
+	q.stream_len = size >= 0 ? size - u->offset : -1;
+	if (size > u->offset) {
+		snprintf(range, sizeof(range), "Content-Range: %lld-%lld", (long long)u->offset,
+			 (long long)size - 1);
+		q.extra_header = range;
+	}
+	rc = do_request(r, &q, "uploading a blob", err);
+	if (pp->failed) {
+		/* the reader failed: its error, not libcurl's */
+		req_free(&q);
+		ts_error_clear(err);
+		*err = pp->err;
+		if (pp->rc == TS_EUSAGE && !strstr(err->msg, "blob ") && !strstr(err->msg, "image '"))
+			ts_error_prefix(err, "blob %s", digest ? digest : "(new)");
+		return pp->rc;
+	}
+	if (rc == TS_OK && (q.status == 202 || q.status == 201 || q.status == 204)) {
+		upload_move(u, &q);
+		u->offset = pp->taken;
+		req_free(&q);
+		return TS_OK;
+	}
+	if (rc == TS_OK && q.status == 413) {
+		/* a request body limit: pieces from now on, in a new session */
+		log_line(r, "the registry refuses large request bodies (413): sending PATCHes of %d bytes",
+			 UPLOAD_CHUNK);
+		r->piece = UPLOAD_CHUNK;
+		rc = http_error(r, &q, "uploading a blob", err);
+		err->retryable = 1;
+		free(u->location);
+		u->location = NULL;
+		req_free(&q);
+		return rc;
+	}
+	if (rc == TS_OK && q.status != 401 && q.status != 404 && q.status != 416 &&
+	    !transient_status(q.status)) {
+		rc = http_error(r, &q, "uploading a blob", err);
+		req_free(&q);
+		return rc;
+	}
+	if (rc != TS_OK && !q.transient) {
+		req_free(&q);
+		return rc;
+	}
+	if (rc == TS_OK)
+		rc = http_error(r, &q, "uploading a blob", err);
+	req_free(&q);
+	/* where does the session stand? */
+	{
+		ts_error serr = TS_ERROR_INIT;
+		if (upload_status(r, u, &have, &serr) == TS_OK && have >= 0 &&
+		    (size < 0 || have <= size)) {
+			log_line(r, "the registry holds %lld bytes of the upload", (long long)have);
+			u->offset = have;
+		} else {
+			free(u->location);
+			u->location = NULL;
+			u->offset = 0;
+		}
+	}
+	err->retryable = 1;
+	return rc;
+}
+
+void ts_upload_state_clear(ts_upload_state *s)
+{
+	if (!s)
+		return;
+	free(s->location);
+	s->location = NULL;
+	s->offset = 0;
+}
+
+int ts_registry_attempts(const ts_registry *r)
+{
+	return r->opts.retries + 1;
+}
+
+ts_code ts_registry_blob_upload(ts_registry *r, const char *digest, int64_t size,
+				ts_blob_reader read, void *ctx, ts_blob_check check,
+				ts_upload_state *resume, char digest_out[TS_DIGEST_STRLEN],
+				int64_t *size_out, ts_error *err)
+{
+	char ours[TS_DIGEST_STRLEN];
+	upload u = { NULL, 0, r->piece > 0 ? (size_t)r->piece : UPLOAD_CHUNK };
+	size_t cap = u.piece;
+	ts_sha256 *h = NULL;
+	upipe pp;
+	bool streamed = r->piece == 0;
+	ts_code rc;
+
+	if (resume && resume->location && streamed) {
+		u.location = resume->location;
+		u.offset = resume->offset;
+		resume->location = NULL;
+		log_line(r, "resuming the upload at byte %lld", (long long)u.offset);
+	} else {
+		ts_upload_state_clear(resume);
+		rc = upload_start(r, &u.location, &cap, err);
+		if (rc != TS_OK)
+			return rc;
+		u.piece = cap;
+	}
+	if (streamed) {
+		pipe_init(&pp, r, read, ctx, size, u.offset);
+		rc = pipe_start(&pp, err);
+		if (rc == TS_OK)
+			rc = send_stream(r, &u, size, digest, &pp, err);
+		if (rc == TS_OK) {
+			/* the reader is at its end: no more bytes may follow */
+			char extra;
+			if (pipe_take(&pp, &extra, 1) != 0)
+				rc = pp.failed ? (*err = pp.err, pp.rc)
+					       : ts_error_set(err, TS_EUSAGE, "blob %s: more bytes than sent",
+							      digest ? digest : "(new)");
+		}
+		h = pp.h;
+		pp.h = NULL;
+		pipe_free(&pp);
+		if (rc != TS_OK && err->retryable && resume && u.location) {
+			resume->location = u.location;
+			resume->offset = u.offset;
+			u.location = NULL;
+		}
+	} else {
+		h = ts_sha256_new();
+		rc = send_pieces(r, &u, size, digest, read, ctx, h, err);
+	}
 	if (rc != TS_OK) {
-		upload_cancel(r, u.location);
+		if (u.location)
+			upload_cancel(r, u.location);
 		goto out;
 	}
 	ts_sha256_final(h, ours);
@@ -1275,8 +1670,6 @@ ts_code ts_registry_blob_upload(ts_registry *r, const char *digest, int64_t size
 			*size_out = u.offset;
 	}
 out:
-	free(f[0].buf);
-	free(f[1].buf);
 	free(u.location);
 	ts_sha256_free(h);
 	return rc;
@@ -1305,11 +1698,16 @@ ts_code ts_registry_blob_put(ts_registry *r, const char *digest, const void *dat
 	ts_code rc = ts_registry_blob_exists(r, digest, &exists, err);
 	if (rc != TS_OK || exists)
 		return rc;
-	for (int attempt = 0;; attempt++) {
+	ts_upload_state st = { NULL, 0 };
+	for (int attempt = 1;; attempt++) {
 		mem_reader m = { data, len, 0 };
-		rc = ts_registry_blob_upload(r, digest, (int64_t)len, mem_read, &m, NULL, NULL, NULL, err);
-		if (rc == TS_OK || !err->retryable || attempt >= 2)
+		rc = ts_registry_blob_upload(r, digest, (int64_t)len, mem_read, &m, NULL, &st, NULL,
+					     NULL, err);
+		if (rc == TS_OK || !err->retryable || attempt >= ts_registry_attempts(r)) {
+			ts_upload_state_clear(&st);
 			return rc;
-		log_line(r, "sending blob %s again in a new upload session", digest);
+		}
+		log_line(r, "sending blob %s again", digest);
+		ts_error_clear(err);
 	}
 }

@@ -10,21 +10,23 @@
 # manifest, and the ratio of tagseal to skopeo (and to the floor: the same
 # blobs uploaded by parallel curl).
 #
-# usage: tests/bench/push.sh [--small] [--runs N] [--keep DIR]
-#   --small    a ~20 MB image (what CI runs, to check the script works)
-#   --runs N   runs per case and tool (default 3)
+# usage: tests/bench/push.sh [--small] [--runs N] [--inputs DIR]
+#   --small       a ~20 MB image (what CI runs, to check the script works)
+#   --runs N      runs per case and tool (default 3)
+#   --inputs DIR  keep the inputs in DIR and reuse them when they are there
 # Not a test: it prints figures and only fails when a push fails.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 export TS_SOURCE_DIR=$ROOT
 : "${TAGSEAL:=$ROOT/build/tagseal}"
 export TAGSEAL
-small=0 runs=3
+small=0 runs=3 inputs=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--small) small=1 ;;
 	--runs) runs=$2; shift ;;
-	*) echo "usage: tests/bench/push.sh [--small] [--runs N]" >&2; exit 2 ;;
+	--inputs) inputs=$2; shift ;;
+	*) echo "usage: tests/bench/push.sh [--small] [--runs N] [--inputs DIR]" >&2; exit 2 ;;
 	esac
 	shift
 done
@@ -65,10 +67,15 @@ make_docker_save() {
 	rm -rf "$w"
 }
 
-echo "making inputs from ${dirs[*]} ..." >&2
-make_docker_save "$T/dsave.tar" "${dirs[@]}"
-skopeo copy -q docker-archive:"$T/dsave.tar" oci-archive:"$T/oci.tar":bench
-mkdir -p "$T/ociblobs" && tar -xf "$T/oci.tar" -C "$T/ociblobs"
+IN=${inputs:-$T/in}
+mkdir -p "$IN"
+if [ ! -s "$IN/dsave.tar" ] || [ ! -s "$IN/oci.tar" ]; then
+	echo "making inputs from ${dirs[*]} ..." >&2
+	make_docker_save "$IN/dsave.tar" "${dirs[@]}"
+	rm -f "$IN/oci.tar"
+	skopeo copy -q docker-archive:"$IN/dsave.tar" oci-archive:"$IN/oci.tar":bench
+fi
+mkdir -p "$T/ociblobs" && tar -xf "$IN/oci.tar" -C "$T/ociblobs"
 
 # timed NAME CMD...: run CMD under /usr/bin/time; appends "wall cpu rssKB" to $T/NAME.
 timed() {
@@ -109,26 +116,26 @@ col() { awk -v c="$2" '{ print $c }' "$T/$1" | median; }
 for ((r = 1; r <= runs; r++)); do
 	echo "run $r/$runs ..." >&2
 	# docker save, uncompressed layers: default settings on both sides
-	registry_start; timed ts_dsave "$TAGSEAL" push -q "$T/dsave.tar" --repo "$REGISTRY/b/ts" --tag t
+	registry_start; timed ts_dsave "$TAGSEAL" push -q "$IN/dsave.tar" --repo "$REGISTRY/b/ts" --tag t
 	layer_bytes "$REGISTRY/b/ts:t" >>"$T/bytes_ts_dsave"
 	# re-push of the unchanged image to a new tag in the same repository
-	timed ts_repush "$TAGSEAL" push -q "$T/dsave.tar" --repo "$REGISTRY/b/ts" --tag t2
+	timed ts_repush "$TAGSEAL" push -q "$IN/dsave.tar" --repo "$REGISTRY/b/ts" --tag t2
 	registry_stop
-	registry_start; timed sk_dsave skopeo copy -q --dest-tls-verify=false docker-archive:"$T/dsave.tar" "docker://$REGISTRY/b/sk:t"
+	registry_start; timed sk_dsave skopeo copy -q --dest-tls-verify=false docker-archive:"$IN/dsave.tar" "docker://$REGISTRY/b/sk:t"
 	layer_bytes "$REGISTRY/b/sk:t" >>"$T/bytes_sk_dsave"
-	timed sk_repush skopeo copy -q --dest-tls-verify=false docker-archive:"$T/dsave.tar" "docker://$REGISTRY/b/sk:t2"
+	timed sk_repush skopeo copy -q --dest-tls-verify=false docker-archive:"$IN/dsave.tar" "docker://$REGISTRY/b/sk:t2"
 	registry_stop
 	# OCI archive, compressed layers
-	registry_start; timed ts_oci "$TAGSEAL" push -q "$T/oci.tar" --repo "$REGISTRY/b/ts" --tag t; registry_stop
-	registry_start; timed sk_oci skopeo copy -q --dest-tls-verify=false oci-archive:"$T/oci.tar":bench "docker://$REGISTRY/b/sk:t"; registry_stop
+	registry_start; timed ts_oci "$TAGSEAL" push -q "$IN/oci.tar" --repo "$REGISTRY/b/ts" --tag t; registry_stop
+	registry_start; timed sk_oci skopeo copy -q --dest-tls-verify=false oci-archive:"$IN/oci.tar":bench "docker://$REGISTRY/b/sk:t"; registry_stop
 	registry_start; timed floor_oci bash -c 'curl_floor b/floor'; registry_stop
 	# zstd
-	registry_start; timed ts_zstd "$TAGSEAL" push -q "$T/dsave.tar" --repo "$REGISTRY/b/ts" --tag t --compression zstd --format oci; registry_stop
-	registry_start; timed sk_zstd skopeo copy -q --dest-tls-verify=false --dest-compress-format zstd --format oci docker-archive:"$T/dsave.tar" "docker://$REGISTRY/b/sk:t"; registry_stop
+	registry_start; timed ts_zstd "$TAGSEAL" push -q "$IN/dsave.tar" --repo "$REGISTRY/b/ts" --tag t --compression zstd --format oci; registry_stop
+	registry_start; timed sk_zstd skopeo copy -q --dest-tls-verify=false --dest-compress-format zstd --format oci docker-archive:"$IN/dsave.tar" "docker://$REGISTRY/b/sk:t"; registry_stop
 done
 
-in_mb=$(( $(stat -c %s "$T/dsave.tar") / 1000000 ))
-oci_mb=$(( $(stat -c %s "$T/oci.tar") / 1000000 ))
+in_mb=$(( $(stat -c %s "$IN/dsave.tar") / 1000000 ))
+oci_mb=$(( $(stat -c %s "$IN/oci.tar") / 1000000 ))
 printf '\ntagseal %s vs %s; %s runs each, medians; docker save %s MB (%d layers), OCI archive %s MB\n' \
 	"$("$TAGSEAL" --version | cut -d' ' -f2)" "$(skopeo --version)" "$runs" "$in_mb" "${#dirs[@]}" "$oci_mb"
 printf 'machine: %s cores, %s\n\n' "$(nproc)" "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"

@@ -51,14 +51,26 @@ printf '[{"Config":"config.json","RepoTags":["big/app:1"],"Layers":["%s/layer.ta
 	>"$T/rnd/img/manifest.json"
 tar -cf "$T/big.tar" -C "$T/rnd/img" .
 
-# a request body limit of 1 MiB (GHCR-like): 413 halves the PATCH until it fits
+# a request body limit of 1 MiB (GHCR-like): the streamed PATCH gets 413, the
+# layer is sent again in 3 MiB pieces, and 413 halves them until they fit
 faultproxy_start --name L "$REGISTRY_URL" --quirks max-body=1048576
 run_ts 0 push "$T/big.tar" --repo "$L/limit/app" --tag v1 --no-cache
 registry_pull_verify "$REGISTRY/limit/app:v1" "$T/pull4" >/dev/null
-[ "$(faultproxy_count L 'quirk 413')" -ge 1 ] || ts_fail "the body limit was never hit"
-# a minimum chunk size of 10 MiB (ECR-like): every PATCH but the last is at least that
+[ "$(faultproxy_count L 'quirk 413')" -ge 2 ] || ts_fail "the body limit was not hit by the stream and a piece"
+# with --chunk-size 1 the limit is never hit: 12 PATCHes of 1 MiB for the layer
+run_ts 0 push "$T/big.tar" --repo "$L/limit2/app" --tag v1 --no-cache --chunk-size 1
+registry_pull_verify "$REGISTRY/limit2/app:v1" "$T/pull4b" >/dev/null
+assert_eq "$(faultproxy_count L 'PATCH /v2/limit2/app/.* quirk 413')" 0 "no 413 with --chunk-size 1"
+assert_eq "$(faultproxy_count L 'PATCH /v2/limit2/app/blobs/uploads/')" 13 "12 1-MiB PATCHes and the config's"
+run_ts 2 push "$T/big.tar" --repo "$L/limit3/app" --tag v1 --chunk-size 0
+assert_contains "$T/err" "--chunk-size"
+# a minimum chunk size of 10 MiB (ECR-like): a streamed PATCH is one request
+# for the whole layer; in pieces, every PATCH but the last is at least that
 faultproxy_start --name C "$REGISTRY_URL" --quirks chunk-min=10485760
 run_ts 0 push "$T/big.tar" --repo "$C/chunk/app" --tag v1 --no-cache
 registry_pull_verify "$REGISTRY/chunk/app:v1" "$T/pull5" >/dev/null
-assert_eq "$(faultproxy_count C 'PATCH /v2/chunk/app/blobs/uploads/')" 3 "2 PATCHes for the 12 MB layer, 1 for the config"
+assert_eq "$(faultproxy_count C 'PATCH /v2/chunk/app/blobs/uploads/')" 2 "1 streamed PATCH for the 12 MB layer, 1 for the config"
+run_ts 0 push "$T/big.tar" --repo "$C/chunk2/app" --tag v1 --no-cache --chunk-size 3
+registry_pull_verify "$REGISTRY/chunk2/app:v1" "$T/pull6" >/dev/null
+assert_eq "$(faultproxy_count C 'PATCH /v2/chunk2/app/blobs/uploads/')" 3 "2 PATCHes of >= 10 MiB for the 12 MB layer, 1 for the config"
 echo "test_mount: mounts, fallbacks and upload size quirks ok"
