@@ -31,4 +31,20 @@ bool ts_blobcache_get(ts_blobcache *c, const char *diff_id, char digest[TS_DIGES
 		      int64_t *size);
 void ts_blobcache_put(ts_blobcache *c, const char *diff_id, const char *digest, int64_t size);
 
+/*
+ * Files already read: "this file, unchanged since, holds member M whose
+ * bytes have digest D". A re-push of the same tarball then need not read
+ * a layer again to check it against its diff_id. A file is identified by
+ * device, inode, size, mtime and ctime (ns); a file changed less than two
+ * seconds ago has no identity (it could change again within the same
+ * timestamp), and a record is only written when the file's identity after
+ * the read is the one from before it. Records live under seen/, named by
+ * the SHA-256 of identity and member, and carry a SHA-256 over their text.
+ */
+char *ts_blobcache_file_id(const char *path); /* NULL: none; free() it */
+bool ts_blobcache_seen(ts_blobcache *c, const char *file_id, const char *member,
+		       const char *diff_id);
+void ts_blobcache_saw(ts_blobcache *c, const char *file_id, const char *path_now,
+		      const char *member, const char *diff_id);
+
 #endif

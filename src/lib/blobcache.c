@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "tagseal/blobcache.h"
 #include "tagseal/buf.h"
@@ -17,6 +18,7 @@
 struct ts_blobcache {
 	char *dir; /* .../layers/<compressor> */
 	char *id;
+	char *seen_dir; /* .../seen */
 };
 
 static int mkdirs(const char *path)
@@ -54,6 +56,7 @@ ts_blobcache *ts_blobcache_open(const char *compressor_id)
 		return NULL;
 	c = ts_calloc(1, sizeof(*c));
 	c->dir = ts_asprintf("%s/layers/%s", base, compressor_id);
+	c->seen_dir = ts_asprintf("%s/seen", base);
 	c->id = ts_strdup(compressor_id);
 	free(base);
 	return c;
@@ -65,6 +68,7 @@ void ts_blobcache_free(ts_blobcache *c)
 		return;
 	free(c->dir);
 	free(c->id);
+	free(c->seen_dir);
 	free(c);
 }
 
@@ -119,4 +123,81 @@ void ts_blobcache_put(ts_blobcache *c, const char *diff_id, const char *digest, 
 	free(path);
 	free(text);
 	free(body);
+}
+
+/* ---- files already read ---- */
+
+#define SEEN_MAGIC "tagseal-seen 1"
+#define RACY_SECONDS 2
+
+char *ts_blobcache_file_id(const char *path)
+{
+	struct stat st;
+	struct timespec now;
+	if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+		return NULL;
+	/* a file changed in the last moments could change again within the
+	 * same timestamp: not identified (git's "racily clean" rule) */
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (now.tv_sec - st.st_mtim.tv_sec < RACY_SECONDS || now.tv_sec - st.st_ctim.tv_sec < RACY_SECONDS)
+		return NULL;
+	return ts_asprintf("%llu:%llu %lld %lld.%09ld %lld.%09ld", (unsigned long long)st.st_dev,
+			   (unsigned long long)st.st_ino, (long long)st.st_size,
+			   (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
+			   (long long)st.st_ctim.tv_sec, st.st_ctim.tv_nsec);
+}
+
+/* The record's path and body (without its check line). */
+static char *seen_entry(const ts_blobcache *c, const char *file_id, const char *member,
+			const char *diff_id, char **path)
+{
+	char key[TS_DIGEST_STRLEN];
+	char *k = ts_asprintf("%s\n%s", file_id, member);
+	ts_sha256_digest(k, strlen(k), key);
+	free(k);
+	*path = ts_asprintf("%s/%s", c->seen_dir, key + 7);
+	return ts_asprintf("%s\n%s\n%s\n%s\n", SEEN_MAGIC, file_id, member, diff_id);
+}
+
+bool ts_blobcache_seen(ts_blobcache *c, const char *file_id, const char *member,
+		       const char *diff_id)
+{
+	ts_buf data = TS_BUF_INIT;
+	char *path, *body, check[TS_DIGEST_STRLEN];
+	bool ok = false;
+	if (!c || !file_id || !ts_digest_valid(diff_id))
+		return false;
+	body = seen_entry(c, file_id, member, diff_id, &path);
+	ts_sha256_digest(body, strlen(body), check);
+	if (ts_read_file(path, 8192, &data, "cache entry", NULL) == TS_OK) {
+		size_t n = strlen(body);
+		ok = data.len == n + strlen(check) + 1 && memcmp(data.ptr, body, n) == 0 &&
+		     memcmp(data.ptr + n, check, strlen(check)) == 0 && data.ptr[data.len - 1] == '\n';
+	}
+	ts_buf_free(&data);
+	free(body);
+	free(path);
+	return ok;
+}
+
+void ts_blobcache_saw(ts_blobcache *c, const char *file_id, const char *path_now,
+		      const char *member, const char *diff_id)
+{
+	char *now_id, *path, *body, *text, check[TS_DIGEST_STRLEN];
+	if (!c || !file_id || !ts_digest_valid(diff_id))
+		return;
+	/* only when the file is still what it was before it was read */
+	now_id = ts_blobcache_file_id(path_now);
+	if (!now_id || strcmp(now_id, file_id) != 0 || mkdirs(c->seen_dir) != 0) {
+		free(now_id);
+		return;
+	}
+	free(now_id);
+	body = seen_entry(c, file_id, member, diff_id, &path);
+	ts_sha256_digest(body, strlen(body), check);
+	text = ts_asprintf("%s%s\n", body, check);
+	ts_write_file_atomic(path, text, strlen(text), 0600, "cache entry", NULL);
+	free(text);
+	free(body);
+	free(path);
 }

@@ -1,6 +1,8 @@
 /*
- * compress.c - parallel, deterministic gzip (libdeflate, 1 MiB members) and zstd
- * behind a pull-style reader (see compress.h).
+ * compress.c - parallel, deterministic gzip (libdeflate, 1 MiB members) and
+ * zstd (libzstd, 1 MiB frames) behind a pull-style reader (see compress.h).
+ * Both cut the input into fixed chunks, compress each on a worker thread
+ * into a self-contained member or frame, and hand the results out in order.
  */
 #include <libdeflate.h>
 #include <pthread.h>
@@ -14,7 +16,7 @@
 
 #define CHUNK (1024 * 1024)
 #define GZIP_LEVEL 2
-#define ZSTD_IN (256 * 1024) /* input fed to zstd per call: memory only, not output */
+#define ZSTD_LEVEL 3
 #define MAX_THREADS 64
 
 typedef struct job {
@@ -43,19 +45,13 @@ struct ts_compressor {
 	job *ring;
 	size_t ring_n, head, tail; /* jobs [head, tail) in flight, in order */
 	bool stop;
-	bool trailer_sent; /* zstd: the frame is complete */
-	/* zstd */
-	ZSTD_CCtx *zc;
-	unsigned char *zin;
-	size_t zin_len, zin_pos;
-	unsigned char *zout;
-	size_t zout_len, zout_pos;
+	bool trailer_sent; /* the input digest is final */
 	char digest[TS_DIGEST_STRLEN];
 };
 
 const char *ts_compression_id(ts_compression kind)
 {
-	return kind == TS_COMPRESS_ZSTD ? "zstd-3-1m" : "gzip-libdeflate2-1m";
+	return kind == TS_COMPRESS_ZSTD ? "zstd3-frames-1m" : "gzip-libdeflate2-1m";
 }
 
 /* Default threads: the online CPUs, at most 8 (each costs about 3 MiB). */
@@ -65,24 +61,67 @@ static int online_cpus(void)
 	return n < 1 ? 1 : (n > 8 ? 8 : (int)n);
 }
 
-/* ---- gzip workers ---- */
+/* ---- workers ---- */
 
-/* One chunk as one complete gzip member (mtime 0, no name). */
-static int deflate_chunk(job *j, struct libdeflate_compressor *ld)
+/* A worker's compressor: libdeflate's or a zstd context. */
+typedef struct engine {
+	struct libdeflate_compressor *ld;
+	ZSTD_CCtx *zc;
+} engine;
+
+static bool engine_init(engine *e, ts_compression kind)
+{
+	memset(e, 0, sizeof(*e));
+	if (kind == TS_COMPRESS_ZSTD) {
+		e->zc = ZSTD_createCCtx();
+		if (!e->zc)
+			return false;
+		ZSTD_CCtx_setParameter(e->zc, ZSTD_c_compressionLevel, ZSTD_LEVEL);
+		ZSTD_CCtx_setParameter(e->zc, ZSTD_c_checksumFlag, 0);
+		ZSTD_CCtx_setParameter(e->zc, ZSTD_c_contentSizeFlag, 1);
+		return true;
+	}
+	e->ld = libdeflate_alloc_compressor(GZIP_LEVEL);
+	return e->ld != NULL;
+}
+
+static void engine_free(engine *e)
+{
+	libdeflate_free_compressor(e->ld);
+	ZSTD_freeCCtx(e->zc);
+}
+
+static size_t out_bound(ts_compression kind)
+{
+	return kind == TS_COMPRESS_ZSTD ? ZSTD_compressBound(CHUNK)
+					: libdeflate_gzip_compress_bound(NULL, CHUNK);
+}
+
+/* One chunk as one complete gzip member (mtime 0, no name) or zstd frame
+ * (with its content size, no checksum). */
+static int compress_chunk(job *j, engine *e)
 {
 	j->out_off = 0;
 	if (j->empty) {
 		j->out_len = 0;
 		return 0;
 	}
-	j->out_len = libdeflate_gzip_compress(ld, j->in, j->in_len, j->out, j->out_cap);
+	if (e->zc) {
+		size_t n = ZSTD_compress2(e->zc, j->out, j->out_cap, j->in, j->in_len);
+		if (ZSTD_isError(n))
+			return -1;
+		j->out_len = n;
+		return 0;
+	}
+	j->out_len = libdeflate_gzip_compress(e->ld, j->in, j->in_len, j->out, j->out_cap);
 	return j->out_len == 0 ? -1 : 0;
 }
 
 static void *worker(void *arg)
 {
 	ts_compressor *c = arg;
-	struct libdeflate_compressor *ld = libdeflate_alloc_compressor(GZIP_LEVEL);
+	engine e;
+	bool ok = engine_init(&e, c->kind);
 	pthread_mutex_lock(&c->mu);
 	for (;;) {
 		job *j = NULL;
@@ -102,13 +141,13 @@ static void *worker(void *arg)
 			break;
 		j->state = 2;
 		pthread_mutex_unlock(&c->mu);
-		int rc = ld ? deflate_chunk(j, ld) : -1;
+		int rc = ok ? compress_chunk(j, &e) : -1;
 		pthread_mutex_lock(&c->mu);
 		j->state = rc == 0 ? 3 : 4;
 		pthread_cond_broadcast(&c->cv_done);
 	}
 	pthread_mutex_unlock(&c->mu);
-	libdeflate_free_compressor(ld);
+	engine_free(&e);
 	return NULL;
 }
 
@@ -150,8 +189,9 @@ static ts_code fill_ring(ts_compressor *c, ts_error *rerr)
 	return TS_OK;
 }
 
-static long gzip_read(ts_compressor *c, char *buf, size_t cap, ts_error *rerr)
+long ts_compressor_read(void *ctx, char *buf, size_t cap, ts_error *rerr)
 {
+	ts_compressor *c = ctx;
 	for (;;) {
 		if (fill_ring(c, rerr) != TS_OK)
 			return -1;
@@ -163,7 +203,8 @@ static long gzip_read(ts_compressor *c, char *buf, size_t cap, ts_error *rerr)
 			pthread_cond_wait(&c->cv_done, &c->mu);
 		pthread_mutex_unlock(&c->mu);
 		if (j->state == 4) {
-			ts_error_set(rerr, TS_EINTERNAL, "libdeflate could not compress a chunk");
+			ts_error_set(rerr, TS_EINTERNAL, "%s could not compress a chunk",
+				     c->kind == TS_COMPRESS_ZSTD ? "libzstd" : "libdeflate");
 			return -1;
 		}
 		if (j->out_off < j->out_len) {
@@ -184,58 +225,7 @@ static long gzip_read(ts_compressor *c, char *buf, size_t cap, ts_error *rerr)
 	return 0;
 }
 
-/* ---- zstd ---- */
-
-static long zstd_read(ts_compressor *c, char *buf, size_t cap, ts_error *rerr)
-{
-	for (;;) {
-		if (c->zout_pos < c->zout_len) {
-			size_t n = c->zout_len - c->zout_pos;
-			if (n > cap)
-				n = cap;
-			memcpy(buf, c->zout + c->zout_pos, n);
-			c->zout_pos += n;
-			return (long)n;
-		}
-		if (c->trailer_sent)
-			return 0;
-		if (c->zin_pos == c->zin_len && !c->src_done) {
-			long n = c->src(c->src_ctx, (char *)c->zin, ZSTD_IN, rerr);
-			if (n < 0)
-				return -1;
-			if (n == 0)
-				c->src_done = true;
-			c->zin_len = (size_t)n;
-			c->zin_pos = 0;
-			ts_sha256_update(c->in_hash, c->zin, c->zin_len);
-			c->in_size += n;
-		}
-		ZSTD_inBuffer in = { c->zin, c->zin_len, c->zin_pos };
-		ZSTD_outBuffer out = { c->zout, ZSTD_CStreamOutSize(), 0 };
-		size_t left = ZSTD_compressStream2(c->zc, &out, &in,
-						   c->src_done ? ZSTD_e_end : ZSTD_e_continue);
-		if (ZSTD_isError(left)) {
-			ts_error_set(rerr, TS_EINTERNAL, "zstd compression failed: %s",
-				     ZSTD_getErrorName(left));
-			return -1;
-		}
-		c->zin_pos = in.pos;
-		c->zout_len = out.pos;
-		c->zout_pos = 0;
-		if (c->src_done && left == 0 && c->zin_pos == c->zin_len) {
-			c->trailer_sent = true;
-			ts_sha256_final(c->in_hash, c->digest);
-		}
-	}
-}
-
 /* ---- public ---- */
-
-long ts_compressor_read(void *ctx, char *buf, size_t cap, ts_error *rerr)
-{
-	ts_compressor *c = ctx;
-	return c->kind == TS_COMPRESS_ZSTD ? zstd_read(c, buf, cap, rerr) : gzip_read(c, buf, cap, rerr);
-}
 
 ts_code ts_compressor_new(ts_compression kind, int threads, ts_blob_reader src, void *src_ctx,
 			  ts_compressor **out, ts_error *err)
@@ -246,24 +236,6 @@ ts_code ts_compressor_new(ts_compression kind, int threads, ts_blob_reader src, 
 	c->src_ctx = src_ctx;
 	c->in_hash = ts_sha256_new();
 	c->nthreads = threads > 0 ? (threads > MAX_THREADS ? MAX_THREADS : threads) : online_cpus();
-	if (kind == TS_COMPRESS_ZSTD) {
-		c->zc = ZSTD_createCCtx();
-		c->zin = ts_malloc(ZSTD_IN);
-		c->zout = ts_malloc(ZSTD_CStreamOutSize());
-		if (!c->zc) {
-			ts_compressor_free(c);
-			return ts_error_set(err, TS_EINTERNAL, "cannot create a zstd context");
-		}
-		ZSTD_CCtx_setParameter(c->zc, ZSTD_c_compressionLevel, 3);
-		ZSTD_CCtx_setParameter(c->zc, ZSTD_c_checksumFlag, 0);
-		/* Workers >= 1 give the same output whatever their number; one
-		 * worker (beside this thread) keeps memory low. */
-		ZSTD_CCtx_setParameter(c->zc, ZSTD_c_nbWorkers, 1);
-		/* 1 MiB jobs bound its memory (the default, 8 MiB, costs 50 MiB more) */
-		ZSTD_CCtx_setParameter(c->zc, ZSTD_c_jobSize, 1 << 20);
-		*out = c;
-		return TS_OK;
-	}
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->cv_work, NULL);
 	pthread_cond_init(&c->cv_done, NULL);
@@ -272,7 +244,7 @@ ts_code ts_compressor_new(ts_compression kind, int threads, ts_blob_reader src, 
 	c->ring = ts_calloc(c->ring_n, sizeof(job));
 	for (size_t i = 0; i < c->ring_n; i++) {
 		c->ring[i].in = ts_malloc(CHUNK);
-		c->ring[i].out_cap = libdeflate_gzip_compress_bound(NULL, CHUNK);
+		c->ring[i].out_cap = out_bound(kind);
 		c->ring[i].out = ts_malloc(c->ring[i].out_cap);
 	}
 	c->threads = ts_calloc((size_t)c->nthreads, sizeof(pthread_t));
@@ -317,10 +289,6 @@ void ts_compressor_free(ts_compressor *c)
 		pthread_cond_destroy(&c->cv_work);
 		pthread_cond_destroy(&c->cv_done);
 	}
-	if (c->zc)
-		ZSTD_freeCCtx(c->zc);
-	free(c->zin);
-	free(c->zout);
 	ts_sha256_free(c->in_hash);
 	free(c);
 }

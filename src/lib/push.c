@@ -21,7 +21,83 @@ typedef struct pusher {
 	bool trust_known; /* compute only: take stored digests without reading */
 	ts_blobcache *cache; /* NULL: off */
 	pthread_mutex_t *mu; /* res and progress, when layers stream in parallel */
+	char **file_ids; /* per layer: its file's identity before reading, or NULL */
 } pusher;
+
+/* The file a layer is read from, and its name inside that file. */
+static char *layer_file(const pusher *p, const ts_layer *l, const char **member)
+{
+	if (p->img->kind == TS_IMAGE_OCI_DIR) {
+		*member = "";
+		return ts_asprintf("%s/%s", p->img->path, l->member);
+	}
+	*member = l->member;
+	return ts_strdup(p->img->path);
+}
+
+/* Identify every layer's file before anything is read. */
+static void identify_files(pusher *p)
+{
+	char *whole = NULL;
+	if (!p->cache)
+		return;
+	p->file_ids = ts_calloc(p->img->n_layers + 1, sizeof(char *));
+	if (p->img->kind != TS_IMAGE_OCI_DIR)
+		whole = ts_blobcache_file_id(p->img->path);
+	for (size_t i = 0; i < p->img->n_layers; i++) {
+		const char *member;
+		char *f;
+		if (whole) {
+			p->file_ids[i] = ts_strdup(whole);
+			continue;
+		}
+		if (p->img->kind != TS_IMAGE_OCI_DIR)
+			continue;
+		f = layer_file(p, &p->img->layers[i], &member);
+		p->file_ids[i] = ts_blobcache_file_id(f);
+		free(f);
+	}
+	free(whole);
+}
+
+static void free_file_ids(pusher *p)
+{
+	if (!p->file_ids)
+		return;
+	for (size_t i = 0; i < p->img->n_layers; i++)
+		free(p->file_ids[i]);
+	free(p->file_ids);
+	p->file_ids = NULL;
+}
+
+/* The layer's bytes were read in full and match its diff_id. */
+static void layer_read_ok(const pusher *p, const ts_layer *l)
+{
+	size_t i = (size_t)(l - p->img->layers);
+	const char *member;
+	char *f;
+	if (!p->file_ids || !p->file_ids[i])
+		return;
+	f = layer_file(p, l, &member);
+	ts_blobcache_saw(p->cache, p->file_ids[i], f, member, l->diff_id);
+	free(f);
+}
+
+/* The layer's file is unchanged since its bytes were last read and matched
+ * diff_id. */
+static bool layer_seen(const pusher *p, const ts_layer *l)
+{
+	size_t i = (size_t)(l - p->img->layers);
+	const char *member;
+	char *f;
+	bool seen;
+	if (!p->file_ids || !p->file_ids[i])
+		return false;
+	f = layer_file(p, l, &member);
+	seen = ts_blobcache_seen(p->cache, p->file_ids[i], member, l->diff_id);
+	free(f);
+	return seen;
+}
 
 static void lock(const pusher *p)
 {
@@ -115,6 +191,8 @@ static ts_code on_layer(void *ctx, ts_layer *l, ts_blob_reader read, void *rctx,
 			rc = ts_error_set(err, TS_EUSAGE,
 					  "image '%s': layer '%s' has content digest %s but the config's diff_id is %s",
 					  p->img->path, l->member, diff, l->diff_id);
+		if (rc == TS_OK)
+			layer_read_ok(p, l);
 		return rc;
 	}
 
@@ -135,8 +213,10 @@ static ts_code on_layer(void *ctx, ts_layer *l, ts_blob_reader read, void *rctx,
 		}
 		if (rc == TS_OK && !l->diff_id[0])
 			ts_compressor_input_digest(lr.c, l->diff_id, NULL);
-		if (rc == TS_OK)
+		if (rc == TS_OK) {
 			ts_blobcache_put(p->cache, l->diff_id, l->out_digest, l->out_size);
+			layer_read_ok(p, l);
+		}
 		ts_compressor_free(lr.c);
 	} else {
 		progress(p, "uploading layer %s (%lld bytes)", l->member, (long long)l->src_size);
@@ -196,9 +276,19 @@ static ts_code plan_layers(pusher *p, ts_error *err)
 			ts_code rc = exists ? TS_OK : blob_present(p, l->out_digest, &exists, err);
 			if (rc)
 				return rc;
+			if (exists && layer_seen(p, l)) {
+				/* this very file was read and checked before, and
+				 * has not changed since */
+				progress(p, "layer %s: unchanged since it was last checked; the registry has %s",
+					 l->member, l->out_digest);
+				l->done = true;
+				if (p->reg && !p->trust_known)
+					p->res->blobs_present++;
+				continue;
+			}
 			if (exists) {
-				/* the bytes are still read and checked against the
-				 * diff_id: a cache entry never stands in for the layer */
+				/* the bytes are read and checked against the diff_id:
+				 * a cache entry never stands in for unread bytes */
 				l->verify_only = true;
 				if (p->reg && !p->trust_known)
 					p->res->blobs_present++;
@@ -619,7 +709,7 @@ static ts_code check_options(const ts_push_opts *o, ts_image *img, pusher *p, ts
 
 ts_code ts_push(const ts_push_opts *o, ts_push_result *res, ts_error *err)
 {
-	pusher p = { o, NULL, NULL, TS_FAMILY_OCI, res, false, NULL, NULL };
+	pusher p = { o, NULL, NULL, TS_FAMILY_OCI, res, false, NULL, NULL, NULL };
 	ts_buf top = TS_BUF_INIT;
 	const char *top_mt = NULL;
 	ts_code rc;
@@ -633,6 +723,7 @@ ts_code ts_push(const ts_push_opts *o, ts_push_result *res, ts_error *err)
 		goto out;
 	if (!o->no_cache)
 		p.cache = ts_blobcache_open(ts_compression_id(o->compression));
+	identify_files(&p);
 	if (!o->dry_run) {
 		rc = ts_registry_open(o->repo, &o->reg, &p.reg, err);
 		if (rc)
@@ -671,6 +762,7 @@ ts_code ts_push(const ts_push_opts *o, ts_push_result *res, ts_error *err)
 out:
 	ts_buf_free(&top);
 	ts_registry_free(p.reg);
+	free_file_ids(&p);
 	ts_image_free(p.img);
 	ts_blobcache_free(p.cache);
 	return rc;
@@ -696,7 +788,7 @@ static const char *enc_name(ts_layer_enc e)
 ts_code ts_push_describe(const ts_push_opts *o, bool compute, json_t **out, ts_error *err)
 {
 	ts_push_result res;
-	pusher p = { o, NULL, NULL, TS_FAMILY_OCI, &res, false, NULL, NULL };
+	pusher p = { o, NULL, NULL, TS_FAMILY_OCI, &res, false, NULL, NULL, NULL };
 	ts_buf top = TS_BUF_INIT;
 	const char *top_mt = NULL;
 	json_t *j, *mans;

@@ -68,6 +68,8 @@ typedef struct req {
 	bool transient;   /* the failure is worth another try */
 	bool follow;      /* follow redirects (GET/HEAD of blobs and manifests) */
 	bool if_none_match; /* send If-None-Match: * (create only) */
+	bool tls_probe;   /* only asks whether the port speaks TLS: no credentials,
+			   * no certificate check (no CA bundle to load) */
 	ts_buf *resp;     /* response body sink; NULL: keep at most an error body */
 	size_t resp_max;
 	/* response */
@@ -382,6 +384,15 @@ static long pipe_take(upipe *p, char *buf, size_t cap)
 	}
 }
 
+static bool pipe_failed(upipe *p)
+{
+	bool f;
+	pthread_mutex_lock(&p->mu);
+	f = p->failed;
+	pthread_mutex_unlock(&p->mu);
+	return f;
+}
+
 /* Stop the reader (early on failure) and free the pipe. */
 static void pipe_free(upipe *p)
 {
@@ -604,8 +615,12 @@ static CURLcode perform_once(ts_registry *r, req *q, char *errbuf)
 		curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
 	}
 
+	if (q->tls_probe) {
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
 	pthread_mutex_lock(shared_lock(r));
-	if (ts_auth_header(r->auth, &authv, &aerr) != TS_OK) {
+	if (!q->tls_probe && ts_auth_header(r->auth, &authv, &aerr) != TS_OK) {
 		pthread_mutex_unlock(shared_lock(r));
 		q->auth_err = aerr;
 		return CURLE_ABORTED_BY_CALLBACK;
@@ -764,16 +779,22 @@ static ts_code ping(ts_registry *r, ts_error *err)
 	q.reg = r;
 	q.method = "GET";
 	q.url = ts_asprintf("%s://%s/v2/", r->scheme, r->api_host);
-	cc = perform_once(r, &q, errbuf);
-	if (cc == CURLE_SSL_CONNECT_ERROR && strcmp(r->scheme, "https") == 0 &&
-	    ts_host_is_loopback(r->host)) {
-		/* A loopback registry speaking plain HTTP: allowed without asking. */
-		free(r->scheme);
-		r->scheme = ts_strdup("http");
-		free(q.url);
-		q.url = ts_asprintf("%s://%s/v2/", r->scheme, r->api_host);
+	if (strcmp(r->scheme, "https") == 0 && ts_host_is_loopback(r->host)) {
+		/* A loopback registry may speak plain HTTP: allowed without
+		 * asking. Whether it speaks TLS is asked first without loading
+		 * the CA bundle (which costs more than the whole question);
+		 * a TLS registry then gets the verified ping below. */
+		q.tls_probe = true;
 		cc = perform_once(r, &q, errbuf);
+		q.tls_probe = false;
+		if (cc == CURLE_SSL_CONNECT_ERROR) {
+			free(r->scheme);
+			r->scheme = ts_strdup("http");
+			free(q.url);
+			q.url = ts_asprintf("%s://%s/v2/", r->scheme, r->api_host);
+		}
 	}
+	cc = perform_once(r, &q, errbuf);
 	for (int attempt = 0; cc != CURLE_OK && transient_curl(cc) && attempt < r->opts.retries;
 	     attempt++) {
 		backoff(r, attempt, -1);
@@ -1523,7 +1544,7 @@ static ts_code send_stream(ts_registry *r, upload *u, int64_t size, const char *
 		q.extra_header = range;
 	}
 	rc = do_request(r, &q, "uploading a blob", err);
-	if (pp->failed) {
+	if (pipe_failed(pp)) {
 		/* the reader failed: its error, not libcurl's */
 		req_free(&q);
 		ts_error_clear(err);
@@ -1628,7 +1649,7 @@ ts_code ts_registry_blob_upload(ts_registry *r, const char *digest, int64_t size
 			/* the reader is at its end: no more bytes may follow */
 			char extra;
 			if (pipe_take(&pp, &extra, 1) != 0)
-				rc = pp.failed ? (*err = pp.err, pp.rc)
+				rc = pipe_failed(&pp) ? (*err = pp.err, pp.rc)
 					       : ts_error_set(err, TS_EUSAGE, "blob %s: more bytes than sent",
 							      digest ? digest : "(new)");
 		}

@@ -10,8 +10,9 @@
 # manifest, and the ratio of tagseal to skopeo (and to the floor: the same
 # blobs uploaded by parallel curl).
 #
-# usage: tests/bench/push.sh [--small] [--runs N] [--inputs DIR]
+# usage: tests/bench/push.sh [--small|--large] [--runs N] [--inputs DIR]
 #   --small       a ~20 MB image (what CI runs, to check the script works)
+#   --large       a ~2 GB image (peak memory must not grow with the image)
 #   --runs N      runs per case and tool (default 3)
 #   --inputs DIR  keep the inputs in DIR and reuse them when they are there
 # Not a test: it prints figures and only fails when a push fails.
@@ -20,13 +21,14 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 export TS_SOURCE_DIR=$ROOT
 : "${TAGSEAL:=$ROOT/build/tagseal}"
 export TAGSEAL
-small=0 runs=3 inputs=
+size=normal runs=3 inputs=
 while [ $# -gt 0 ]; do
 	case $1 in
-	--small) small=1 ;;
+	--small) size=small ;;
+	--large) size=large ;;
 	--runs) runs=$2; shift ;;
 	--inputs) inputs=$2; shift ;;
-	*) echo "usage: tests/bench/push.sh [--small] [--runs N] [--inputs DIR]" >&2; exit 2 ;;
+	*) echo "usage: tests/bench/push.sh [--small|--large] [--runs N] [--inputs DIR]" >&2; exit 2 ;;
 	esac
 	shift
 done
@@ -35,8 +37,11 @@ done
 ts_need skopeo jq curl /usr/bin/time
 [ -x "$TAGSEAL" ] || ts_fail "build tagseal first ($TAGSEAL)"
 
-if [ $small = 1 ]; then
+if [ $size = small ]; then
 	dirs=(usr/share/doc/bash usr/share/man/man1 usr/share/perl5 usr/lib/python3/dist-packages)
+elif [ $size = large ]; then
+	dirs=(usr/lib/x86_64-linux-gnu usr/lib/jvm usr/lib/llvm-14 usr/bin usr/share)
+	for d in "${dirs[@]}"; do [ -d "/$d" ] || ts_fail "--large needs /$d"; done
 else
 	dirs=(usr/bin usr/lib/gcc usr/libexec usr/share/locale)
 fi
@@ -130,8 +135,10 @@ for ((r = 1; r <= runs; r++)); do
 	registry_start; timed sk_oci skopeo copy -q --dest-tls-verify=false oci-archive:"$IN/oci.tar":bench "docker://$REGISTRY/b/sk:t"; registry_stop
 	registry_start; timed floor_oci bash -c 'curl_floor b/floor'; registry_stop
 	# zstd
-	registry_start; timed ts_zstd "$TAGSEAL" push -q "$IN/dsave.tar" --repo "$REGISTRY/b/ts" --tag t --compression zstd --format oci; registry_stop
-	registry_start; timed sk_zstd skopeo copy -q --dest-tls-verify=false --dest-compress-format zstd --format oci docker-archive:"$IN/dsave.tar" "docker://$REGISTRY/b/sk:t"; registry_stop
+	registry_start; timed ts_zstd "$TAGSEAL" push -q "$IN/dsave.tar" --repo "$REGISTRY/b/ts" --tag t --compression zstd --format oci
+	layer_bytes "$REGISTRY/b/ts:t" >>"$T/bytes_ts_zstd"; registry_stop
+	registry_start; timed sk_zstd skopeo copy -q --dest-tls-verify=false --dest-compress-format zstd --format oci docker-archive:"$IN/dsave.tar" "docker://$REGISTRY/b/sk:t"
+	layer_bytes "$REGISTRY/b/sk:t" >>"$T/bytes_sk_zstd"; registry_stop
 done
 
 in_mb=$(( $(stat -c %s "$IN/dsave.tar") / 1000000 ))
@@ -154,8 +161,8 @@ row sk_oci "skopeo oci-archive" ""
 row floor_oci "floor: parallel curl" ""
 row ts_repush "tagseal re-push new tag" sk_repush
 row sk_repush "skopeo re-push new tag" ""
-row ts_zstd "tagseal zstd" sk_zstd
-row sk_zstd "skopeo zstd" ""
+row ts_zstd "tagseal zstd" sk_zstd ts_zstd
+row sk_zstd "skopeo zstd" "" sk_zstd
 awk -v a="$(col ts_oci 1)" -v b="$(col floor_oci 1)" 'BEGIN { printf "\ntagseal oci-archive / floor: %.2fx\n", a / b }'
 awk -v a="$(median <"$T/bytes_ts_dsave")" -v b="$(median <"$T/bytes_sk_dsave")" \
 	'BEGIN { printf "docker-save compressed bytes, tagseal / skopeo: %.3fx\n", a / b }'

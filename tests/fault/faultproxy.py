@@ -11,6 +11,9 @@ share of requests, answers with a fault instead of (or after) forwarding:
   stall           hold the connection --stall seconds, then close it unanswered
   lost            forward the request, then reset instead of answering: the
                   registry did the work but the client never hears of it
+  cut             forward only the first half of the request body (as a complete
+                  request), then reset: the registry keeps part of an upload, as
+                  one that persists what reached it before a connection died
 
 Quirks imitate what real registries do differently, on every request:
 
@@ -24,6 +27,10 @@ Quirks imitate what real registries do differently, on every request:
   chunk-min=N         upload answers carry OCI-Chunk-Min-Length: N
   redirect-blobs=URL  GET and HEAD of a blob answer 307 to URL + the path
                       (registries send blob reads to object storage)
+  stable-location     upload sessions keep one URL (the proxy keeps the
+                      registry's changing _state query to itself), as most
+                      registries' sessions do: a client that lost an answer
+                      can still ask the session how much it holds
 
 The proxy binds port 0 (or --port), prints the port on stdout and writes it to
 --port-file once it listens, logs one line per request to --log, and stops by
@@ -47,10 +54,11 @@ import threading
 import time
 import urllib.parse
 
-FAULTS = ("500", "502", "503", "429", "reset", "stall", "lost")
+FAULTS = ("500", "502", "503", "429", "reset", "stall", "lost", "cut")
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
               "te", "trailer", "transfer-encoding", "upgrade", "content-length"}
 MANIFEST_PATH = re.compile(r"^/v2/.+/manifests/[^/]+$")
+UPLOAD_PATH = re.compile(r"^/v2/.+/blobs/uploads/([^/?]+)$")
 BLOB_PATH = re.compile(r"^/v2/.+/blobs/sha256:[0-9a-f]{64}$")
 
 
@@ -71,6 +79,8 @@ class Config:
         self.methods = {m.upper() for m in args.methods.split(",") if m}
         self.path_re = re.compile(args.paths) if args.paths else None
         self.skip = args.skip
+        self.max_faults = args.max_faults
+        self.injected = 0
         self.retry_after = args.retry_after
         self.stall = args.stall
         self.quirks, self.max_body, self.chunk_min = set(), None, None
@@ -84,12 +94,13 @@ class Config:
             elif name == "redirect-blobs":
                 self.redirect_blobs = val.rstrip("/")
             elif name in ("patch201", "head403", "location-relative", "location-absolute",
-                          "location-query", "warning"):
+                          "location-query", "warning", "stable-location"):
                 self.quirks.add(name)
             else:
                 sys.exit("faultproxy: unknown quirk %r" % q)
         self.rng = random.Random(args.seed)
         self.lock = threading.Lock()
+        self.sessions = {}  # stable-location: session id -> the registry's latest URL
         self.count = 0
         self.log = open(args.log, "a", buffering=1) if args.log else None
 
@@ -106,6 +117,9 @@ class Config:
                 return None
             if self.rng.random() >= self.rate:
                 return None
+            if 0 <= self.max_faults <= self.injected:
+                return None
+            self.injected += 1
             return self.rng.choice(self.faults)
 
     def note(self, line):
@@ -227,9 +241,39 @@ class Handler(http.server.BaseHTTPRequestHandler):
             parts = parts._replace(scheme="http", netloc=host)
         elif parts.netloc == "%s:%d" % (self.cfg.up_host, self.cfg.up_port):
             parts = parts._replace(scheme="http", netloc=host)  # keep the client on the proxy
+        if "stable-location" in q and UPLOAD_PATH.match(parts.path):
+            parts = parts._replace(query="")
         if "location-query" in q:
             parts = parts._replace(query=(parts.query + "&" if parts.query else "") + "fp=1")
         return urllib.parse.urlunsplit(parts)
+
+    def upstream_path(self, path):
+        """stable-location: the registry's own URL for a session the client
+        knows by its stable one (client query parameters kept)."""
+        parts = urllib.parse.urlsplit(path)
+        m = UPLOAD_PATH.match(parts.path)
+        if "stable-location" not in self.cfg.quirks or not m:
+            return path
+        with self.cfg.lock:
+            known = self.cfg.sessions.get(m.group(1))
+        if not known:
+            return path
+        up = urllib.parse.urlsplit(known)
+        query = "&".join(q for q in (up.query, parts.query) if q)
+        return urllib.parse.urlunsplit(("", "", up.path, query, ""))
+
+    def note_session(self, resp):
+        if "stable-location" not in self.cfg.quirks:
+            return
+        loc = resp.getheader("Location")
+        if not loc:
+            return
+        parts = urllib.parse.urlsplit(loc)
+        m = UPLOAD_PATH.match(parts.path)
+        if m:
+            with self.cfg.lock:
+                self.cfg.sessions[m.group(1)] = urllib.parse.urlunsplit(
+                    ("", "", parts.path, parts.query, ""))
 
     def proxy(self):
         cfg = self.cfg
@@ -253,13 +297,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
             cfg.note("%s %s -> quirk 413 (%d bytes)" % (self.command, path, n))
             return
         body = self.read_body() if n != 0 else None
+        if fault == "cut" and body is not None:
+            body = body[:len(body) // 2]
+            del self.headers["Content-Range"]
         if cfg.max_body is not None and body is not None and len(body) > cfg.max_body:
             self.send_error_status(413, "SIZE_INVALID")
             cfg.note("%s %s -> quirk 413 (%d bytes)" % (self.command, path, len(body)))
             return
         try:
             conn = self.upstream()
-            conn.putrequest(self.command, path, skip_host=True, skip_accept_encoding=True)
+            conn.putrequest(self.command, self.upstream_path(path), skip_host=True,
+                            skip_accept_encoding=True)
             for k, v in self.headers.items():  # repeated headers (Accept) kept as they are
                 if k.lower() not in HOP_BY_HOP:
                     conn.putheader(k, v)
@@ -269,12 +317,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
             resp = conn.getresponse()
             data = resp.read()
             conn.close()
+            self.note_session(resp)
         except OSError as e:
             self.send_error_status(502, "UNAVAILABLE")
             cfg.note("%s %s -> upstream error %s" % (self.command, path, e))
             return
-        if fault == "lost":
-            cfg.note("%s %s -> fault lost (upstream %d)" % (self.command, path, resp.status))
+        if fault in ("lost", "cut"):
+            cfg.note("%s %s -> fault %s (upstream %d)" % (self.command, path, fault, resp.status))
             self.reset()
             return
         self.answer(resp, data, fault)
@@ -340,6 +389,7 @@ def parse_args(argv):
     p.add_argument("--methods", default="", help="only fault these methods (comma list)")
     p.add_argument("--paths", default="", help="only fault paths matching this regex")
     p.add_argument("--skip", type=int, default=0, help="never fault the first N requests")
+    p.add_argument("--max-faults", type=int, default=-1, help="inject at most N faults")
     p.add_argument("--retry-after", type=int, default=1, help="Retry-After seconds for 429")
     p.add_argument("--stall", type=float, default=5.0, help="seconds a stall holds on")
     p.add_argument("--quirks", default="", help="comma list of quirks (see the top of this file)")
