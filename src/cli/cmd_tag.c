@@ -11,7 +11,7 @@
 #include <time.h>
 
 #include "cli.h"
-#include "tagseal/creds.h"
+#include "regopts.h"
 #include "tagseal/registry.h"
 #include "tagseal/tagname.h"
 
@@ -44,18 +44,14 @@ const ts_command ts_cmd_tag = {
 	"  outside CI; {date:%Y%m%d}-{build}.g{sha} / {date:%Y%m%d}-g{sha} without a\n"
 	"  version. '+' becomes '_'; tags over 128 characters end in a hash.\n"
 	"\n"
-	"registry access (with --repo):\n"
-	"  --username USER      with --password-stdin\n"
-	"  --password-stdin     read the password or token from standard input\n"
-	"  --ca-file FILE       also trust this CA\n"
-	"  --plain-http         allow plain HTTP to a non-loopback registry\n" TS_COMMON_USAGE
+	"registry access (with --repo):\n" TS_REGOPTS_USAGE TS_COMMON_USAGE
 	"\n"
 	"Exit: 0 ok; 2 bad option, template, version or repository; 3 tag taken;\n"
 	"4 registry failure.\n",
 };
 
 enum { O_TAG = 256, O_SCHEME, O_VERSION, O_BUILD, O_GITDIR, O_ALIAS, O_REPO, O_COLLISION,
-       O_JSON, O_USER, O_PWSTDIN, O_CA, O_PLAIN };
+       O_JSON };
 
 typedef struct tag_args {
 	ts_tagname_opts tn;
@@ -64,8 +60,7 @@ typedef struct tag_args {
 	const char *repo;
 	ts_collision policy;
 	bool json;
-	ts_registry_opts reg;
-	bool password_stdin;
+	ts_regopts ro;
 } tag_args;
 
 static int set_policy(const char *s, ts_collision *p)
@@ -91,10 +86,7 @@ static int parse_args(int argc, char **argv, tag_args *a)
 		{ "repo", required_argument, NULL, O_REPO },
 		{ "on-collision", required_argument, NULL, O_COLLISION },
 		{ "json", no_argument, NULL, O_JSON },
-		{ "username", required_argument, NULL, O_USER },
-		{ "password-stdin", no_argument, NULL, O_PWSTDIN },
-		{ "ca-file", required_argument, NULL, O_CA },
-		{ "plain-http", no_argument, NULL, O_PLAIN },
+		TS_REGOPTS_LONGOPTS,
 		TS_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -115,11 +107,10 @@ static int parse_args(int argc, char **argv, tag_args *a)
 		case O_REPO: a->repo = optarg; break;
 		case O_COLLISION: rc = set_policy(optarg, &a->policy); break;
 		case O_JSON: a->json = true; break;
-		case O_USER: a->reg.username = optarg; break;
-		case O_PWSTDIN: a->password_stdin = true; break;
-		case O_CA: a->reg.ca_file = optarg; break;
-		case O_PLAIN: a->reg.plain_http = true; break;
-		default: rc = ts_cli_common_opt(&ts_cmd_tag, opt); break;
+		default:
+			if ((rc = ts_regopts_opt(&a->ro, "tag", opt, optarg)) == -2)
+				rc = ts_cli_common_opt(&ts_cmd_tag, opt);
+			break;
 		}
 		if (rc >= 0)
 			return rc;
@@ -128,8 +119,8 @@ static int parse_args(int argc, char **argv, tag_args *a)
 		return ts_msg_usage("tag", "unexpected argument '%s'", argv[optind]);
 	if (a->tn.tag && a->tn.scheme)
 		return ts_msg_usage("tag", "--tag and --scheme exclude each other");
-	if (a->password_stdin && !a->reg.username)
-		return ts_msg_usage("tag", "--password-stdin needs --username");
+	if ((rc = ts_regopts_check(&a->ro, "tag")) >= 0)
+		return rc;
 	if (a->policy == TS_COLLISION_BUMP && !a->repo)
 		return ts_msg_usage("tag", "--on-collision bump needs --repo");
 	a->tn.aliases = a->aliases;
@@ -145,40 +136,21 @@ typedef struct registry_view {
 	bool checked;
 } registry_view;
 
-static void log_line(const char *line)
-{
-	ts_msg_verbose("%s", line);
-}
-
-static void warn_line(const char *line)
-{
-	ts_msg_warn("%s", line);
-}
-
 static ts_code list_tags(tag_args *a, registry_view *v, ts_error *err)
 {
 	ts_ref repo = TS_REF_INIT;
 	ts_registry *r = NULL;
-	char *password = NULL;
 	ts_code rc = ts_repo_parse(a->repo, &repo, "--repo", err);
 
-	if (rc == TS_OK && a->password_stdin) {
-		rc = ts_creds_read_password_stdin(&password, err);
-		a->reg.password = password;
-	}
-	a->reg.verbose = ts_msg_verbosity() >= 2;
-	a->reg.log = log_line;
-	a->reg.warn = warn_line;
 	if (rc == TS_OK)
-		rc = ts_registry_open(&repo, &a->reg, &r, err);
+		rc = ts_regopts_finish(&a->ro, 2, err);
+	if (rc == TS_OK)
+		rc = ts_registry_open(&repo, &a->ro.reg, &r, err);
 	if (rc == TS_OK)
 		rc = ts_registry_tags_list(r, &v->tags, &v->n, err);
 	v->checked = rc == TS_OK;
 	ts_registry_free(r);
 	ts_ref_free(&repo);
-	if (password)
-		ts_secret_free(password);
-	a->reg.password = NULL;
 	return rc;
 }
 
@@ -353,7 +325,7 @@ static int run(int argc, char **argv)
 
 	memset(&a, 0, sizeof(a));
 	memset(&res, 0, sizeof(res));
-	a.reg = (ts_registry_opts)TS_REGISTRY_OPTS_INIT;
+	ts_regopts_init(&a.ro);
 	rc = parse_args(argc, argv, &a);
 	if (rc >= 0) {
 		free(a.aliases);
@@ -376,6 +348,7 @@ static int run(int argc, char **argv)
 	}
 	ts_tagname_result_free(&res);
 	ts_registry_tags_free(view.tags);
+	ts_regopts_free(&a.ro);
 	free(a.aliases);
 	return rc;
 }

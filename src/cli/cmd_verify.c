@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "tagseal/creds.h"
+#include "regopts.h"
 #include "tagseal/ref.h"
 #include "tagseal/verify.h"
 
@@ -33,11 +33,7 @@ const ts_command ts_cmd_verify = {
 	"  --offline            check the chain only; do not contact registries\n"
 	"  --anchor DIGEST      a line digest saved earlier (the 'head' of a previous\n"
 	"                       verify); fail unless some line still hashes to it\n"
-	"  --username USER      registry user (password from --password-stdin,\n"
-	"                       else TAGSEAL_USERNAME/TAGSEAL_PASSWORD, else Docker config)\n"
-	"  --password-stdin     read the registry password from standard input\n"
-	"  --ca-file FILE       trust this CA for HTTPS registries\n"
-	"  --plain-http         allow plain HTTP to a non-loopback registry\n" TS_COMMON_USAGE
+	TS_REGOPTS_USAGE TS_COMMON_USAGE
 	"\n"
 	"Findings go to stdout as 'FILE:LINE: message', one per line.\n"
 	"Exit: 0 all good; 2 bad usage or unreadable record; 4 a tag could not be checked\n"
@@ -46,8 +42,7 @@ const ts_command ts_cmd_verify = {
 	"conflicting digests.\n",
 };
 
-enum { OPT_RECORD = 256, OPT_JSON, OPT_JOBS, OPT_OFFLINE, OPT_USER, OPT_PWSTDIN, OPT_CA,
-       OPT_PLAIN, OPT_ANCHOR };
+enum { OPT_RECORD = 256, OPT_JSON, OPT_JOBS, OPT_OFFLINE, OPT_ANCHOR };
 
 typedef struct verify_args {
 	const char *record;
@@ -55,10 +50,7 @@ typedef struct verify_args {
 	int jobs;
 	bool offline;
 	const char *anchor;
-	const char *username;
-	bool password_stdin;
-	const char *ca_file;
-	bool plain_http;
+	ts_regopts ro;
 } verify_args;
 
 static int parse_jobs(const char *s, int *out)
@@ -77,10 +69,7 @@ static int parse_args(int argc, char **argv, verify_args *a)
 		{ "jobs", required_argument, NULL, OPT_JOBS },
 		{ "offline", no_argument, NULL, OPT_OFFLINE },
 		{ "anchor", required_argument, NULL, OPT_ANCHOR },
-		{ "username", required_argument, NULL, OPT_USER },
-		{ "password-stdin", no_argument, NULL, OPT_PWSTDIN },
-		{ "ca-file", required_argument, NULL, OPT_CA },
-		{ "plain-http", no_argument, NULL, OPT_PLAIN },
+		TS_REGOPTS_LONGOPTS,
 		TS_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -95,11 +84,10 @@ static int parse_args(int argc, char **argv, verify_args *a)
 		case OPT_JOBS: rc = parse_jobs(optarg, &a->jobs); break;
 		case OPT_OFFLINE: a->offline = true; break;
 		case OPT_ANCHOR: a->anchor = optarg; break;
-		case OPT_USER: a->username = optarg; break;
-		case OPT_PWSTDIN: a->password_stdin = true; break;
-		case OPT_CA: a->ca_file = optarg; break;
-		case OPT_PLAIN: a->plain_http = true; break;
-		default: rc = ts_cli_common_opt(&ts_cmd_verify, opt); break;
+		default:
+			if ((rc = ts_regopts_opt(&a->ro, "verify", opt, optarg)) == -2)
+				rc = ts_cli_common_opt(&ts_cmd_verify, opt);
+			break;
 		}
 		if (rc >= 0)
 			return rc;
@@ -112,21 +100,9 @@ static int parse_args(int argc, char **argv, verify_args *a)
 		return ts_msg_usage("verify", "--record FILE is required");
 	if (a->anchor && !ts_digest_valid(a->anchor))
 		return ts_msg_usage("verify", "--anchor '%s' is not sha256:<64 hex>", a->anchor);
-	if (a->password_stdin && !a->username)
-		return ts_msg_usage("verify", "--password-stdin needs --username");
-	return -1;
+	return ts_regopts_check(&a->ro, "verify");
 }
 
-static void log_line(const char *line)
-{
-	if (ts_msg_verbosity() >= 2)
-		ts_msg_verbose("%s", line);
-}
-
-static void warn_line(const char *line)
-{
-	ts_msg_warn("%s", line);
-}
 
 /* Progress on stderr: a rewritten line on a TTY, a line per 5% with -v. */
 static void progress(void *ctx, size_t done, size_t total)
@@ -191,29 +167,22 @@ static int conclude(const ts_verify_report *rep, bool offline)
 static int run(int argc, char **argv)
 {
 	verify_args a = { .jobs = 4 };
-	ts_registry_opts ropts = TS_REGISTRY_OPTS_INIT;
 	ts_verify_opts vopts = { 0 };
 	ts_verify_report rep = TS_VERIFY_REPORT_INIT;
 	ts_error err = TS_ERROR_INIT;
-	char *password = NULL;
 	bool tty = isatty(STDERR_FILENO) == 1;
-	int rc = parse_args(argc, argv, &a);
+	int rc;
 
+	ts_regopts_init(&a.ro);
+	rc = parse_args(argc, argv, &a);
 	if (rc >= 0)
 		return rc;
-	ropts.read_only = true; /* verify only reads: ask tokens for pull */
-	if (a.password_stdin && ts_creds_read_password_stdin(&password, &err) != TS_OK) {
+	a.ro.reg.read_only = true; /* verify only reads: ask tokens for pull */
+	if (ts_regopts_finish(&a.ro, 2, &err) != TS_OK) {
 		rc = ts_msg_fail(&err);
 		goto out;
 	}
-	ropts.username = a.username;
-	ropts.password = password;
-	ropts.ca_file = a.ca_file;
-	ropts.plain_http = a.plain_http;
-	ropts.verbose = ts_msg_verbosity() >= 2;
-	ropts.log = log_line;
-	ropts.warn = warn_line;
-	vopts.registry = &ropts;
+	vopts.registry = &a.ro.reg;
 	vopts.jobs = a.jobs;
 	vopts.offline = a.offline;
 	vopts.anchor = a.anchor;
@@ -228,7 +197,6 @@ static int run(int argc, char **argv)
 		rc = conclude(&rep, a.offline);
 out:
 	ts_verify_report_free(&rep);
-	if (password)
-		ts_secret_free(password);
+	ts_regopts_free(&a.ro);
 	return rc;
 }

@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include "pushopts.h"
-#include "tagseal/creds.h"
 #include "tagseal/fsutil.h"
 #include "tagseal/outputs.h"
 #include "tagseal/pin.h"
@@ -17,8 +16,7 @@
 enum {
 	O_REPO = 1000, O_TAG, O_SCHEME, O_VERSION, O_BUILD, O_GITDIR, O_ALIAS, O_COLLISION,
 	O_IMAGE, O_COMPRESSION, O_FORMAT, O_JOBS, O_DIGEST_FILE, O_METADATA_FILE, O_RECORD,
-	O_DOTENV, O_PIN, O_PIN_FORM, O_USERNAME, O_PASSWORD_STDIN, O_CA_FILE, O_PLAIN_HTTP,
-	O_RETRIES, O_TIMEOUT, O_DRY_RUN, O_NO_CACHE, O_MOUNT_FROM, O_CHUNK_SIZE
+	O_DOTENV, O_PIN, O_PIN_FORM, O_DRY_RUN, O_NO_CACHE, O_MOUNT_FROM, O_CHUNK_SIZE
 };
 
 static const struct option longopts[] = {
@@ -40,12 +38,7 @@ static const struct option longopts[] = {
 	{ "dotenv", required_argument, NULL, O_DOTENV },
 	{ "pin", required_argument, NULL, O_PIN },
 	{ "pin-form", required_argument, NULL, O_PIN_FORM },
-	{ "username", required_argument, NULL, O_USERNAME },
-	{ "password-stdin", no_argument, NULL, O_PASSWORD_STDIN },
-	{ "ca-file", required_argument, NULL, O_CA_FILE },
-	{ "plain-http", no_argument, NULL, O_PLAIN_HTTP },
-	{ "retries", required_argument, NULL, O_RETRIES },
-	{ "timeout", required_argument, NULL, O_TIMEOUT },
+	TS_REGOPTS_LONGOPTS,
 	{ "dry-run", no_argument, NULL, O_DRY_RUN },
 	{ "no-cache", no_argument, NULL, O_NO_CACHE },
 	{ "mount-from", required_argument, NULL, O_MOUNT_FROM },
@@ -53,16 +46,6 @@ static const struct option longopts[] = {
 	TS_COMMON_LONGOPTS,
 	{ NULL, 0, NULL, 0 }
 };
-
-static void log_verbose(const char *line)
-{
-	ts_msg_verbose("%s", line);
-}
-
-static void log_warn(const char *line)
-{
-	ts_msg_warn("%s", line);
-}
 
 /* Step-by-step progress is detail: shown with -v. */
 static void log_progress(const char *line)
@@ -80,12 +63,9 @@ int ts_push_cli_parse(const ts_command *cmd, int argc, char **argv, ts_push_cli 
 {
 	int opt, ret;
 	long v = 0;
-	ts_registry_opts ro = TS_REGISTRY_OPTS_INIT;
 
 	memset(c, 0, sizeof(*c));
-	c->push.reg = ro;
-	c->push.reg.log = log_verbose;
-	c->push.reg.warn = log_warn;
+	ts_regopts_init(&c->ro);
 	c->push.progress = log_progress;
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, TS_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
@@ -112,20 +92,6 @@ int ts_push_cli_parse(const ts_command *cmd, int argc, char **argv, ts_push_cli 
 		case O_DOTENV: c->dotenv_file = optarg; break;
 		case O_PIN: push_str(&c->pins, &c->n_pins, optarg); break;
 		case O_PIN_FORM: c->pin_form = optarg; break;
-		case O_USERNAME: c->push.reg.username = optarg; break;
-		case O_PASSWORD_STDIN: c->password_stdin = true; break;
-		case O_CA_FILE: c->push.reg.ca_file = optarg; break;
-		case O_PLAIN_HTTP: c->push.reg.plain_http = true; break;
-		case O_RETRIES:
-			if ((ret = ts_cli_parse_int(cmd->name, "--retries", optarg, 0, 100, &v)) >= 0)
-				return ret;
-			c->push.reg.retries = (int)v;
-			break;
-		case O_TIMEOUT:
-			if ((ret = ts_cli_parse_int(cmd->name, "--timeout", optarg, 1, 86400, &v)) >= 0)
-				return ret;
-			c->push.reg.timeout_s = v;
-			break;
 		case O_DRY_RUN: c->push.dry_run = true; break;
 		case O_NO_CACHE: c->push.no_cache = true; break;
 		case O_MOUNT_FROM: c->mount_from = optarg; break;
@@ -133,14 +99,15 @@ int ts_push_cli_parse(const ts_command *cmd, int argc, char **argv, ts_push_cli 
 			/* MiB: a registry's request body limit, e.g. 4 for GHCR-like proxies */
 			if ((ret = ts_cli_parse_int(cmd->name, "--chunk-size", optarg, 1, 64, &v)) >= 0)
 				return ret;
-			c->push.reg.chunk_size = v * 1024 * 1024;
+			c->ro.reg.chunk_size = v * 1024 * 1024;
 			break;
 		default:
-			if ((ret = ts_cli_common_opt(cmd, opt)) >= 0)
+			if ((ret = ts_regopts_opt(&c->ro, cmd->name, opt, optarg)) == -2)
+				ret = ts_cli_common_opt(cmd, opt);
+			if (ret >= 0)
 				return ret;
 		}
 	}
-	c->push.reg.verbose = ts_msg_verbosity() > 0;
 	if (ts_msg_verbosity() < 0)
 		c->push.progress = NULL;
 	if (optind >= argc)
@@ -160,8 +127,8 @@ int ts_push_cli_parse(const ts_command *cmd, int argc, char **argv, ts_push_cli 
 		return ts_msg_usage(cmd->name, "--on-collision '%s': expected fail or bump", c->on_collision);
 	if (c->pin_form && strcmp(c->pin_form, "tag-digest") && strcmp(c->pin_form, "digest"))
 		return ts_msg_usage(cmd->name, "--pin-form '%s': expected tag-digest or digest", c->pin_form);
-	if (c->password_stdin && !c->push.reg.username)
-		return ts_msg_usage(cmd->name, "--password-stdin needs --username");
+	if ((ret = ts_regopts_check(&c->ro, cmd->name)) >= 0)
+		return ret;
 	c->push.compression = c->compression && !strcmp(c->compression, "zstd") ? TS_COMPRESS_ZSTD
 										 : TS_COMPRESS_GZIP;
 	c->push.format = !c->format ? TS_FORMAT_KEEP
@@ -260,14 +227,10 @@ ts_code ts_push_cli_prepare(ts_push_cli *c, ts_error *err)
 					    c->mount_from, c->mount_repo.host, c->repo.host);
 		c->push.mount_from = c->mount_repo.path;
 	}
-	if (c->password_stdin) {
-		rc = ts_creds_read_password_stdin(&c->password, err);
-		if (rc)
-			return rc;
-		c->push.reg.password = c->password;
-	}
-	if (c->push.reg.ca_file && access(c->push.reg.ca_file, R_OK) != 0)
-		return ts_error_set(err, TS_EUSAGE, "--ca-file '%s' cannot be read", c->push.reg.ca_file);
+	rc = ts_regopts_finish(&c->ro, 1, err);
+	if (rc)
+		return rc;
+	c->push.reg = c->ro.reg;
 	/* output files are refused now, not after the tag is pushed */
 	{
 		const char *outs[] = { c->digest_file, c->metadata_file, c->dotenv_file };
@@ -387,7 +350,6 @@ void ts_push_cli_free(ts_push_cli *c)
 		ts_file_hash_finish(c->source_hash, ignored);
 		c->source_hash = NULL;
 	}
-	if (c->password)
-		ts_secret_free(c->password);
-	c->password = NULL;
+	ts_regopts_free(&c->ro);
+	c->push.reg.password = NULL;
 }

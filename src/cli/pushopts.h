@@ -7,6 +7,7 @@
 #define TAGSEAL_PUSHOPTS_H
 
 #include "cli.h"
+#include "regopts.h"
 #include "tagseal/push.h"
 #include "tagseal/tagname.h"
 
@@ -30,13 +31,7 @@
 	"  --pin PATH           pin REPO:TAG@DIGEST into manifests (repeatable)\n" \
 	"  --pin-form FORM      tag-digest (default) or digest\n"
 #define TS_REGISTRY_USAGE \
-	"registry access:\n" \
-	"  --username USER      with --password-stdin\n" \
-	"  --password-stdin     read the password or token from standard input\n" \
-	"  --ca-file FILE       also trust this CA\n" \
-	"  --plain-http         allow plain HTTP to a non-loopback registry\n" \
-	"  --retries N          retries of transient failures (default 4)\n" \
-	"  --timeout SECONDS    give up on a stalled transfer (default 60)\n" \
+	"registry access:\n" TS_REGOPTS_USAGE \
 	"  --mount-from REPO    mount layers the registry has in REPO (same registry)\n" \
 	"                       instead of uploading them\n" \
 	"  --chunk-size MIB     send blobs in PATCHes of at most MIB MiB (a registry's\n" \
@@ -57,8 +52,7 @@ typedef struct ts_push_cli {
 	const char **pins;
 	size_t n_pins;
 	const char *pin_form;
-	bool password_stdin;
-	char *password;
+	ts_regopts ro; /* registry access; copied into push.reg once complete */
 	const char *compression, *format;
 	const char *mount_from;
 	ts_ref mount_repo;
