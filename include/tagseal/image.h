@@ -51,6 +51,7 @@ typedef struct ts_layer {
 	bool wanted;
 	bool done;
 	bool retry;                        /* failed in a way a new pass may cure */
+	bool retry_free;                   /* ... and that pass is not a failed attempt */
 	bool claimed;                      /* a streaming worker has it */
 	bool verify_only;                  /* the registry has it (layer cache): only
 					    * check the bytes against diff_id */

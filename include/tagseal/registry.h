@@ -129,12 +129,20 @@ typedef long (*ts_blob_reader)(void *ctx, char *buf, size_t cap, ts_error *rerr)
  * an error here cancels the upload (e.g. a layer whose diff_id is wrong). */
 typedef ts_code (*ts_blob_check)(void *ctx, ts_error *err);
 
+/* ts_error.retryable after an upload: another attempt may cure it; or it
+ * is needed because the way of sending changed (a 413 switched to pieces),
+ * and does not count as a failed attempt. */
+#define TS_RETRY 1
+#define TS_RETRY_FREE 2
+
 /* Where an interrupted upload stands. Zero-initialise; clear when done. */
 typedef struct ts_upload_state {
 	char *location; /* the open upload session, or NULL: start a new one */
 	int64_t offset; /* bytes of it the registry holds */
 } ts_upload_state;
 void ts_upload_state_clear(ts_upload_state *s);
+/* Cancel the session (DELETE) and clear the state: an upload given up. */
+void ts_registry_upload_abandon(ts_registry *r, ts_upload_state *s);
 
 ts_code ts_registry_blob_upload(ts_registry *r, const char *digest, int64_t size,
 				ts_blob_reader read, void *ctx, ts_blob_check check,

@@ -45,9 +45,11 @@ static void vline(int level, const char *prefix, const char *fmt, va_list ap)
 {
 	if (verbosity < level)
 		return;
+	flockfile(stderr); /* lines from upload threads stay whole */
 	fputs(prefix, stderr);
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
+	funlockfile(stderr);
 }
 
 void ts_msg_info(const char *fmt, ...)

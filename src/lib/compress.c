@@ -215,8 +215,10 @@ long ts_compressor_read(void *ctx, char *buf, size_t cap, ts_error *rerr)
 			j->out_off += n;
 			return (long)n;
 		}
+		pthread_mutex_lock(&c->mu);
 		j->state = 0;
 		c->head++;
+		pthread_mutex_unlock(&c->mu);
 	}
 	if (!c->trailer_sent) {
 		c->trailer_sent = true;

@@ -33,6 +33,22 @@ static ts_code write_all(int fd, const void *data, size_t len)
 	return TS_OK;
 }
 
+/* The umask, read once: umask(2) can only be read by setting it, which is
+ * not safe while other threads create files. */
+static mode_t umask_value;
+static void read_umask(void)
+{
+	umask_value = umask(0);
+	umask(umask_value);
+}
+
+static mode_t process_umask(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, read_umask);
+	return umask_value;
+}
+
 ts_code ts_write_file_atomic(const char *path, const void *data, size_t len,
 			     mode_t mode, const char *what, ts_error *err)
 {
@@ -66,7 +82,7 @@ ts_code ts_write_file_atomic(const char *path, const void *data, size_t len,
 		ts_error_set(err, TS_EUSAGE, "%s '%s': cannot write: %s", what, path, strerror(errno));
 		goto fail;
 	}
-	if (fchmod(fd, exists ? mode : (mode & ~umask(umask(0)))) != 0) {
+	if (fchmod(fd, exists ? mode : (mode & ~process_umask())) != 0) {
 		ts_error_set(err, TS_EUSAGE, "%s '%s': cannot set mode: %s", what, path, strerror(errno));
 		goto fail;
 	}

@@ -728,9 +728,10 @@ typedef struct stream_ctx {
 	bool started;
 } stream_ctx;
 
+/* Under the lock. A claimed layer's other flags belong to its worker. */
 static bool layer_pending(const ts_layer *l)
 {
-	return l->wanted && !l->done && !l->retry && !l->claimed;
+	return !l->claimed && l->wanted && !l->done && !l->retry;
 }
 
 static void *want_layer(void *vctx, const char *name, size_t i, const char **resolved, int64_t *size)
@@ -833,7 +834,7 @@ ts_code ts_image_stream_layers_parallel(ts_image *img, int n, ts_layer_fn fn, vo
 	for (int i = 1; i < n; i++)
 		if (w[i].started)
 			pthread_join(t[i], NULL); /* a worker that did not start leaves its layers to the others */
-	/* the first failure in layer order is the one reported */
+	/* the first failing worker's error is the one reported */
 	for (int i = 0; i < n && rc == TS_OK; i++)
 		if (w[i].rc) {
 			rc = w[i].rc;

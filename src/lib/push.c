@@ -235,6 +235,7 @@ static ts_code on_layer(void *ctx, ts_layer *l, ts_blob_reader read, void *rctx,
 		/* start this layer over in another pass over the image */
 		progress(p, "layer %s: %s; it will be sent again", l->member, err->msg);
 		l->retry = true;
+		l->retry_free = err->retryable == TS_RETRY_FREE;
 		ts_error_clear(err);
 		return TS_OK;
 	}
@@ -373,20 +374,27 @@ static ts_code stream_pass(pusher *p, ts_error *err)
  * up to --retries + 1 attempts. */
 static ts_code stream_with_retries(pusher *p, ts_error *err)
 {
-	for (int pass = 0;; pass++) {
-		bool again = false;
+	for (int failed = 0;;) {
+		bool again = false, counted = false;
 		ts_code rc = stream_pass(p, err);
 		if (rc)
 			return rc;
 		for (size_t i = 0; i < p->img->n_layers; i++) {
 			ts_layer *l = &p->img->layers[i];
+			if (l->retry && !l->retry_free)
+				counted = true;
+		}
+		if (counted)
+			failed++;
+		for (size_t i = 0; i < p->img->n_layers; i++) {
+			ts_layer *l = &p->img->layers[i];
 			if (!l->retry)
 				continue;
-			if (pass + 1 >= ts_registry_attempts(p->reg))
+			if (counted && failed >= ts_registry_attempts(p->reg))
 				return ts_error_set(err, TS_EREGISTRY,
 						    "layer %s could not be uploaded to %s after %d attempts",
-						    l->member, p->o->repo->host, pass + 1);
-			l->retry = false;
+						    l->member, p->o->repo->host, failed);
+			l->retry = l->retry_free = false;
 			again = true;
 		}
 		if (!again)
@@ -760,6 +768,8 @@ ts_code ts_push(const ts_push_opts *o, ts_push_result *res, ts_error *err)
 	}
 	res->bytes_uploaded = ts_registry_bytes_sent(p.reg);
 out:
+	for (size_t i = 0; p.img && p.reg && i < p.img->n_layers; i++)
+		ts_registry_upload_abandon(p.reg, &p.img->layers[i].resume); /* left after a failure */
 	ts_buf_free(&top);
 	ts_registry_free(p.reg);
 	free_file_ids(&p);

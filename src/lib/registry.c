@@ -268,13 +268,13 @@ static void *pipe_fill(void *arg)
 		pthread_mutex_lock(&p->mu);
 		while (p->wr - p->rd == PIPE_SLOTS && !p->cancel)
 			pthread_cond_wait(&p->cv, &p->mu);
-		if (p->cancel) {
+		if (p->cancel) { /* read under the lock; written atomically under it too */
 			pthread_mutex_unlock(&p->mu);
 			return NULL;
 		}
 		i = (size_t)(p->wr % PIPE_SLOTS);
 		pthread_mutex_unlock(&p->mu);
-		while (n < PIPE_SLOT) {
+		while (n < PIPE_SLOT && !__atomic_load_n(&p->cancel, __ATOMIC_RELAXED)) {
 			long k = p->read(p->ctx, p->slot[i] + n, PIPE_SLOT - n, &rerr);
 			if (k < 0) {
 				pthread_mutex_lock(&p->mu);
@@ -393,16 +393,22 @@ static bool pipe_failed(upipe *p)
 	return f;
 }
 
-/* Stop the reader (early on failure) and free the pipe. */
-static void pipe_free(upipe *p)
+/* Stop the reader (early on failure) and wait for it. */
+static void pipe_stop(upipe *p)
 {
-	if (p->started) {
-		pthread_mutex_lock(&p->mu);
-		p->cancel = true;
-		pthread_cond_broadcast(&p->cv);
-		pthread_mutex_unlock(&p->mu);
-		pthread_join(p->thread, NULL);
-	}
+	if (!p->started)
+		return;
+	pthread_mutex_lock(&p->mu);
+	__atomic_store_n(&p->cancel, true, __ATOMIC_RELAXED);
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	pthread_join(p->thread, NULL);
+	p->started = false;
+}
+
+/* Free a stopped pipe (its hash too, unless taken). */
+static void pipe_release(upipe *p)
+{
 	for (int i = 0; i < PIPE_SLOTS; i++)
 		free(p->slot[i]);
 	pthread_mutex_destroy(&p->mu);
@@ -1335,10 +1341,10 @@ static ts_code upload_status(ts_registry *r, upload *u, int64_t *have, ts_error 
 		/* "Range: 0-N" means N+1 bytes; docker-registry also answers
 		 * "0-0" for an empty upload, so that is read as 0 (a registry that
 		 * really holds 1 byte answers the re-send with 416, and the blob
-		 * is then started over) */
+		 * is then started over). No Range at all: -1, unknown. */
 		const char *dash = strchr(q.range, '-');
 		long long end = dash ? strtoll(dash + 1, NULL, 10) : -1;
-		*have = end > 0 ? end + 1 : 0;
+		*have = dash ? (end > 0 ? end + 1 : 0) : -1;
 		upload_move(u, &q);
 	}
 	req_free(&q);
@@ -1388,11 +1394,12 @@ static ts_code upload_chunk(ts_registry *r, upload *u, const char *buf, size_t n
 			req_free(&q);
 			continue;
 		}
-		if (rc == TS_OK && q.status == 404) {
+		if (rc == TS_OK && (q.status == 404 || q.status == 416)) {
 			/* the session is gone (docker-registry drops one whose PATCH
-			 * was cut): the blob may be sent again in a new session */
+			 * was cut), or holds other bytes than we think: the blob
+			 * may be sent again in a new session */
 			rc = http_error(r, &q, "uploading a blob", err);
-			err->retryable = 1;
+			err->retryable = TS_RETRY;
 			req_free(&q);
 			return rc;
 		}
@@ -1408,7 +1415,7 @@ static ts_code upload_chunk(ts_registry *r, upload *u, const char *buf, size_t n
 		if (attempt >= r->opts.retries) {
 			if (rc == TS_OK)
 				rc = http_error(r, &q, "uploading a blob", err);
-			err->retryable = 1;
+			err->retryable = TS_RETRY;
 			req_free(&q);
 			return rc;
 		}
@@ -1554,51 +1561,70 @@ static ts_code send_stream(ts_registry *r, upload *u, int64_t size, const char *
 		return pp->rc;
 	}
 	if (rc == TS_OK && (q.status == 202 || q.status == 201 || q.status == 204)) {
+		/* the registry's Range, when it sends one, must count every byte */
+		const char *dash = strchr(q.range, '-');
+		int64_t acked = dash ? strtoll(dash + 1, NULL, 10) + 1 : pp->taken;
 		upload_move(u, &q);
-		u->offset = pp->taken;
-		req_free(&q);
-		return TS_OK;
-	}
-	if (rc == TS_OK && q.status == 413) {
-		/* a request body limit: pieces from now on, in a new session */
+		if (acked == pp->taken || (acked == 1 && pp->taken == 0)) {
+			u->offset = pp->taken;
+			req_free(&q);
+			return TS_OK;
+		}
+		rc = ts_error_set(err, TS_EREGISTRY,
+				  "uploading a blob: registry %s acknowledged %lld of the %lld bytes sent",
+				  r->host, (long long)acked, (long long)pp->taken);
+	} else if (rc == TS_OK && q.status == 413) {
+		/* a request body limit: pieces from now on, in a new session; the
+		 * attempt that found out does not count as a failure */
 		log_line(r, "the registry refuses large request bodies (413): sending PATCHes of %d bytes",
 			 UPLOAD_CHUNK);
 		r->piece = UPLOAD_CHUNK;
 		rc = http_error(r, &q, "uploading a blob", err);
-		err->retryable = 1;
+		err->retryable = TS_RETRY_FREE;
+		upload_cancel(r, u->location);
 		free(u->location);
 		u->location = NULL;
+		u->offset = 0;
 		req_free(&q);
 		return rc;
-	}
-	if (rc == TS_OK && q.status != 401 && q.status != 404 && q.status != 416 &&
-	    !transient_status(q.status)) {
+	} else if (rc == TS_OK && q.status != 401 && q.status != 404 && q.status != 416 &&
+		   !transient_status(q.status)) {
 		rc = http_error(r, &q, "uploading a blob", err);
 		req_free(&q);
 		return rc;
-	}
-	if (rc != TS_OK && !q.transient) {
+	} else if (rc != TS_OK && !q.transient) {
 		req_free(&q);
 		return rc;
-	}
-	if (rc == TS_OK)
+	} else if (rc == TS_OK) {
 		rc = http_error(r, &q, "uploading a blob", err);
-	req_free(&q);
-	/* where does the session stand? */
+	}
+	/* where does the session stand? 404 and 416 mean nowhere we can use */
 	{
 		ts_error serr = TS_ERROR_INIT;
-		if (upload_status(r, u, &have, &serr) == TS_OK && have >= 0 &&
-		    (size < 0 || have <= size)) {
+		bool usable = q.status != 404 && q.status != 416 &&
+			      upload_status(r, u, &have, &serr) == TS_OK && have >= 0 &&
+			      (size < 0 || have <= size);
+		if (usable) {
 			log_line(r, "the registry holds %lld bytes of the upload", (long long)have);
 			u->offset = have;
 		} else {
+			if (q.status == 416)
+				upload_cancel(r, u->location);
 			free(u->location);
 			u->location = NULL;
 			u->offset = 0;
 		}
 	}
-	err->retryable = 1;
+	req_free(&q);
+	err->retryable = TS_RETRY;
 	return rc;
+}
+
+void ts_registry_upload_abandon(ts_registry *r, ts_upload_state *s)
+{
+	if (s && s->location)
+		upload_cancel(r, s->location);
+	ts_upload_state_clear(s);
 }
 
 void ts_upload_state_clear(ts_upload_state *s)
@@ -1634,6 +1660,8 @@ ts_code ts_registry_blob_upload(ts_registry *r, const char *digest, int64_t size
 		resume->location = NULL;
 		log_line(r, "resuming the upload at byte %lld", (long long)u.offset);
 	} else {
+		if (resume && resume->location)
+			upload_cancel(r, resume->location); /* pieces now: a new session */
 		ts_upload_state_clear(resume);
 		rc = upload_start(r, &u.location, &cap, err);
 		if (rc != TS_OK)
@@ -1653,9 +1681,10 @@ ts_code ts_registry_blob_upload(ts_registry *r, const char *digest, int64_t size
 					       : ts_error_set(err, TS_EUSAGE, "blob %s: more bytes than sent",
 							      digest ? digest : "(new)");
 		}
+		pipe_stop(&pp);
 		h = pp.h;
 		pp.h = NULL;
-		pipe_free(&pp);
+		pipe_release(&pp);
 		if (rc != TS_OK && err->retryable && resume && u.location) {
 			resume->location = u.location;
 			resume->offset = u.offset;
@@ -1720,12 +1749,13 @@ ts_code ts_registry_blob_put(ts_registry *r, const char *digest, const void *dat
 	if (rc != TS_OK || exists)
 		return rc;
 	ts_upload_state st = { NULL, 0 };
-	for (int attempt = 1;; attempt++) {
+	for (int attempt = 1;;) {
 		mem_reader m = { data, len, 0 };
 		rc = ts_registry_blob_upload(r, digest, (int64_t)len, mem_read, &m, NULL, &st, NULL,
 					     NULL, err);
-		if (rc == TS_OK || !err->retryable || attempt >= ts_registry_attempts(r)) {
-			ts_upload_state_clear(&st);
+		if (rc == TS_OK || !err->retryable ||
+		    (err->retryable != TS_RETRY_FREE && attempt++ >= ts_registry_attempts(r))) {
+			ts_registry_upload_abandon(r, &st);
 			return rc;
 		}
 		log_line(r, "sending blob %s again", digest);
