@@ -7,9 +7,10 @@
 # "N passed, N failed[, N skipped]". Exit status is non-zero when any build or
 # test fails.
 #
-# usage: scripts/test.sh [--quick] [--valgrind] [--no-deps] [--build-dir DIR] [-- CTEST_ARGS...]
+# usage: scripts/test.sh [--quick] [--valgrind] [--tsan] [--no-deps] [--build-dir DIR] [-- CTEST_ARGS...]
 #   --quick          only the normal build
 #   --valgrind       only the normal build, integration tests with tagseal under valgrind
+#   --tsan           only a ThreadSanitizer build (DIR-tsan): any data race fails its test
 #   --no-deps        do not run scripts/deps.sh
 #   --build-dir DIR  build in DIR and DIR-asan (default: <repo>/build)
 #   -- ARGS          extra arguments for ctest, e.g. -- -R integration/test_cli
@@ -19,15 +20,17 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 JOBS=${TS_JOBS:-2}
 quick=0
 valgrind=0
+tsan=0
 deps=1
 build_dir=$ROOT/build
 ctest_args=()
 
 usage() {
 	cat <<'USAGE'
-usage: scripts/test.sh [--quick] [--valgrind] [--no-deps] [--build-dir DIR] [-- CTEST_ARGS...]
+usage: scripts/test.sh [--quick] [--valgrind] [--tsan] [--no-deps] [--build-dir DIR] [-- CTEST_ARGS...]
   --quick          only the normal build
   --valgrind       only the normal build; integration tests run tagseal under valgrind
+  --tsan           only a ThreadSanitizer build (DIR-tsan); any data race fails its test
   --no-deps        do not run scripts/deps.sh
   --build-dir DIR  build in DIR and DIR-asan (default: <repo>/build)
   -- ARGS          extra arguments for ctest, e.g. -- -R integration/test_cli
@@ -38,6 +41,7 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) quick=1 ;;
 	--valgrind) quick=1 valgrind=1 ;;
+	--tsan) tsan=1 ;;
 	--no-deps) deps=0 ;;
 	--build-dir) [ $# -ge 2 ] || { usage >&2; exit 2; }; build_dir=$2; shift ;;
 	--build-dir=*) build_dir=${1#*=} ;;
@@ -102,9 +106,16 @@ if [ "$deps" -eq 1 ]; then
 	bash "$ROOT/scripts/deps.sh" || { echo "test.sh: dependency installation failed" >&2; exit 1; }
 fi
 
-run_build normal "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTAGSEAL_SANITIZE=OFF
+if [ "$tsan" -eq 1 ]; then
+	# a race report makes tagseal exit 66: a failed test
+	export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
+	run_build tsan "$build_dir-tsan" -DCMAKE_BUILD_TYPE=Debug -DTAGSEAL_SANITIZE=OFF -DTAGSEAL_TSAN=ON
+	quick=2
+else
+	run_build normal "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTAGSEAL_SANITIZE=OFF -DTAGSEAL_TSAN=OFF
+fi
 if [ "$quick" -eq 0 ]; then
-	run_build asan "$build_dir-asan" -DCMAKE_BUILD_TYPE=Debug -DTAGSEAL_SANITIZE=ON
+	run_build asan "$build_dir-asan" -DCMAKE_BUILD_TYPE=Debug -DTAGSEAL_SANITIZE=ON -DTAGSEAL_TSAN=OFF
 fi
 
 summary="$total_pass passed, $total_fail failed"

@@ -39,6 +39,8 @@ typedef struct ts_push_opts {
 	bool no_cache;            /* do not use the layer cache (blobcache.h) */
 	const char *mount_from;   /* repository path on the same registry to mount blobs from */
 	ts_registry_opts reg;
+	ts_registry *registry;    /* an open connection to repo to use, or NULL: one is
+				   * opened with reg (the caller keeps ownership) */
 	void (*progress)(const char *line); /* one line per step, or NULL */
 } ts_push_opts;
 

@@ -136,16 +136,16 @@ int ts_push_cli_parse(const ts_command *cmd, int argc, char **argv, ts_push_cli 
 	return -1;
 }
 
-/* With --on-collision bump (or to honour the alias rule), the registry's tags. */
+/* With --on-collision bump (or to honour the alias rule), the registry's
+ * tags. The connection stays open for the push itself. */
 static ts_code registry_tags(ts_push_cli *c, char ***tags, size_t *n, ts_error *err)
 {
-	ts_registry *r;
-	ts_code rc = ts_registry_open(&c->repo, &c->push.reg, &r, err);
-	if (rc)
-		return rc;
-	rc = ts_registry_tags_list(r, tags, n, err);
-	ts_registry_free(r);
-	return rc;
+	if (!c->push.registry) {
+		ts_code rc = ts_registry_open(&c->repo, &c->push.reg, &c->push.registry, err);
+		if (rc)
+			return rc;
+	}
+	return ts_registry_tags_list(c->push.registry, tags, n, err);
 }
 
 static ts_code resolve_tags(ts_push_cli *c, ts_error *err)
@@ -350,6 +350,8 @@ void ts_push_cli_free(ts_push_cli *c)
 		ts_file_hash_finish(c->source_hash, ignored);
 		c->source_hash = NULL;
 	}
+	ts_registry_free(c->push.registry);
+	c->push.registry = NULL;
 	ts_regopts_free(&c->ro);
 	c->push.reg.password = NULL;
 }

@@ -732,7 +732,9 @@ ts_code ts_push(const ts_push_opts *o, ts_push_result *res, ts_error *err)
 	if (!o->no_cache)
 		p.cache = ts_blobcache_open(ts_compression_id(o->compression));
 	identify_files(&p);
-	if (!o->dry_run) {
+	if (!o->dry_run && o->registry) {
+		p.reg = o->registry;
+	} else if (!o->dry_run) {
 		rc = ts_registry_open(o->repo, &o->reg, &p.reg, err);
 		if (rc)
 			goto out;
@@ -771,7 +773,8 @@ out:
 	for (size_t i = 0; p.img && p.reg && i < p.img->n_layers; i++)
 		ts_registry_upload_abandon(p.reg, &p.img->layers[i].resume); /* left after a failure */
 	ts_buf_free(&top);
-	ts_registry_free(p.reg);
+	if (p.reg != o->registry)
+		ts_registry_free(p.reg);
 	free_file_ids(&p);
 	ts_image_free(p.img);
 	ts_blobcache_free(p.cache);

@@ -210,6 +210,8 @@ if [ -n "${TS_WRAP:-}" ]; then
 	export TS_HOSTILE_GIB=$((64 << 20)) # and bombs of 64 MiB, not 1 GiB, for its speed
 elif [[ $(ldd "$TAGSEAL" 2>/dev/null) == *libasan* ]]; then # (not grep -q: SIGPIPE under pipefail)
 	RSS_LIMIT=$((RSS_LIMIT + 256 * 1024)) # ASan keeps up to 256 MiB of freed memory
+elif [[ $(ldd "$TAGSEAL" 2>/dev/null) == *libtsan* ]]; then
+	RSS_LIMIT=$((RSS_LIMIT + 512 * 1024)) # TSan's shadow memory grows with what is touched
 fi
 
 no_tags() {
