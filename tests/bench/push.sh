@@ -10,25 +10,27 @@
 # manifest, and the ratio of tagseal to skopeo (and to the floor: the same
 # blobs uploaded by parallel curl).
 #
-# usage: tests/bench/push.sh [--small|--large] [--runs N] [--inputs DIR]
+# usage: tests/bench/push.sh [--small|--large] [--runs N] [--inputs DIR] [--only CASES]
 #   --small       a ~20 MB image (what CI runs, to check the script works)
 #   --large       a ~2 GB image (peak memory must not grow with the image)
 #   --runs N      runs per case and tool (default 3)
 #   --inputs DIR  keep the inputs in DIR and reuse them when they are there
+#   --only CASES  a comma list of dsave (with re-push), oci (with the floor), zstd
 # Not a test: it prints figures and only fails when a push fails.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 export TS_SOURCE_DIR=$ROOT
 : "${TAGSEAL:=$ROOT/build/tagseal}"
 export TAGSEAL
-size=normal runs=3 inputs=
+size=normal runs=3 inputs= only=dsave,oci,zstd
 while [ $# -gt 0 ]; do
 	case $1 in
 	--small) size=small ;;
 	--large) size=large ;;
 	--runs) runs=$2; shift ;;
 	--inputs) inputs=$2; shift ;;
-	*) echo "usage: tests/bench/push.sh [--small|--large] [--runs N] [--inputs DIR]" >&2; exit 2 ;;
+	--only) only=$2; shift ;;
+	*) echo "usage: tests/bench/push.sh [--small|--large] [--runs N] [--inputs DIR] [--only CASES]" >&2; exit 2 ;;
 	esac
 	shift
 done
@@ -83,9 +85,12 @@ fi
 mkdir -p "$T/ociblobs" && tar -xf "$IN/oci.tar" -C "$T/ociblobs"
 
 # timed NAME CMD...: run CMD under /usr/bin/time; appends "wall cpu rssKB" to $T/NAME.
+# Dirty pages of earlier runs are written out first, so that no run pays
+# for another's writeback.
 timed() {
 	local name=$1
 	shift
+	sync
 	/usr/bin/time -f '%e %U %S %M' -o "$T/time" "$@" >"$T/cmd.out" 2>"$T/cmd.err" ||
 		{ cat "$T/cmd.err" >&2; ts_fail "$name: command failed: $*"; }
 	awk '{ printf "%s %.2f %s\n", $1, $2 + $3, $4 }' "$T/time" >>"$T/$name"
@@ -118,27 +123,42 @@ export T
 median() { sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 col() { awk -v c="$2" '{ print $c }' "$T/$1" | median; }
 
+want() { [[ ,$only, == *,$1,* ]]; }
+
+# A stopped registry's storage goes too: runs do not pile up data on disk.
+bench_registry_stop() {
+	local dir=$REGISTRY_DIR
+	registry_stop
+	rm -rf "$dir"
+}
+
 for ((r = 1; r <= runs; r++)); do
 	echo "run $r/$runs ..." >&2
+	if want dsave; then
 	# docker save, uncompressed layers: default settings on both sides
 	registry_start; timed ts_dsave "$TAGSEAL" push -q "$IN/dsave.tar" --repo "$REGISTRY/b/ts" --tag t
 	layer_bytes "$REGISTRY/b/ts:t" >>"$T/bytes_ts_dsave"
 	# re-push of the unchanged image to a new tag in the same repository
 	timed ts_repush "$TAGSEAL" push -q "$IN/dsave.tar" --repo "$REGISTRY/b/ts" --tag t2
-	registry_stop
+	bench_registry_stop
 	registry_start; timed sk_dsave skopeo copy -q --dest-tls-verify=false docker-archive:"$IN/dsave.tar" "docker://$REGISTRY/b/sk:t"
 	layer_bytes "$REGISTRY/b/sk:t" >>"$T/bytes_sk_dsave"
 	timed sk_repush skopeo copy -q --dest-tls-verify=false docker-archive:"$IN/dsave.tar" "docker://$REGISTRY/b/sk:t2"
-	registry_stop
+	bench_registry_stop
+	fi
+	if want oci; then
 	# OCI archive, compressed layers
-	registry_start; timed ts_oci "$TAGSEAL" push -q "$IN/oci.tar" --repo "$REGISTRY/b/ts" --tag t; registry_stop
-	registry_start; timed sk_oci skopeo copy -q --dest-tls-verify=false oci-archive:"$IN/oci.tar":bench "docker://$REGISTRY/b/sk:t"; registry_stop
-	registry_start; timed floor_oci bash -c 'curl_floor b/floor'; registry_stop
+	registry_start; timed ts_oci "$TAGSEAL" push -q "$IN/oci.tar" --repo "$REGISTRY/b/ts" --tag t; bench_registry_stop
+	registry_start; timed sk_oci skopeo copy -q --dest-tls-verify=false oci-archive:"$IN/oci.tar":bench "docker://$REGISTRY/b/sk:t"; bench_registry_stop
+	registry_start; timed floor_oci bash -c 'curl_floor b/floor'; bench_registry_stop
+	fi
+	if want zstd; then
 	# zstd
 	registry_start; timed ts_zstd "$TAGSEAL" push -q "$IN/dsave.tar" --repo "$REGISTRY/b/ts" --tag t --compression zstd --format oci
-	layer_bytes "$REGISTRY/b/ts:t" >>"$T/bytes_ts_zstd"; registry_stop
+	layer_bytes "$REGISTRY/b/ts:t" >>"$T/bytes_ts_zstd"; bench_registry_stop
 	registry_start; timed sk_zstd skopeo copy -q --dest-tls-verify=false --dest-compress-format zstd --format oci docker-archive:"$IN/dsave.tar" "docker://$REGISTRY/b/sk:t"
-	layer_bytes "$REGISTRY/b/sk:t" >>"$T/bytes_sk_zstd"; registry_stop
+	layer_bytes "$REGISTRY/b/sk:t" >>"$T/bytes_sk_zstd"; bench_registry_stop
+	fi
 done
 
 in_mb=$(( $(stat -c %s "$IN/dsave.tar") / 1000000 ))
@@ -149,6 +169,7 @@ printf 'machine: %s cores, %s\n\n' "$(nproc)" "$(grep -m1 'model name' /proc/cpu
 printf '%-28s %9s %9s %9s %14s %9s\n' case wall_s cpu_s rss_MB layer_bytes ratio
 row() { # NAME LABEL REF_NAME [BYTES_NAME]
 	local w c m b ratio='-'
+	[ -s "$T/$1" ] || return 0
 	w=$(col "$1" 1); c=$(col "$1" 2); m=$(col "$1" 3)
 	b='-'; [ -z "${4:-}" ] || b=$(median <"$T/bytes_$4")
 	[ -z "$3" ] || ratio=$(awk -v a="$w" -v b="$(col "$3" 1)" 'BEGIN { printf "%.2fx", a / b }')
@@ -163,6 +184,18 @@ row ts_repush "tagseal re-push new tag" sk_repush
 row sk_repush "skopeo re-push new tag" ""
 row ts_zstd "tagseal zstd" sk_zstd ts_zstd
 row sk_zstd "skopeo zstd" "" sk_zstd
-awk -v a="$(col ts_oci 1)" -v b="$(col floor_oci 1)" 'BEGIN { printf "\ntagseal oci-archive / floor: %.2fx\n", a / b }'
-awk -v a="$(median <"$T/bytes_ts_dsave")" -v b="$(median <"$T/bytes_sk_dsave")" \
-	'BEGIN { printf "docker-save compressed bytes, tagseal / skopeo: %.3fx\n", a / b }'
+if want oci; then
+	awk -v a="$(col ts_oci 1)" -v b="$(col floor_oci 1)" 'BEGIN { printf "\ntagseal oci-archive / floor: %.2fx\n", a / b }'
+fi
+if want dsave; then
+	awk -v a="$(median <"$T/bytes_ts_dsave")" -v b="$(median <"$T/bytes_sk_dsave")" \
+		'BEGIN { printf "docker-save compressed bytes, tagseal / skopeo: %.3fx\n", a / b }'
+fi
+if want zstd; then
+	awk -v a="$(median <"$T/bytes_ts_zstd")" -v b="$(median <"$T/bytes_sk_zstd")" \
+		'BEGIN { printf "zstd compressed bytes, tagseal / skopeo: %.3fx\n", a / b }'
+fi
+printf '\nwall seconds of each run:\n'
+for f in ts_dsave sk_dsave ts_repush sk_repush ts_oci sk_oci floor_oci ts_zstd sk_zstd; do
+	if [ -s "$T/$f" ]; then printf '  %-10s %s\n' "$f" "$(awk '{ printf "%s ", $1 }' "$T/$f")"; fi
+done
