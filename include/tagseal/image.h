@@ -72,6 +72,7 @@ typedef struct ts_manifest {
 	json_t *doc;                      /* parsed raw manifest, or NULL */
 	json_t *index_descriptor;         /* this manifest's descriptor in the index, or NULL */
 	char *platform;                   /* "linux/amd64" when known, else NULL */
+	char out_digest[TS_DIGEST_STRLEN]; /* as pushed (filled by the push), or "" */
 } ts_manifest;
 
 typedef struct ts_image {

@@ -27,7 +27,8 @@ const ts_command ts_cmd_push = {
 	"                       org.opencontainers.image.ref.name)\n"
 	"  --compression ALG    gzip (default) or zstd, for layers stored uncompressed\n"
 	"  --format FMT         oci or docker manifests (default: the source's family)\n"
-	"  --jobs N             compression threads (default: all cores)\n"
+	"  --jobs N             compression threads (default: the cores, at most 8), and\n"
+	"                       how many already-compressed layers go up at once (at most 4)\n"
 	"  --no-cache           do not use the local layer cache ($XDG_CACHE_HOME/tagseal)\n"
 	TS_PUSH_TAG_USAGE
 	TS_PUSH_OUTPUT_USAGE

@@ -560,6 +560,7 @@ static ts_code put_manifests(pusher *p, ts_buf *top, const char **top_mt, ts_err
 		ts_buf body = TS_BUF_INIT;
 		build_manifest(p, m, &body, &mts[i]);
 		ts_sha256_digest(body.ptr, body.len, digests[i]);
+		memcpy(m->out_digest, digests[i], TS_DIGEST_STRLEN);
 		sizes[i] = (int64_t)body.len;
 		if (p->reg) {
 			rc = ts_registry_blob_put(p->reg, m->config_digest, m->config.ptr, m->config.len, err);
@@ -844,6 +845,8 @@ ts_code ts_push_describe(const ts_push_opts *o, bool compute, json_t **out, ts_e
 		json_t *jm = json_object(), *layers = json_array();
 		json_object_set_new(jm, "platform", m->platform ? json_string(m->platform) : json_null());
 		json_object_set_new(jm, "sourceDigest", m->digest[0] ? json_string(m->digest) : json_null());
+		json_object_set_new(jm, "digest", compute && m->out_digest[0] ? json_string(m->out_digest)
+									  : json_null());
 		json_object_set_new(jm, "config", descriptor(m->config_media_type ? m->config_media_type
 										  : p.family == TS_FAMILY_OCI ? TS_MT_OCI_CONFIG : TS_MT_DOCKER_CONFIG,
 							     m->config_digest, (int64_t)m->config.len));

@@ -56,6 +56,12 @@ for arch in amd64 arm64; do
 	skopeo inspect --tls-verify=false --override-arch $arch --override-os linux \
 		"docker://$REGISTRY/push/index:t1" >/dev/null || ts_fail "index child $arch missing"
 done
+run_ts 0 inspect "$T/index"
+assert_eq "$(jq -r .digest "$T/out")" "$d_index" "inspect predicts the index's digest"
+want=$(skopeo inspect --raw --tls-verify=false "docker://$REGISTRY/push/index:t1" | jq -c '[.manifests[].digest]')
+assert_eq "$(jq -c '[.manifests[].digest]' "$T/out")" "$want" "inspect predicts every platform manifest's digest"
+run_ts 0 inspect --no-compute "$T/index"
+assert_eq "$(jq -c '[.manifests[].digest]' "$T/out")" '[null,null]' "--no-compute leaves them out"
 
 # --- several images in one tarball ---
 fixture_multi_docker_archive "$T/multi.tar" one:1 two:2
