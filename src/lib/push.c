@@ -24,15 +24,17 @@ typedef struct pusher {
 	char **file_ids; /* per layer: its file's identity before reading, or NULL */
 } pusher;
 
-/* The file a layer is read from, and its name inside that file. */
-static char *layer_file(const pusher *p, const ts_layer *l, const char **member)
+/* The file a layer is read from, and the layer's name inside that file. */
+static char *layer_path(const pusher *p, const ts_layer *l)
 {
-	if (p->img->kind == TS_IMAGE_OCI_DIR) {
-		*member = "";
+	if (p->img->kind == TS_IMAGE_OCI_DIR)
 		return ts_asprintf("%s/%s", p->img->path, l->member);
-	}
-	*member = l->member;
 	return ts_strdup(p->img->path);
+}
+
+static const char *layer_member(const pusher *p, const ts_layer *l)
+{
+	return p->img->kind == TS_IMAGE_OCI_DIR ? "" : l->member;
 }
 
 /* Identify every layer's file before anything is read. */
@@ -45,15 +47,12 @@ static void identify_files(pusher *p)
 	if (p->img->kind != TS_IMAGE_OCI_DIR)
 		whole = ts_blobcache_file_id(p->img->path);
 	for (size_t i = 0; i < p->img->n_layers; i++) {
-		const char *member;
 		char *f;
-		if (whole) {
-			p->file_ids[i] = ts_strdup(whole);
+		if (p->img->kind != TS_IMAGE_OCI_DIR) {
+			p->file_ids[i] = whole ? ts_strdup(whole) : NULL;
 			continue;
 		}
-		if (p->img->kind != TS_IMAGE_OCI_DIR)
-			continue;
-		f = layer_file(p, &p->img->layers[i], &member);
+		f = layer_path(p, &p->img->layers[i]);
 		p->file_ids[i] = ts_blobcache_file_id(f);
 		free(f);
 	}
@@ -70,16 +69,19 @@ static void free_file_ids(pusher *p)
 	p->file_ids = NULL;
 }
 
+static const char *file_id(const pusher *p, const ts_layer *l)
+{
+	return p->file_ids ? p->file_ids[l - p->img->layers] : NULL;
+}
+
 /* The layer's bytes were read in full and match its diff_id. */
 static void layer_read_ok(const pusher *p, const ts_layer *l)
 {
-	size_t i = (size_t)(l - p->img->layers);
-	const char *member;
 	char *f;
-	if (!p->file_ids || !p->file_ids[i])
+	if (!file_id(p, l))
 		return;
-	f = layer_file(p, l, &member);
-	ts_blobcache_saw(p->cache, p->file_ids[i], f, member, l->diff_id);
+	f = layer_path(p, l);
+	ts_blobcache_saw(p->cache, file_id(p, l), f, layer_member(p, l), l->diff_id);
 	free(f);
 }
 
@@ -87,16 +89,7 @@ static void layer_read_ok(const pusher *p, const ts_layer *l)
  * diff_id. */
 static bool layer_seen(const pusher *p, const ts_layer *l)
 {
-	size_t i = (size_t)(l - p->img->layers);
-	const char *member;
-	char *f;
-	bool seen;
-	if (!p->file_ids || !p->file_ids[i])
-		return false;
-	f = layer_file(p, l, &member);
-	seen = ts_blobcache_seen(p->cache, p->file_ids[i], member, l->diff_id);
-	free(f);
-	return seen;
+	return ts_blobcache_seen(p->cache, file_id(p, l), layer_member(p, l), l->diff_id);
 }
 
 static void lock(const pusher *p)

@@ -255,7 +255,6 @@ typedef struct upipe {
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	ts_registry *reg;
 } upipe;
 
 static void *pipe_fill(void *arg)
@@ -315,13 +314,11 @@ static void *pipe_fill(void *arg)
 	}
 }
 
-static void pipe_init(upipe *p, ts_registry *r, ts_blob_reader read, void *ctx, int64_t limit,
-		      int64_t skip)
+static void pipe_init(upipe *p, ts_blob_reader read, void *ctx, int64_t limit, int64_t skip)
 {
 	memset(p, 0, sizeof(*p));
 	p->read = read;
 	p->ctx = ctx;
-	p->reg = r;
 	p->limit = limit;
 	p->skip = skip;
 	p->h = ts_sha256_new();
@@ -1669,7 +1666,7 @@ ts_code ts_registry_blob_upload(ts_registry *r, const char *digest, int64_t size
 		u.piece = cap;
 	}
 	if (streamed) {
-		pipe_init(&pp, r, read, ctx, size, u.offset);
+		pipe_init(&pp, read, ctx, size, u.offset);
 		rc = pipe_start(&pp, err);
 		if (rc == TS_OK)
 			rc = send_stream(r, &u, size, digest, &pp, err);
