@@ -10,10 +10,10 @@
 . "$(dirname "$0")/../lib/common.sh"
 . "$TS_LIB_DIR/registry.sh"
 TAGSEAL=$(realpath "$TAGSEAL") # the test changes directory
-ts_need jq python3
-SHARED=$(ts_shared_dir)
-IMG=$SHARED/fixtures/ggcr/test_image_1.tar
-[ -f "$IMG" ] || ts_skip "../shared/fixtures/ggcr/test_image_1.tar absent"
+. "$TS_LIB_DIR/fixtures.sh"
+ts_need skopeo umoci jq python3
+IMG=$T/img.tar
+fixture_docker_archive "$IMG" concurrency/app:1 2 73
 "$TAGSEAL" push --help 2>&1 | grep -q -- '--record' || ts_skip "'tagseal push --record' not available"
 
 registry_start

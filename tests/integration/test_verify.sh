@@ -9,11 +9,13 @@
 . "$(dirname "$0")/../lib/common.sh"
 . "$TS_LIB_DIR/registry.sh"
 TAGSEAL=$(realpath "$TAGSEAL") # the test changes directory
-ts_need skopeo jq python3
-SHARED=$(ts_shared_dir)
-IMG1=$SHARED/fixtures/ggcr/test_image_1.tar
-IMG2=$SHARED/fixtures/ggcr/test_image_2.tar
-[ -f "$IMG1" ] && [ -f "$IMG2" ] || ts_skip "../shared/fixtures/ggcr test images absent"
+. "$TS_LIB_DIR/fixtures.sh"
+ts_need skopeo umoci jq python3
+# two different images, made here (the test needs no shared fixtures)
+IMG1=$T/img1.tar
+IMG2=$T/img2.tar
+fixture_docker_archive "$IMG1" verify/one:1 2 71
+fixture_docker_archive "$IMG2" verify/two:1 2 72
 
 registry_start
 R=$REGISTRY/verify/app
