@@ -35,7 +35,7 @@ if command -v dpkg >/dev/null 2>&1 && command -v readelf >/dev/null 2>&1; then
 	runtime=$(awk '/^FROM/ { n++ } n == 2' "$DF")
 	for lib in $(readelf -d "$TAGSEAL" | sed -n 's/.*NEEDED.*\[\(.*\)\]/\1/p'); do
 		[[ $lib == libc.so.* || $lib == libm.so.* || $lib == ld-linux* || $lib == libasan* ||
-		   $lib == libubsan* || $lib == libgcc_s* || $lib == libpthread* ]] && continue
+		   $lib == libubsan* || $lib == libtsan* || $lib == libgcc_s* || $lib == libpthread* ]] && continue
 		pkg=$(dpkg -S "*/$lib" 2>/dev/null | head -n 1 | cut -d: -f1) || pkg=
 		[ -n "$pkg" ] || continue
 		grep -qw -- "$pkg" <<<"$runtime" ||
