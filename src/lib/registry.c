@@ -23,7 +23,7 @@
 
 #define MAX_ERROR_BODY (64 * 1024)
 #define MAX_MANIFEST_BODY (8 * 1024 * 1024)
-#define UPLOAD_CHUNK (3 * 1024 * 1024) /* per PATCH (GHCR allows 4 MiB); two are held: one on the wire, one being read */
+#define UPLOAD_CHUNK (3 * 1024 * 1024) /* per PATCH in pieces (GHCR allows 4 MiB), held until acknowledged */
 #define UPLOAD_PIECE_MIN (256 * 1024)  /* smallest PATCH after 413 answers */
 #define UPLOAD_CHUNK_MAX (64 * 1024 * 1024)
 
@@ -1438,88 +1438,44 @@ static ts_code upload_chunk(ts_registry *r, upload *u, const char *buf, size_t n
 	return TS_OK;
 }
 
-/* Reading the next piece (and compressing it, for a compressing reader)
- * while the current one is on the wire. */
-typedef struct filler {
-	ts_blob_reader read;
-	void *ctx;
-	ts_sha256 *h;
-	char *buf;
-	size_t cap, n;
-	bool eof;
-	ts_code rc;
-	ts_error err;
-} filler;
-
-static void *fill(void *arg)
+/* The reader's failure as the upload's error. */
+static ts_code pipe_error(upipe *pp, const char *digest, ts_error *err)
 {
-	filler *f = arg;
-	f->n = 0;
-	while (f->n < f->cap) {
-		long k = f->read(f->ctx, f->buf + f->n, f->cap - f->n, &f->err);
-		if (k < 0) {
-			f->rc = f->err.code ? f->err.code : TS_EUSAGE;
-			return NULL;
-		}
-		if (k == 0) {
-			f->eof = true;
-			break;
-		}
-		f->n += (size_t)k;
-	}
-	ts_sha256_update(f->h, f->buf, f->n);
-	return NULL;
+	ts_error_clear(err);
+	*err = pp->err;
+	if (pp->rc == TS_EUSAGE && !strstr(err->msg, "blob ") && !strstr(err->msg, "image '"))
+		ts_error_prefix(err, "blob %s", digest ? digest : "(new)");
+	return pp->rc;
 }
 
-/* The whole blob in PATCHes of u->piece bytes, two pieces held. */
-static ts_code send_pieces(ts_registry *r, upload *u, int64_t size, const char *digest,
-			   ts_blob_reader read, void *ctx, ts_sha256 *h, ts_error *err)
+/* The whole blob in PATCHes of u->piece bytes: each piece is held until the
+ * registry acknowledges it (upload_chunk resumes it in place), while the
+ * pipe reads ahead. */
+static ts_code send_pieces(ts_registry *r, upload *u, const char *digest, upipe *pp,
+			   ts_error *err)
 {
-	filler f[2];
-	int cur = 0;
+	char *buf = ts_malloc(u->piece);
 	ts_code rc = TS_OK;
+	bool end = false;
 
-	memset(f, 0, sizeof(f));
-	for (int i = 0; i < 2; i++) {
-		f[i].read = read;
-		f[i].ctx = ctx;
-		f[i].h = h;
-		f[i].cap = u->piece;
-		f[i].buf = ts_malloc(u->piece);
+	while (rc == TS_OK && !end) {
+		size_t n = 0, want = u->piece; /* a 413 may have made pieces smaller */
+		while (n < want) {
+			long k = pipe_take(pp, buf + n, want - n);
+			if (k < 0) {
+				free(buf);
+				return pipe_error(pp, digest, err);
+			}
+			if (k == 0) {
+				end = true;
+				break;
+			}
+			n += (size_t)k;
+		}
+		if (n)
+			rc = upload_chunk(r, u, buf, n, err);
 	}
-	fill(&f[0]);
-	for (;;) {
-		filler *c = &f[cur], *next = &f[1 - cur];
-		pthread_t t;
-		bool ahead = false;
-
-		if (c->rc) {
-			*err = c->err;
-			rc = c->rc;
-			break;
-		}
-		if (size >= 0 && u->offset + (int64_t)c->n > size) {
-			rc = ts_error_set(err, TS_EUSAGE, "blob %s: more bytes than the %lld declared",
-					  digest ? digest : "(new)", (long long)size);
-			break;
-		}
-		if (!c->eof) {
-			next->eof = false;
-			next->rc = TS_OK;
-			ahead = pthread_create(&t, NULL, fill, next) == 0;
-		}
-		if (c->n)
-			rc = upload_chunk(r, u, c->buf, c->n, err);
-		if (ahead)
-			pthread_join(t, NULL);
-		else if (!c->eof)
-			fill(next); /* no thread: read it now */
-		if (rc != TS_OK || c->eof)
-			break;
-		cur = 1 - cur;
-	}
-	free(f[0].buf);
-	free(f[1].buf);
+	free(buf);
 	return rc;
 }
 
@@ -1551,11 +1507,7 @@ static ts_code send_stream(ts_registry *r, upload *u, int64_t size, const char *
 	if (pipe_failed(pp)) {
 		/* the reader failed: its error, not libcurl's */
 		req_free(&q);
-		ts_error_clear(err);
-		*err = pp->err;
-		if (pp->rc == TS_EUSAGE && !strstr(err->msg, "blob ") && !strstr(err->msg, "image '"))
-			ts_error_prefix(err, "blob %s", digest ? digest : "(new)");
-		return pp->rc;
+		return pipe_error(pp, digest, err);
 	}
 	if (rc == TS_OK && (q.status == 202 || q.status == 201 || q.status == 204)) {
 		/* the registry's Range, when it sends one, must count every byte */
@@ -1665,31 +1617,28 @@ ts_code ts_registry_blob_upload(ts_registry *r, const char *digest, int64_t size
 			return rc;
 		u.piece = cap;
 	}
-	if (streamed) {
-		pipe_init(&pp, read, ctx, size, u.offset);
-		rc = pipe_start(&pp, err);
-		if (rc == TS_OK)
-			rc = send_stream(r, &u, size, digest, &pp, err);
-		if (rc == TS_OK) {
-			/* the reader is at its end: no more bytes may follow */
-			char extra;
-			if (pipe_take(&pp, &extra, 1) != 0)
-				rc = pipe_failed(&pp) ? (*err = pp.err, pp.rc)
-					       : ts_error_set(err, TS_EUSAGE, "blob %s: more bytes than sent",
-							      digest ? digest : "(new)");
-		}
-		pipe_stop(&pp);
-		h = pp.h;
-		pp.h = NULL;
-		pipe_release(&pp);
-		if (rc != TS_OK && err->retryable && resume && u.location) {
-			resume->location = u.location;
-			resume->offset = u.offset;
-			u.location = NULL;
-		}
-	} else {
-		h = ts_sha256_new();
-		rc = send_pieces(r, &u, size, digest, read, ctx, h, err);
+	pipe_init(&pp, read, ctx, size, u.offset);
+	rc = pipe_start(&pp, err);
+	if (rc == TS_OK)
+		rc = streamed ? send_stream(r, &u, size, digest, &pp, err)
+			      : send_pieces(r, &u, digest, &pp, err);
+	if (rc == TS_OK) {
+		/* the reader is at its end: no more bytes may follow */
+		char extra;
+		if (pipe_take(&pp, &extra, 1) != 0)
+			rc = pipe_failed(&pp) ? pipe_error(&pp, digest, err)
+					      : ts_error_set(err, TS_EUSAGE, "blob %s: more bytes than sent",
+							     digest ? digest : "(new)");
+	}
+	pipe_stop(&pp);
+	h = pp.h;
+	pp.h = NULL;
+	pipe_release(&pp);
+	if (rc != TS_OK && err->retryable && streamed && resume && u.location) {
+		/* kept for another attempt to continue */
+		resume->location = u.location;
+		resume->offset = u.offset;
+		u.location = NULL;
 	}
 	if (rc != TS_OK) {
 		if (u.location)
