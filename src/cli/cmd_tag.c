@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "regopts.h"
+#include "tagopts.h"
 #include "tagseal/registry.h"
 #include "tagseal/tagname.h"
 
@@ -50,41 +51,20 @@ const ts_command ts_cmd_tag = {
 	"4 registry failure.\n",
 };
 
-enum { O_TAG = 256, O_SCHEME, O_VERSION, O_BUILD, O_GITDIR, O_ALIAS, O_REPO, O_COLLISION,
-       O_JSON };
+enum { O_REPO = 256, O_JSON };
 
 typedef struct tag_args {
-	ts_tagname_opts tn;
-	const char **aliases;
-	size_t n_aliases;
+	ts_tagopts to;
 	const char *repo;
-	ts_collision policy;
 	bool json;
 	ts_regopts ro;
 } tag_args;
 
-static int set_policy(const char *s, ts_collision *p)
-{
-	if (strcmp(s, "fail") == 0)
-		*p = TS_COLLISION_FAIL;
-	else if (strcmp(s, "bump") == 0)
-		*p = TS_COLLISION_BUMP;
-	else
-		return ts_msg_usage("tag", "--on-collision '%s': expected fail or bump", s);
-	return -1;
-}
-
 static int parse_args(int argc, char **argv, tag_args *a)
 {
 	static const struct option longopts[] = {
-		{ "tag", required_argument, NULL, O_TAG },
-		{ "scheme", required_argument, NULL, O_SCHEME },
-		{ "version", required_argument, NULL, O_VERSION },
-		{ "build", required_argument, NULL, O_BUILD },
-		{ "git-dir", required_argument, NULL, O_GITDIR },
-		{ "alias", required_argument, NULL, O_ALIAS },
+		TS_TAGOPTS_LONGOPTS,
 		{ "repo", required_argument, NULL, O_REPO },
-		{ "on-collision", required_argument, NULL, O_COLLISION },
 		{ "json", no_argument, NULL, O_JSON },
 		TS_REGOPTS_LONGOPTS,
 		TS_COMMON_LONGOPTS,
@@ -95,20 +75,11 @@ static int parse_args(int argc, char **argv, tag_args *a)
 	while ((opt = getopt_long(argc, argv, TS_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
 		rc = -1;
 		switch (opt) {
-		case O_TAG: a->tn.tag = optarg; break;
-		case O_SCHEME: a->tn.scheme = optarg; break;
-		case O_VERSION: a->tn.version = optarg; break;
-		case O_BUILD: a->tn.build = optarg; break;
-		case O_GITDIR: a->tn.git_dir = optarg; break;
-		case O_ALIAS:
-			a->aliases = ts_realloc(a->aliases, (a->n_aliases + 1) * sizeof(char *));
-			a->aliases[a->n_aliases++] = optarg;
-			break;
 		case O_REPO: a->repo = optarg; break;
-		case O_COLLISION: rc = set_policy(optarg, &a->policy); break;
 		case O_JSON: a->json = true; break;
 		default:
-			if ((rc = ts_regopts_opt(&a->ro, "tag", opt, optarg)) == -2)
+			if ((rc = ts_tagopts_opt(&a->to, "tag", opt, optarg)) == -2 &&
+			    (rc = ts_regopts_opt(&a->ro, "tag", opt, optarg)) == -2)
 				rc = ts_cli_common_opt(&ts_cmd_tag, opt);
 			break;
 		}
@@ -117,14 +88,10 @@ static int parse_args(int argc, char **argv, tag_args *a)
 	}
 	if (optind < argc)
 		return ts_msg_usage("tag", "unexpected argument '%s'", argv[optind]);
-	if (a->tn.tag && a->tn.scheme)
-		return ts_msg_usage("tag", "--tag and --scheme exclude each other");
-	if ((rc = ts_regopts_check(&a->ro, "tag")) >= 0)
+	if ((rc = ts_tagopts_check(&a->to, "tag")) >= 0 || (rc = ts_regopts_check(&a->ro, "tag")) >= 0)
 		return rc;
-	if (a->policy == TS_COLLISION_BUMP && !a->repo)
+	if (a->to.policy == TS_COLLISION_BUMP && !a->repo)
 		return ts_msg_usage("tag", "--on-collision bump needs --repo");
-	a->tn.aliases = a->aliases;
-	a->tn.n_aliases = a->n_aliases;
 	return -1;
 }
 
@@ -161,7 +128,7 @@ static ts_code check_free(tag_args *a, ts_tagname_result *res, registry_view *v,
 	ts_code rc = list_tags(a, v, err);
 
 	if (rc == TS_OK)
-		rc = ts_tagname_pick_free(res->tag, v->tags, v->n, a->policy, &picked, err);
+		rc = ts_tagname_pick_free(res->tag, v->tags, v->n, a->to.policy, &picked, err);
 	if (rc != TS_OK) {
 		if (rc == TS_EREFUSED)
 			ts_error_prefix(err, "%s", a->repo);
@@ -328,10 +295,10 @@ static int run(int argc, char **argv)
 	ts_regopts_init(&a.ro);
 	rc = parse_args(argc, argv, &a);
 	if (rc >= 0) {
-		free(a.aliases);
+		ts_tagopts_free(&a.to);
 		return rc;
 	}
-	code = ts_tagname_resolve(&a.tn, &res, &err);
+	code = ts_tagname_resolve(&a.to.tn, &res, &err);
 	if (code == TS_OK) {
 		if (res.note)
 			ts_msg_warn("%s", res.note);
@@ -349,6 +316,6 @@ static int run(int argc, char **argv)
 	ts_tagname_result_free(&res);
 	ts_registry_tags_free(view.tags);
 	ts_regopts_free(&a.ro);
-	free(a.aliases);
+	ts_tagopts_free(&a.to);
 	return rc;
 }

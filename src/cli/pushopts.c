@@ -14,20 +14,13 @@
 #include "tagseal/record.h"
 
 enum {
-	O_REPO = 1000, O_TAG, O_SCHEME, O_VERSION, O_BUILD, O_GITDIR, O_ALIAS, O_COLLISION,
-	O_IMAGE, O_COMPRESSION, O_FORMAT, O_JOBS, O_DIGEST_FILE, O_METADATA_FILE, O_RECORD,
+	O_REPO = 1000, O_IMAGE, O_COMPRESSION, O_FORMAT, O_JOBS, O_DIGEST_FILE, O_METADATA_FILE, O_RECORD,
 	O_DOTENV, O_PIN, O_PIN_FORM, O_DRY_RUN, O_NO_CACHE, O_MOUNT_FROM, O_CHUNK_SIZE
 };
 
 static const struct option longopts[] = {
 	{ "repo", required_argument, NULL, O_REPO },
-	{ "tag", required_argument, NULL, O_TAG },
-	{ "scheme", required_argument, NULL, O_SCHEME },
-	{ "version", required_argument, NULL, O_VERSION },
-	{ "build", required_argument, NULL, O_BUILD },
-	{ "git-dir", required_argument, NULL, O_GITDIR },
-	{ "alias", required_argument, NULL, O_ALIAS },
-	{ "on-collision", required_argument, NULL, O_COLLISION },
+	TS_TAGOPTS_LONGOPTS,
 	{ "image", required_argument, NULL, O_IMAGE },
 	{ "compression", required_argument, NULL, O_COMPRESSION },
 	{ "format", required_argument, NULL, O_FORMAT },
@@ -71,13 +64,6 @@ int ts_push_cli_parse(const ts_command *cmd, int argc, char **argv, ts_push_cli 
 	while ((opt = getopt_long(argc, argv, TS_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
 		switch (opt) {
 		case O_REPO: c->repo_str = optarg; break;
-		case O_TAG: c->tn.tag = optarg; break;
-		case O_SCHEME: c->tn.scheme = optarg; break;
-		case O_VERSION: c->tn.version = optarg; break;
-		case O_BUILD: c->tn.build = optarg; break;
-		case O_GITDIR: c->tn.git_dir = optarg; break;
-		case O_ALIAS: push_str(&c->alias_tmpls, &c->n_alias_tmpls, optarg); break;
-		case O_COLLISION: c->on_collision = optarg; break;
 		case O_IMAGE: c->push.image_name = optarg; break;
 		case O_COMPRESSION: c->compression = optarg; break;
 		case O_FORMAT: c->format = optarg; break;
@@ -102,7 +88,8 @@ int ts_push_cli_parse(const ts_command *cmd, int argc, char **argv, ts_push_cli 
 			c->ro.reg.chunk_size = v * 1024 * 1024;
 			break;
 		default:
-			if ((ret = ts_regopts_opt(&c->ro, cmd->name, opt, optarg)) == -2)
+			if ((ret = ts_tagopts_opt(&c->to, cmd->name, opt, optarg)) == -2 &&
+			    (ret = ts_regopts_opt(&c->ro, cmd->name, opt, optarg)) == -2)
 				ret = ts_cli_common_opt(cmd, opt);
 			if (ret >= 0)
 				return ret;
@@ -117,14 +104,12 @@ int ts_push_cli_parse(const ts_command *cmd, int argc, char **argv, ts_push_cli 
 	c->push.image_path = argv[optind];
 	if (!c->repo_str)
 		return ts_msg_usage(cmd->name, "--repo REPO is required");
-	if (c->tn.tag && c->tn.scheme)
-		return ts_msg_usage(cmd->name, "--tag and --scheme exclude each other");
+	if ((ret = ts_tagopts_check(&c->to, cmd->name)) >= 0)
+		return ret;
 	if (c->compression && strcmp(c->compression, "gzip") && strcmp(c->compression, "zstd"))
 		return ts_msg_usage(cmd->name, "--compression '%s': expected gzip or zstd", c->compression);
 	if (c->format && strcmp(c->format, "oci") && strcmp(c->format, "docker"))
 		return ts_msg_usage(cmd->name, "--format '%s': expected oci or docker", c->format);
-	if (c->on_collision && strcmp(c->on_collision, "fail") && strcmp(c->on_collision, "bump"))
-		return ts_msg_usage(cmd->name, "--on-collision '%s': expected fail or bump", c->on_collision);
 	if (c->pin_form && strcmp(c->pin_form, "tag-digest") && strcmp(c->pin_form, "digest"))
 		return ts_msg_usage(cmd->name, "--pin-form '%s': expected tag-digest or digest", c->pin_form);
 	if ((ret = ts_regopts_check(&c->ro, cmd->name)) >= 0)
@@ -153,11 +138,9 @@ static ts_code resolve_tags(ts_push_cli *c, ts_error *err)
 	ts_code rc;
 	char **existing = NULL;
 	size_t n_existing = 0;
-	bool bump = c->on_collision && !strcmp(c->on_collision, "bump");
+	bool bump = c->to.policy == TS_COLLISION_BUMP;
 
-	c->tn.aliases = c->alias_tmpls;
-	c->tn.n_aliases = c->n_alias_tmpls;
-	rc = ts_tagname_resolve(&c->tn, &c->tres, err);
+	rc = ts_tagname_resolve(&c->to.tn, &c->tres, err);
 	if (rc)
 		return rc;
 	c->have_tres = true;
@@ -338,7 +321,7 @@ ts_code ts_push_cli_outputs(ts_push_cli *c, const ts_push_result *res, ts_error 
 
 void ts_push_cli_free(ts_push_cli *c)
 {
-	free(c->alias_tmpls);
+	ts_tagopts_free(&c->to);
 	free(c->pins);
 	free(c->aliases);
 	if (c->have_tres)

@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "regopts.h"
+#include "tagopts.h"
 #include "tagseal/push.h"
 #include "tagseal/tagname.h"
 
@@ -41,13 +42,10 @@ typedef struct ts_push_cli {
 	ts_push_opts push;
 	ts_ref repo;
 	const char *repo_str;
-	ts_tagname_opts tn;
+	ts_tagopts to;
 	ts_tagname_result tres;
 	bool have_tres;
-	const char **alias_tmpls;
-	size_t n_alias_tmpls;
 	char **aliases;
-	const char *on_collision;
 	const char *digest_file, *metadata_file, *record_file, *dotenv_file;
 	const char **pins;
 	size_t n_pins;
