@@ -38,7 +38,10 @@ typedef enum ts_compression {
 
 typedef struct ts_compressor ts_compressor;
 
-/* `threads` <= 0 means the number of online CPUs. */
+/* The default thread count: the online CPUs, at most 8. */
+int ts_compress_default_threads(void);
+
+/* `threads` <= 0 means ts_compress_default_threads(). */
 ts_code ts_compressor_new(ts_compression kind, int threads, ts_blob_reader src, void *src_ctx,
 			  ts_compressor **out, ts_error *err);
 void ts_compressor_free(ts_compressor *c);

@@ -55,7 +55,7 @@ const char *ts_compression_id(ts_compression kind)
 }
 
 /* Default threads: the online CPUs, at most 8 (each costs about 3 MiB). */
-static int online_cpus(void)
+int ts_compress_default_threads(void)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
 	return n < 1 ? 1 : (n > 8 ? 8 : (int)n);
@@ -237,7 +237,7 @@ ts_code ts_compressor_new(ts_compression kind, int threads, ts_blob_reader src, 
 	c->src = src;
 	c->src_ctx = src_ctx;
 	c->in_hash = ts_sha256_new();
-	c->nthreads = threads > 0 ? (threads > MAX_THREADS ? MAX_THREADS : threads) : online_cpus();
+	c->nthreads = threads > 0 ? (threads > MAX_THREADS ? MAX_THREADS : threads) : ts_compress_default_threads();
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->cv_work, NULL);
 	pthread_cond_init(&c->cv_done, NULL);

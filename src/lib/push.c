@@ -317,7 +317,7 @@ static ts_code plan_layers(pusher *p, ts_error *err)
  * are (or only checked) go up --jobs at a time, each on its own connection. */
 static int layer_streams(const pusher *p)
 {
-	long n = p->o->jobs > 0 ? p->o->jobs : sysconf(_SC_NPROCESSORS_ONLN);
+	int n = p->o->jobs > 0 ? p->o->jobs : ts_compress_default_threads();
 	if (n < 2 || !ts_image_parallel_ok(p->img))
 		return 1;
 	for (size_t i = 0; i < p->img->n_layers; i++) {
@@ -325,7 +325,7 @@ static int layer_streams(const pusher *p)
 		if (l->wanted && !l->done && l->enc == TS_ENC_RAW && !l->verify_only)
 			return 1;
 	}
-	return n > 4 ? 4 : (int)n;
+	return n > 4 ? 4 : n;
 }
 
 /* One pass over the image with n workers, each with its own connection. */

@@ -1323,6 +1323,14 @@ static void upload_move(upload *u, const req *q)
 	}
 }
 
+/* N of an upload's "Range: 0-N" (the last byte it holds), or -1 without one.
+ * docker-registry also answers "0-0" for an empty upload. */
+static int64_t range_end(const char *range)
+{
+	const char *dash = strchr(range, '-');
+	return dash ? strtoll(dash + 1, NULL, 10) : -1;
+}
+
 /* Ask the registry how many bytes of the upload it holds (Range: 0-N). */
 static ts_code upload_status(ts_registry *r, upload *u, int64_t *have, ts_error *err)
 {
@@ -1335,13 +1343,11 @@ static ts_code upload_status(ts_registry *r, upload *u, int64_t *have, ts_error 
 	if (rc == TS_OK && q.status != 204 && q.status != 202 && q.status != 200)
 		rc = http_error(r, &q, "asking for an upload's progress", err);
 	if (rc == TS_OK) {
-		/* "Range: 0-N" means N+1 bytes; docker-registry also answers
-		 * "0-0" for an empty upload, so that is read as 0 (a registry that
-		 * really holds 1 byte answers the re-send with 416, and the blob
-		 * is then started over). No Range at all: -1, unknown. */
-		const char *dash = strchr(q.range, '-');
-		long long end = dash ? strtoll(dash + 1, NULL, 10) : -1;
-		*have = dash ? (end > 0 ? end + 1 : 0) : -1;
+		/* "0-0" is read as 0 bytes (a registry that really holds 1 byte
+		 * answers the next PATCH with 416, and the blob is then started
+		 * over); no Range at all: -1, unknown */
+		int64_t end = range_end(q.range);
+		*have = end < 0 ? -1 : end > 0 ? end + 1 : 0;
 		upload_move(u, &q);
 	}
 	req_free(&q);
@@ -1511,10 +1517,9 @@ static ts_code send_stream(ts_registry *r, upload *u, int64_t size, const char *
 	}
 	if (rc == TS_OK && (q.status == 202 || q.status == 201 || q.status == 204)) {
 		/* the registry's Range, when it sends one, must count every byte */
-		const char *dash = strchr(q.range, '-');
-		int64_t acked = dash ? strtoll(dash + 1, NULL, 10) + 1 : pp->taken;
+		int64_t end = range_end(q.range), acked = end + 1;
 		upload_move(u, &q);
-		if (acked == pp->taken || (acked == 1 && pp->taken == 0)) {
+		if (end < 0 || acked == pp->taken || (end == 0 && pp->taken == 0)) {
 			u->offset = pp->taken;
 			req_free(&q);
 			return TS_OK;
