@@ -19,11 +19,8 @@ fixture_docker_archive "$IMG" concurrency/app:1 2 73
 registry_start
 R=$REGISTRY/concurrency/app
 REC=$T/record.jsonl
-mkdir "$T/src"
+fixture_git_repo "$T/src" v1.0.0
 cd "$T/src"
-git init -q
-git -c user.name=t -c user.email=t@example.com commit -q --allow-empty -m one
-git tag v1.0.0
 WRITERS=8
 ROUNDS=3
 

@@ -175,11 +175,8 @@ fi
 P=$REGISTRY/verify/pushed
 PREC=$T/pushed.jsonl
 # Push from a git repository made here, so the record's git facts are known.
-mkdir "$T/src"
+fixture_git_repo "$T/src" v1.2.3
 cd "$T/src"
-git init -q
-git -c user.name=t -c user.email=t@example.com commit -q --allow-empty -m one
-git tag v1.2.3
 COMMIT=$(git rev-parse HEAD)
 export GITHUB_OUTPUT=$T/github_output GITHUB_STEP_SUMMARY=$T/github_summary
 run_ts 0 push "$IMG1" --repo "$P" --tag p1 --record "$PREC" --alias latest --alias 1 \

@@ -15,6 +15,7 @@
 #   fixture_index_layout DIR [TAG] [SEED]   image index: linux/amd64 + linux/arm64
 #   fixture_tar DIR FILE                    deterministic tarball of a directory
 #   fixture_compress FILE gzip|zstd         write FILE.gz or FILE.zst, echo its path
+#   fixture_git_repo DIR [TAG]              a git repository with one empty commit, tagged
 #
 # TS_FIXTURE_BIG_MIB=N (e.g. `TS_FIXTURE_BIG_MIB=12 fixture_docker_archive ...`) adds
 # N MiB of incompressible, seed-determined bytes to layer 1 of any fixture, for
@@ -264,4 +265,14 @@ fixture_compress() {
 	zstd) zstd -q -f -c "$file" >"$file.zst"; echo "$file.zst" ;;
 	*) echo "fixture_compress: unknown compression '$2'" >&2; return 2 ;;
 	esac
+}
+
+# fixture_git_repo DIR [TAG]: a git repository with one empty commit, tagged
+# TAG when given (for the git facts of tags and records).
+fixture_git_repo() {
+	local dir=$1
+	mkdir -p "$dir"
+	git -C "$dir" init -q
+	git -C "$dir" -c user.name=t -c user.email=t@example.com commit -q --allow-empty -m one
+	[ -z "${2:-}" ] || git -C "$dir" tag "$2"
 }
