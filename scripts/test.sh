@@ -87,6 +87,9 @@ count_results() {
 	elif ! grep -q 'No tests were found' "$log"; then
 		printf 'test.sh: no ctest summary for the %s build\n' "$name" >&2
 		failed=1; status=1
+	elif [ "${#ctest_args[@]}" -eq 0 ]; then
+		printf 'test.sh: the %s build has no tests\n' "$name" >&2
+		failed=1; status=1
 	fi
 	skipped=$(grep -cE '^[[:space:]]*[0-9]+ - .*\(Skipped\)' "$log" || true)
 	total_fail=$((total_fail + failed))
@@ -109,13 +112,13 @@ fi
 if [ "$tsan" -eq 1 ]; then
 	# a race report makes tagseal exit 66: a failed test
 	export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
-	run_build tsan "$build_dir-tsan" -DCMAKE_BUILD_TYPE=Debug -DTAGSEAL_SANITIZE=OFF -DTAGSEAL_TSAN=ON
+	run_build tsan "$build_dir-tsan" -DCMAKE_BUILD_TYPE=Debug -DTAGSEAL_TESTS=ON -DTAGSEAL_SANITIZE=OFF -DTAGSEAL_TSAN=ON
 	quick=2
 else
-	run_build normal "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTAGSEAL_SANITIZE=OFF -DTAGSEAL_TSAN=OFF
+	run_build normal "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTAGSEAL_TESTS=ON -DTAGSEAL_SANITIZE=OFF -DTAGSEAL_TSAN=OFF
 fi
 if [ "$quick" -eq 0 ]; then
-	run_build asan "$build_dir-asan" -DCMAKE_BUILD_TYPE=Debug -DTAGSEAL_SANITIZE=ON -DTAGSEAL_TSAN=OFF
+	run_build asan "$build_dir-asan" -DCMAKE_BUILD_TYPE=Debug -DTAGSEAL_TESTS=ON -DTAGSEAL_SANITIZE=ON -DTAGSEAL_TSAN=OFF
 fi
 
 summary="$total_pass passed, $total_fail failed"
