@@ -20,7 +20,7 @@
 #define TAGSEAL_AUTH_H
 
 #include "tagseal/error.h"
-#include "tagseal/registry.h"
+#include "tagseal/netopts.h"
 
 typedef struct ts_auth ts_auth;
 

@@ -29,7 +29,7 @@
 
 #include "tagseal/digest.h"
 #include "tagseal/error.h"
-#include "tagseal/registry.h"
+#include "tagseal/blobio.h"
 
 typedef enum ts_compression {
 	TS_COMPRESS_GZIP = 0,

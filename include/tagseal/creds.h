@@ -16,7 +16,7 @@
 #define TAGSEAL_CREDS_H
 
 #include "tagseal/error.h"
-#include "tagseal/registry.h"
+#include "tagseal/netopts.h"
 
 typedef struct ts_creds {
 	char *username;       /* NULL when nothing was found (anonymous) */

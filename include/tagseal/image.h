@@ -19,7 +19,7 @@
 #include "tagseal/buf.h"
 #include "tagseal/digest.h"
 #include "tagseal/error.h"
-#include "tagseal/registry.h"
+#include "tagseal/blobio.h"
 
 typedef enum ts_image_kind {
 	TS_IMAGE_DOCKER_ARCHIVE, /* docker save (legacy or 25+) */

@@ -18,31 +18,11 @@
 #include "tagseal/buf.h"
 #include "tagseal/digest.h"
 #include "tagseal/error.h"
+#include "tagseal/blobio.h"
+#include "tagseal/netopts.h"
 #include "tagseal/ref.h"
 
 typedef struct ts_registry ts_registry;
-
-typedef struct ts_registry_opts {
-	const char *username;   /* NULL: look up TAGSEAL_USERNAME/..., Docker config */
-	const char *password;   /* never printed */
-	const char *ca_file;    /* extra CA for HTTPS */
-	bool plain_http;        /* allow http:// for a non-loopback host */
-	int retries;            /* retries for transient failures (default 4) */
-	long timeout_s;         /* per-request inactivity timeout (default 60) */
-	int verbose;            /* >0: log requests (method, URL path, status) */
-	/* Where detail lines go (the CLI passes its verbose printer); may be
-	 * NULL. Lines never contain credentials or tokens. */
-	void (*log)(const char *line);
-	/* Called once per distinct Warning header the registry sends. */
-	void (*warn)(const char *line);
-	bool read_only;         /* ask tokens for pull only (tag --repo, verify) */
-	/* >0: blobs go up in PATCHes of at most this many bytes, each with
-	 * Content-Range (registries behind a request body limit); 0: each blob
-	 * in one streamed PATCH. A 413 answer switches to 3 MiB pieces. */
-	int64_t chunk_size;
-} ts_registry_opts;
-
-#define TS_REGISTRY_OPTS_INIT { NULL, NULL, NULL, false, 4, 60, 0, NULL, NULL, false, 0 }
 
 ts_code ts_registry_open(const ts_ref *repo, const ts_registry_opts *opts,
 			 ts_registry **out, ts_error *err);
@@ -124,23 +104,6 @@ ts_code ts_registry_blob_put(ts_registry *r, const char *digest, const void *dat
  * >= 0) or a failing `check` cancels the upload (DELETE) and returns
  * TS_EUSAGE (or check's code).
  */
-typedef long (*ts_blob_reader)(void *ctx, char *buf, size_t cap, ts_error *rerr);
-/* Called after the last byte was read and before the upload is committed;
- * an error here cancels the upload (e.g. a layer whose diff_id is wrong). */
-typedef ts_code (*ts_blob_check)(void *ctx, ts_error *err);
-
-/* ts_error.retryable after an upload: another attempt may cure it; or it
- * is needed because the way of sending changed (a 413 switched to pieces),
- * and does not count as a failed attempt. */
-#define TS_RETRY 1
-#define TS_RETRY_FREE 2
-
-/* Where an interrupted upload stands. Zero-initialise; clear when done. */
-typedef struct ts_upload_state {
-	char *location; /* the open upload session, or NULL: start a new one */
-	int64_t offset; /* bytes of it the registry holds */
-} ts_upload_state;
-void ts_upload_state_clear(ts_upload_state *s);
 /* Cancel the session (DELETE) and clear the state: an upload given up. */
 void ts_registry_upload_abandon(ts_registry *r, ts_upload_state *s);
 

@@ -15,7 +15,7 @@
 #include <jansson.h>
 
 #include "tagseal/error.h"
-#include "tagseal/registry.h"
+#include "tagseal/netopts.h"
 
 typedef enum ts_finding_kind {
 	TS_FINDING_CHAIN,    /* "prev" does not match (edited/removed/re-ordered history) */

@@ -19,6 +19,7 @@
 #include "tagseal/auth.h"
 #include "tagseal/buf.h"
 #include "tagseal/creds.h"
+#include "tagseal/ref.h"
 
 #define MAX_TOKEN_RESPONSE (1u << 20)
 #define DEFAULT_EXPIRES_IN 60 /* distribution token spec */

@@ -8,22 +8,93 @@
 
 #include "tagseal/error.h"
 
+static const ts_code cause_codes[] = {
+	[TS_C_NONE] = TS_OK,
+	[TS_C_INTERNAL] = TS_EINTERNAL,
+	[TS_C_USAGE] = TS_EUSAGE,
+	[TS_C_INPUT] = TS_EUSAGE,
+	[TS_C_IO] = TS_EUSAGE,
+	[TS_C_ABSENT] = TS_EUSAGE,
+	[TS_C_EXISTS] = TS_EREFUSED,
+	[TS_C_IMMUTABLE] = TS_EREFUSED,
+	[TS_C_NETWORK] = TS_EREGISTRY,
+	[TS_C_TLS] = TS_EREGISTRY,
+	[TS_C_UNAUTHORIZED] = TS_EREGISTRY,
+	[TS_C_DENIED] = TS_EREGISTRY,
+	[TS_C_NOT_FOUND] = TS_EREGISTRY,
+	[TS_C_PROTOCOL] = TS_EREGISTRY,
+	[TS_C_ORIGIN] = TS_EREGISTRY,
+	[TS_C_LIMIT] = TS_EREGISTRY,
+	[TS_C_REGISTRY] = TS_EREGISTRY,
+	[TS_C_VERIFY] = TS_EVERIFY,
+	[TS_C_SIGNATURE] = TS_EVERIFY,
+};
+
+ts_code ts_cause_code(ts_cause cause)
+{
+	if ((size_t)cause >= sizeof(cause_codes) / sizeof(cause_codes[0]))
+		return TS_EINTERNAL;
+	return cause_codes[cause];
+}
+
+ts_cause ts_code_cause(ts_code code)
+{
+	switch (code) {
+	case TS_OK: return TS_C_NONE;
+	case TS_EUSAGE: return TS_C_INPUT;
+	case TS_EREFUSED: return TS_C_EXISTS;
+	case TS_EREGISTRY: return TS_C_REGISTRY;
+	case TS_EVERIFY: return TS_C_VERIFY;
+	case TS_EINTERNAL: break;
+	}
+	return TS_C_INTERNAL;
+}
+
+void ts_sanitize(char *out, size_t cap, const char *s)
+{
+	size_t i = 0;
+	if (!cap)
+		return;
+	for (; s && s[i] && i + 1 < cap; i++)
+		out[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i];
+	out[i] = '\0';
+}
+
+static void vset(ts_error *err, ts_cause cause, const char *fmt, va_list ap)
+{
+	err->code = ts_cause_code(cause);
+	err->cause = cause;
+	err->retryable = TS_RETRY_NO;
+	err->http_status = 0;
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	/* names from hostile input must not break the one line or send
+	 * terminal escapes: control characters become '?' */
+	for (char *p = err->msg; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+}
+
 ts_code ts_error_set(ts_error *err, ts_code code, const char *fmt, ...)
 {
 	if (err) {
 		va_list ap;
 		va_start(ap, fmt);
-		err->code = code;
-		err->retryable = 0;
-		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+		vset(err, ts_code_cause(code), fmt, ap);
 		va_end(ap);
-		/* names from hostile input must not break the one line or send
-		 * terminal escapes: control characters become '?' */
-		for (char *p = err->msg; *p; p++)
-			if ((unsigned char)*p < 0x20 || *p == 0x7f)
-				*p = '?';
+		err->code = code;
 	}
 	return code;
+}
+
+ts_code ts_error_setc(ts_error *err, ts_cause cause, const char *fmt, ...)
+{
+	if (err) {
+		va_list ap;
+		va_start(ap, fmt);
+		vset(err, cause, fmt, ap);
+		va_end(ap);
+	}
+	return ts_cause_code(cause);
 }
 
 ts_code ts_error_prefix(ts_error *err, const char *fmt, ...)
@@ -56,8 +127,10 @@ void ts_error_clear(ts_error *err)
 {
 	if (err) {
 		err->code = TS_OK;
+		err->cause = TS_C_NONE;
+		err->retryable = TS_RETRY_NO;
+		err->http_status = 0;
 		err->msg[0] = '\0';
-		err->retryable = 0;
 	}
 }
 

@@ -12,6 +12,7 @@
 #include "tagseal/outputs.h"
 #include "tagseal/record.h"
 #include "tagseal/ref.h"
+#include "tagseal/registry.h"
 #include "tagseal/verify.h"
 
 /* One line naming a tag. */

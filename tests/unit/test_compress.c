@@ -13,6 +13,7 @@
 #include <zstd.h>
 
 #include "check_run.h"
+#include "tagseal/buf.h"
 #include "tagseal/compress.h"
 
 /* Changing it changes the digest of every image pushed with gzip: only
