@@ -21,6 +21,7 @@
 
 #include "tagseal/error.h"
 #include "tagseal/netopts.h"
+#include "tagseal/wwwauth.h"
 
 typedef struct ts_auth ts_auth;
 
@@ -50,6 +51,10 @@ ts_code ts_auth_challenge(ts_auth *a, const char *www_authenticate, ts_error *er
  * ts_auth_header(). */
 void ts_auth_add_scope(ts_auth *a, const char *path, const char *actions);
 
+/* Whether requests go over HTTPS after all (a loopback registry found to
+ * speak plain HTTP). */
+void ts_auth_set_secure(ts_auth *a, int secure);
+
 /* The actions asked for on the repository itself (default "pull,push");
  * read-only commands (tag --repo, verify) may ask for "pull" only. */
 void ts_auth_set_actions(ts_auth *a, const char *actions);
@@ -58,28 +63,5 @@ void ts_auth_set_actions(ts_auth *a, const char *actions);
  * "Docker config /home/u/.docker/config.json (auths)", ...), or NULL when
  * none are used (anonymous). Never a secret; for error messages. */
 const char *ts_auth_source(const ts_auth *a);
-
-/* ---- WWW-Authenticate (RFC 7235), wwwauth.c ---- */
-
-typedef struct ts_auth_param {
-	char *name;  /* lower-cased */
-	char *value; /* unquoted, escapes removed */
-} ts_auth_param;
-
-typedef struct ts_challenge {
-	char *scheme;  /* lower-cased: "basic", "bearer" */
-	char *token68; /* NULL unless the challenge carries a token68 */
-	ts_auth_param *params;
-	size_t n_params;
-} ts_challenge;
-
-/* Parse a WWW-Authenticate value: one or more challenges, comma-separated,
- * with quoted-strings (escapes, commas inside), token68 and
- * case-insensitive names. Lenient where real servers are sloppy (unquoted
- * URLs). *out is an array of *n challenges; free with ts_challenges_free. */
-ts_code ts_challenges_parse(const char *header, ts_challenge **out, size_t *n, ts_error *err);
-void ts_challenges_free(ts_challenge *c, size_t n);
-/* The value of a parameter (name case-insensitive), or NULL. */
-const char *ts_challenge_param(const ts_challenge *c, const char *name);
 
 #endif

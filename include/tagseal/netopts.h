@@ -22,11 +22,12 @@ typedef struct ts_registry_opts {
 	 * this long (default 60). */
 	long timeout_s;
 	int verbose;            /* >0: log requests (method, origin, path, status) */
-	/* Where detail lines go (the CLI passes its verbose printer); may be
-	 * NULL. Lines never contain credentials or tokens. */
-	void (*log)(const char *line);
+	/* Where detail lines go (the CLI passes its verbose printer), with
+	 * log_ud; may be NULL. Lines never contain credentials or tokens. */
+	void (*log)(void *ud, const char *line);
 	/* Called once per distinct Warning header the registry sends. */
-	void (*warn)(const char *line);
+	void (*warn)(void *ud, const char *line);
+	void *log_ud;
 	bool read_only;         /* ask tokens for pull only (tag --repo, verify) */
 	/* >0: blobs go up in PATCHes of at most this many bytes, each with
 	 * Content-Range (registries behind a request body limit); 0: each blob
@@ -39,6 +40,6 @@ typedef struct ts_registry_opts {
 	const char *cred_host;
 } ts_registry_opts;
 
-#define TS_REGISTRY_OPTS_INIT { NULL, NULL, NULL, false, 4, 60, 0, NULL, NULL, false, 0, NULL }
+#define TS_REGISTRY_OPTS_INIT { NULL, NULL, NULL, false, 4, 60, 0, NULL, NULL, NULL, false, 0, NULL }
 
 #endif

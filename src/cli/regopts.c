@@ -7,13 +7,15 @@
 #include "regopts.h"
 #include "tagseal/creds.h"
 
-static void log_line(const char *line)
+static void log_line(void *ud, const char *line)
 {
+	(void)ud;
 	ts_msg_verbose("%s", line);
 }
 
-static void warn_line(const char *line)
+static void warn_line(void *ud, const char *line)
 {
+	(void)ud;
 	ts_msg_warn("%s", line);
 }
 

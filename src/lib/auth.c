@@ -19,6 +19,7 @@
 #include "tagseal/auth.h"
 #include "tagseal/buf.h"
 #include "tagseal/creds.h"
+#include "tagseal/http.h"
 #include "tagseal/ref.h"
 
 #define MAX_TOKEN_RESPONSE (1u << 20)
@@ -50,14 +51,6 @@ struct ts_auth {
 	int stale; /* scopes changed since the token was fetched */
 };
 
-/* What one token request brought back. */
-typedef struct token_resp {
-	long status;
-	ts_buf body;
-	char errbuf[CURL_ERROR_SIZE];
-	CURLcode cc;
-} token_resp;
-
 static long long now_ms(void)
 {
 	struct timespec ts;
@@ -75,7 +68,7 @@ static void logf_(const ts_auth *a, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	a->opts.log(line);
+	a->opts.log(a->opts.log_ud, line);
 }
 
 static void set_header(ts_auth *a, char *value)
@@ -132,6 +125,11 @@ void ts_auth_add_scope(ts_auth *a, const char *path, const char *actions)
 	a->extra[a->n_extra].actions = ts_strdup(actions);
 	a->n_extra++;
 	a->stale = 1;
+}
+
+void ts_auth_set_secure(ts_auth *a, int secure)
+{
+	a->secure = secure;
 }
 
 void ts_auth_set_actions(ts_auth *a, const char *actions)
@@ -220,39 +218,27 @@ static ts_code answer_basic(ts_auth *a, ts_error *err)
 
 /* ---- Bearer: the token request ---- */
 
-static size_t on_body(char *data, size_t size, size_t n, void *ctx)
-{
-	ts_buf *b = ctx;
-	if (b->len + size * n > MAX_TOKEN_RESPONSE)
-		return 0;
-	ts_buf_put(b, data, size * n);
-	return size * n;
-}
+/* What one token request brought back. */
+typedef struct token_resp {
+	long status;
+	ts_buf body;
+	ts_code rc;   /* a transport failure, in err */
+	ts_error err;
+} token_resp;
 
-/* The realm's host (for messages and the plain-HTTP rule) and whether it is
- * https. Returns 0 for a URL that is neither http nor https. */
-static int realm_parts(const char *realm, char *host, size_t cap, int *tls)
+/* The realm's origin (for messages and the plain-HTTP rule). Returns 0 for
+ * a URL that is neither http nor https. */
+static int realm_parts(const char *realm, char *host, size_t cap, int *tls, ts_origin *o)
 {
-	CURLU *u = curl_url();
-	char *scheme = NULL, *h = NULL, *port = NULL;
-	int ok = 0;
-
 	host[0] = '\0';
-	if (u && curl_url_set(u, CURLUPART_URL, realm, 0) == CURLUE_OK &&
-	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
-	    curl_url_get(u, CURLUPART_HOST, &h, 0) == CURLUE_OK) {
-		*tls = strcmp(scheme, "https") == 0;
-		ok = *tls || strcmp(scheme, "http") == 0;
-		if (curl_url_get(u, CURLUPART_PORT, &port, 0) == CURLUE_OK)
-			snprintf(host, cap, "%s:%s", h, port);
-		else
-			snprintf(host, cap, "%s", h);
-	}
-	curl_free(scheme);
-	curl_free(h);
-	curl_free(port);
-	curl_url_cleanup(u);
-	return ok;
+	if (!ts_origin_of(realm, o))
+		return 0;
+	*tls = strcmp(o->scheme, "https") == 0;
+	if (o->port == (*tls ? 443 : 80))
+		snprintf(host, cap, "%s", o->host);
+	else
+		snprintf(host, cap, "%s:%ld", o->host, o->port);
+	return 1;
 }
 
 /* Is the challenge's scope on a repository we already ask for? (We ask
@@ -277,7 +263,15 @@ static int scope_covered(const ts_auth *a, const char *sc)
 	return 0;
 }
 
-static void add_scopes(const ts_auth *a, ts_buf *out, CURL *c, int form)
+static void add_escaped(ts_buf *out, const char *sep, const char *name, const char *value)
+{
+	char *e = curl_easy_escape(NULL, value, 0);
+	ts_buf_printf(out, "%s%s=%s", sep, name, e);
+	OPENSSL_cleanse(e, strlen(e));
+	curl_free(e);
+}
+
+static void add_scopes(const ts_auth *a, ts_buf *out, int form)
 {
 	char *own = ts_asprintf("repository:%s:%s", a->path, a->actions);
 	size_t n = a->n_extra + 2;
@@ -293,117 +287,105 @@ static void add_scopes(const ts_auth *a, ts_buf *out, CURL *c, int form)
 		ts_buf all = TS_BUF_INIT;
 		for (size_t i = 0; i < k; i++)
 			ts_buf_printf(&all, "%s%s", i ? " " : "", list[i]);
-		char *e = curl_easy_escape(c, ts_buf_cstr(&all), 0);
-		ts_buf_printf(out, "&scope=%s", e);
-		curl_free(e);
+		add_escaped(out, "&", "scope", ts_buf_cstr(&all));
 		ts_buf_free(&all);
 	} else {
-		for (size_t i = 0; i < k; i++) {
-			char *e = curl_easy_escape(c, list[i], 0);
-			ts_buf_printf(out, "&scope=%s", e);
-			curl_free(e);
-		}
+		for (size_t i = 0; i < k; i++)
+			add_escaped(out, "&", "scope", list[i]);
 	}
 	for (size_t i = 0; i < k; i++)
 		free(list[i]);
 	free(list);
 }
 
-static void add_param(ts_buf *out, CURL *c, const char *name, const char *value)
+static void add_param(ts_buf *out, const char *name, const char *value)
 {
-	char *e = curl_easy_escape(c, value, 0);
-	ts_buf_printf(out, "%s%s=%s", out->len ? "&" : "", name, e);
-	OPENSSL_cleanse(e, strlen(e));
-	curl_free(e);
+	add_escaped(out, out->len ? "&" : "", name, value);
 }
 
-static void setup_curl(const ts_auth *a, CURL *c, token_resp *r, int allow_http)
+/* The Basic value the token GET carries, for the transport, which attaches
+ * it only on the realm's own origin (never where a redirect leads). */
+static ts_code realm_header(void *ud, const char **value, ts_error *err)
 {
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, r->errbuf);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "tagseal/" TAGSEAL_VERSION);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, a->opts.timeout_s > 0 ? a->opts.timeout_s * 2 : 120L);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, allow_http ? "http,https" : "https");
-	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, allow_http ? "http,https" : "https");
-	if (a->opts.ca_file)
-		curl_easy_setopt(c, CURLOPT_CAINFO, a->opts.ca_file);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &r->body);
+	(void)err;
+	*value = ud;
+	return TS_OK;
+}
+
+/* One token request through the transport: credentials (the Basic value,
+ * or NULL) bound to the realm's origin. */
+static void token_request(const ts_auth *a, const ts_origin *realm, const char *basic,
+			  ts_http_req *q, token_resp *r)
+{
+	ts_http_cred cred = { *realm, realm_header, NULL, (void *)basic, NULL };
+	ts_http *h = NULL;
+
+	r->rc = ts_http_new(&a->opts, basic ? &cred : NULL, &h, &r->err);
+	q->resp = &r->body;
+	q->resp_max = MAX_TOKEN_RESPONSE;
+	if (r->rc == TS_OK)
+		r->rc = ts_http_do(h, q, "fetching a token", &r->err);
+	r->status = q->status;
+	if (q->errbody.len) /* an error answer's body: its code is read */
+		ts_buf_put(&r->body, q->errbody.ptr, q->errbody.len);
+	ts_http_req_free(q);
+	ts_http_free(h);
 }
 
 /* GET realm?service=&scope=..., with Basic credentials when we have them. */
-static void token_get(const ts_auth *a, int allow_http, int send_creds, token_resp *r)
+static void token_get(const ts_auth *a, const ts_origin *realm, int send_creds, token_resp *r)
 {
-	CURL *c = curl_easy_init();
+	ts_http_req q = { 0 };
 	ts_buf url = TS_BUF_INIT;
+	char *basic = NULL;
 
-	if (!c) {
-		r->cc = CURLE_FAILED_INIT;
-		return;
-	}
-	setup_curl(a, c, r, allow_http);
 	ts_buf_puts(&url, a->realm);
 	ts_buf_puts(&url, strchr(a->realm, '?') ? "&" : "?");
-	if (a->service) {
-		char *e = curl_easy_escape(c, a->service, 0);
-		ts_buf_printf(&url, "service=%s", e);
-		curl_free(e);
+	if (a->service)
+		add_escaped(&url, "", "service", a->service);
+	add_scopes(a, &url, 0);
+	if (send_creds && a->creds.username && (a->creds.password || a->creds.identity_token))
+		basic = basic_value(a->creds.username,
+				    a->creds.password ? a->creds.password : a->creds.identity_token);
+	q.method = "GET";
+	q.url = ts_buf_detach(&url);
+	q.follow = true;
+	token_request(a, realm, basic, &q, r);
+	if (basic) {
+		OPENSSL_cleanse(basic, strlen(basic));
+		free(basic);
 	}
-	add_scopes(a, &url, c, 0);
-	curl_easy_setopt(c, CURLOPT_URL, url.ptr);
-	curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
-	/* follows redirects; libcurl sends the credentials to the first host only */
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-	curl_easy_setopt(c, CURLOPT_MAXREDIRS, 3L);
-	if (send_creds && a->creds.username && (a->creds.password || a->creds.identity_token)) {
-		curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-		curl_easy_setopt(c, CURLOPT_USERNAME, a->creds.username);
-		curl_easy_setopt(c, CURLOPT_PASSWORD,
-				 a->creds.password ? a->creds.password : a->creds.identity_token);
-	}
-	r->cc = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-	logf_(a, "token: GET %s -> %ld", url.ptr, r->cc == CURLE_OK ? r->status : -1L);
-	ts_buf_free(&url);
-	curl_easy_cleanup(c);
 }
 
 /* The OAuth2 POST form: grant_type=refresh_token (identity token) or
  * password. Never follows a redirect: the body holds the secret. */
-static void token_post(const ts_auth *a, int allow_http, token_resp *r)
+static void token_post(const ts_auth *a, const ts_origin *realm, token_resp *r)
 {
-	CURL *c = curl_easy_init();
+	ts_http_req q = { 0 };
 	ts_buf form = TS_BUF_INIT;
 
-	if (!c) {
-		r->cc = CURLE_FAILED_INIT;
-		return;
-	}
-	setup_curl(a, c, r, allow_http);
 	if (a->creds.identity_token) {
-		add_param(&form, c, "grant_type", "refresh_token");
-		add_param(&form, c, "refresh_token", a->creds.identity_token);
+		add_param(&form, "grant_type", "refresh_token");
+		add_param(&form, "refresh_token", a->creds.identity_token);
 	} else {
-		add_param(&form, c, "grant_type", "password");
-		add_param(&form, c, "username", a->creds.username);
-		add_param(&form, c, "password", a->creds.password);
+		add_param(&form, "grant_type", "password");
+		add_param(&form, "username", a->creds.username);
+		add_param(&form, "password", a->creds.password);
 	}
-	add_param(&form, c, "client_id", "tagseal");
+	add_param(&form, "client_id", "tagseal");
 	if (a->service)
-		add_param(&form, c, "service", a->service);
-	add_scopes(a, &form, c, 1);
-	curl_easy_setopt(c, CURLOPT_URL, a->realm);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, form.ptr);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)form.len);
-	r->cc = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-	logf_(a, "token: POST %s (%s grant) -> %ld", a->realm,
-	      a->creds.identity_token ? "refresh_token" : "password",
-	      r->cc == CURLE_OK ? r->status : -1L);
+		add_param(&form, "service", a->service);
+	add_scopes(a, &form, 1);
+	q.method = "POST";
+	q.url = ts_strdup(a->realm);
+	q.content_type = "application/x-www-form-urlencoded";
+	q.body = form.ptr;
+	q.body_len = form.len;
+	token_request(a, realm, NULL, &q, r);
+	logf_(a, "token: POST (%s grant) -> %ld",
+	      a->creds.identity_token ? "refresh_token" : "password", r->status);
 	OPENSSL_cleanse(form.ptr, form.len);
 	ts_buf_free(&form);
-	curl_easy_cleanup(c);
 }
 
 static void resp_clear(token_resp *r)
@@ -432,23 +414,14 @@ static void error_code(const ts_buf *body, char *out, size_t cap)
 	json_decref(root);
 }
 
-static ts_code curl_failure(const ts_auth *a, const char *rhost, const token_resp *r,
-			    ts_error *err)
+static ts_code transport_failure(const ts_auth *a, const char *rhost, token_resp *r,
+				 ts_error *err)
 {
-	const char *why = r->errbuf[0] ? r->errbuf : curl_easy_strerror(r->cc);
-	if (r->cc == CURLE_PEER_FAILED_VERIFICATION || r->cc == CURLE_SSL_CACERT_BADFILE ||
-	    r->cc == CURLE_SSL_CONNECT_ERROR)
-		return ts_error_set(err, TS_EREGISTRY,
-				    "cannot get a token for %s: TLS with token service %s failed (%s); "
-				    "if it uses a private CA, pass it with --ca-file FILE",
-				    a->host, rhost, why);
-	if (r->cc == CURLE_UNSUPPORTED_PROTOCOL)
-		return ts_error_set(err, TS_EREGISTRY,
-				    "cannot get a token for %s: token service %s redirected to plain "
-				    "HTTP; refused",
-				    a->host, rhost);
-	return ts_error_set(err, TS_EREGISTRY, "cannot get a token for %s from %s: %s", a->host,
-			    rhost, why);
+	*err = r->err;
+	if (err->cause == TS_C_TLS)
+		return ts_error_prefix(err, "cannot get a token for %s: TLS with token service %s failed",
+				       a->host, rhost);
+	return ts_error_prefix(err, "cannot get a token for %s from %s", a->host, rhost);
 }
 
 static ts_code status_failure(const ts_auth *a, const char *rhost, const token_resp *r,
@@ -519,12 +492,13 @@ static ts_code take_token(ts_auth *a, const char *rhost, const token_resp *r, ts
 
 static ts_code fetch_token(ts_auth *a, ts_error *err)
 {
-	char rhost[256];
+	char rhost[300];
 	int tls = 0, allow_http, send;
 	token_resp r = { 0 };
+	ts_origin realm;
 	ts_code rc;
 
-	if (!realm_parts(a->realm, rhost, sizeof(rhost), &tls))
+	if (!realm_parts(a->realm, rhost, sizeof(rhost), &tls, &realm))
 		return ts_error_set(err, TS_EREGISTRY,
 				    "registry %s names a token realm that is not an http(s) URL", a->host);
 	allow_http = a->opts.plain_http || ts_host_is_loopback(rhost);
@@ -535,20 +509,20 @@ static ts_code fetch_token(ts_auth *a, ts_error *err)
 				    a->host, rhost);
 	send = ts_creds_found(&a->creds) && may_send(a, tls, rhost);
 	if (send && a->creds.identity_token)
-		token_post(a, allow_http, &r);
+		token_post(a, &realm, &r);
 	else
-		token_get(a, allow_http, send, &r);
-	if (r.cc == CURLE_OK && (r.status == 404 || r.status == 405) && send) {
+		token_get(a, &realm, send, &r);
+	if (r.rc == TS_OK && (r.status == 404 || r.status == 405) && send) {
 		/* the other form: some token services know only one */
 		int was_post = a->creds.identity_token != NULL;
 		resp_clear(&r);
 		if (was_post)
-			token_get(a, allow_http, send, &r);
+			token_get(a, &realm, send, &r);
 		else
-			token_post(a, allow_http, &r);
+			token_post(a, &realm, &r);
 	}
-	if (r.cc != CURLE_OK)
-		rc = curl_failure(a, rhost, &r, err);
+	if (r.rc != TS_OK)
+		rc = transport_failure(a, rhost, &r, err);
 	else if (r.status != 200)
 		rc = status_failure(a, rhost, &r, err);
 	else

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "tagseal/auth.h"
+#include "tagseal/wwwauth.h"
 #include "tagseal/buf.h"
 
 typedef struct parser {

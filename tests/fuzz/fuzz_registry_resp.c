@@ -1,64 +1,88 @@
 /*
- * fuzz_registry_resp.c - what the registry client parses itself of a
- * response, on arbitrary bytes: the Link "next" page, Location resolution
- * (through libcurl's URL API), the error-body codes and the URL path shown in
- * messages. (Header lines themselves are parsed by libcurl: curl_easy_header.)
+ * fuzz_registry_resp.c - what the registry client reads itself of an
+ * answer, on arbitrary bytes: the Link header (RFC 8288) and its next page,
+ * a Location resolved against the request URL (libcurl's URL API), the
+ * origin checks both go through, the URL shown in logs and messages, and
+ * the error-body codes. (Header lines themselves are parsed by libcurl.)
  *
- * These parsers are static in src/lib/registry.c, so this target compiles
- * that very file into itself (no copy: #include); the linker then takes
- * registry.o from nowhere else. Input: a Link value line, a Location line,
- * then an error body.
+ * Input: a Link value line, a Location line, then an error body.
  */
 #include "fuzz_util.h"
 
-#include "../../src/lib/registry.c"
+#include "../../src/lib/registry_int.h"
+#include "tagseal/http.h"
+#include "tagseal/linkhdr.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* Copy the next line of the input (without its "\n") into dst. */
-static size_t take_line(const uint8_t *data, size_t size, size_t off, char *dst, size_t cap)
+/* The next line of the input (without its "\n"), NUL-terminated. */
+static char *take_line(const uint8_t *data, size_t size, size_t *off)
 {
-	const uint8_t *nl = off < size ? memchr(data + off, '\n', size - off) : NULL;
-	size_t n = off < size ? (nl ? (size_t)(nl - (data + off)) : size - off) : 0;
-	copy_value(dst, cap, (const char *)data + off, n);
-	return off + n + (nl ? 1 : 0);
+	const uint8_t *nl = *off < size ? memchr(data + *off, '\n', size - *off) : NULL;
+	size_t n = *off < size ? (nl ? (size_t)(nl - (data + *off)) : size - *off) : 0;
+	char *s = fz_cstr(data + *off, n);
+	*off += n + (nl ? 1 : 0);
+	return s;
+}
+
+static void check_one_line(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			abort(); /* a log line or message must stay one clean line */
+}
+
+/* Resolve a target against the request URL, and everything a caller
+ * derives from it: origin, same-origin test, the logged form. */
+static void follow(const char *base, const char *target, const ts_origin *reg)
+{
+	char shown[1024];
+	ts_origin o;
+	char *url = ts_url_resolve(base, target, NULL);
+	if (!url)
+		return;
+	if (ts_origin_of(url, &o)) {
+		char org[300];
+		(void)ts_origin_same(&o, reg);
+		ts_origin_str(&o, org, sizeof(org));
+		check_one_line(org);
+	}
+	ts_url_for_log(url, shown, sizeof(shown));
+	check_one_line(shown);
+	free(url);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	ts_registry reg;
-	req q;
-	size_t off;
-	char codes[256], path[512], *next, *loc;
+	static const char base[] = "https://127.0.0.1:5000/v2/app/blobs/uploads/abc?state=x";
+	ts_origin reg;
+	size_t off = 0;
+	char *link = take_line(data, size, &off);
+	char *location = take_line(data, size, &off);
+	char codes[256], *next, *loc;
+	ts_buf body = TS_BUF_INIT;
 
-	memset(&reg, 0, sizeof(reg));
-	reg.host = "127.0.0.1:5000";
-	memset(&q, 0, sizeof(q));
-	q.reg = &reg;
-	/* libcurl parses the headers (curl_easy_header); what registry.c parses
-	 * itself is the Link value, the Location and the error body */
-	off = take_line(data, size, 0, q.link, sizeof(q.link));
-	off = take_line(data, size, off, q.location, sizeof(q.location));
+	if (!ts_origin_of(base, &reg))
+		abort();
 	if (off < size)
-		ts_buf_put(&q.errbody, data + off, size - off);
-	error_codes(&q.errbody, codes, sizeof(codes));
-	(void)has_code(codes, "BLOB_UNKNOWN");
-	next = link_next(q.link);
+		ts_buf_put(&body, data + off, size - off);
+	ts_reg_error_codes(&body, codes, sizeof(codes));
+	check_one_line(codes);
+	(void)ts_reg_has_code(codes, "BLOB_UNKNOWN");
+
+	next = ts_link_find(link, "next");
 	if (next) {
-		url_path(next, path, sizeof(path));
+		if (strlen(next) >= strlen(link))
+			abort(); /* a target is a part of the value */
+		follow(base, next, &reg);
 		free(next);
 	}
-	loc = resolve_location("https://127.0.0.1:5000/v2/app/blobs/uploads/abc?state=x",
-			       q.location, "digest=sha256:00");
-	if (loc) {
-		url_path(loc, path, sizeof(path));
-		free(loc);
-	}
-	url_path(q.location, path, sizeof(path));
-	free(q.www_auth);
-	ts_buf_free(&q.errbody);
-	for (size_t i = 0; i < reg.n_warnings; i++)
-		free(reg.warnings[i]);
-	free(reg.warnings);
+	follow(base, location, &reg);
+	loc = ts_url_resolve(base, location, "digest=sha256:00");
+	free(loc);
+
+	ts_buf_free(&body);
+	free(link);
+	free(location);
 	return 0;
 }

@@ -260,8 +260,9 @@ END_TEST
 
 /* ---- the probe ---- */
 
-static void probe_log(const char *line)
+static void probe_log(void *ud, const char *line)
 {
+	(void)ud;
 	fprintf(stderr, "probe: %s\n", line);
 }
 
