@@ -4,6 +4,7 @@
  * retries with seeded backoff, and the request log.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <curl/curl.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -120,6 +121,22 @@ char *ts_url_resolve(const char *base, const char *ref, const char *add_query)
 done:
 	curl_url_cleanup(u);
 	return out;
+}
+
+int64_t ts_http_range_end(const char *range)
+{
+	const char *p = range;
+	char *end;
+	long long n;
+	if (strncasecmp(p, "bytes=", 6) == 0)
+		p += 6;
+	if (*p != '0' || p[1] != '-' || !isdigit((unsigned char)p[2]))
+		return -1;
+	errno = 0;
+	n = strtoll(p + 2, &end, 10);
+	if (errno || n < 0 || (*end && *end != ' ' && *end != ','))
+		return -1;
+	return (int64_t)n;
 }
 
 /* ---- the handle ---- */

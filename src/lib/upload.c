@@ -112,14 +112,6 @@ static void upload_move(upload *u, const ts_http_req *q)
 	}
 }
 
-/* N of an upload's "Range: 0-N" (the last byte it holds), or -1 without one.
- * docker-registry also answers "0-0" for an empty upload. */
-static int64_t range_end(const char *range)
-{
-	const char *dash = strchr(range, '-');
-	return dash ? strtoll(dash + 1, NULL, 10) : -1;
-}
-
 /* Ask the registry how many bytes of the upload it holds (Range: 0-N). */
 static ts_code upload_status(ts_registry *r, upload *u, int64_t *have, ts_error *err)
 {
@@ -134,7 +126,7 @@ static ts_code upload_status(ts_registry *r, upload *u, int64_t *have, ts_error 
 		/* "0-0" is read as 0 bytes (a registry that really holds 1 byte
 		 * answers the next PATCH with 416, and the blob is then started
 		 * over); no Range at all: -1, unknown */
-		int64_t end = range_end(q.range);
+		int64_t end = ts_http_range_end(q.range);
 		*have = end < 0 ? -1 : end > 0 ? end + 1 : 0;
 		upload_move(u, &q);
 	}
@@ -295,7 +287,7 @@ static ts_code send_stream(ts_registry *r, upload *u, int64_t size, ts_readahead
 	}
 	if (rc == TS_OK && (q.status == 202 || q.status == 201 || q.status == 204)) {
 		/* the registry's Range, when it sends one, must count every byte */
-		int64_t end = range_end(q.range), acked = end + 1;
+		int64_t end = ts_http_range_end(q.range), acked = end + 1;
 		upload_move(u, &q);
 		if (end < 0 || acked == pp->taken || (end == 0 && pp->taken == 0)) {
 			u->offset = pp->taken;

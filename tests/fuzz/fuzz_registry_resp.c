@@ -3,9 +3,11 @@
  * answer, on arbitrary bytes: the Link header (RFC 8288) and its next page,
  * a Location resolved against the request URL (libcurl's URL API), the
  * origin checks both go through, the URL shown in logs and messages, and
- * the error-body codes. (Header lines themselves are parsed by libcurl.)
+ * an upload's Range, and the error-body codes. (Header lines themselves are
+ * parsed by libcurl.)
  *
- * Input: a Link value line, a Location line, then an error body.
+ * Input: a Link value line, a Location line (also read as a Range value),
+ * then an error body.
  */
 #include "fuzz_util.h"
 
@@ -78,6 +80,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(next);
 	}
 	follow(base, location, &reg);
+	if (ts_http_range_end(location) < -1)
+		abort();
 	loc = ts_url_resolve(base, location, "digest=sha256:00");
 	free(loc);
 
