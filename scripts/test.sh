@@ -3,9 +3,11 @@
 #
 # Builds and tests twice: build/ (RelWithDebInfo) and build-asan/ (Debug with
 # AddressSanitizer + UndefinedBehaviorSanitizer, where any finding fails the
-# test). Prints ctest's own summaries, then one combined line
-# "N passed, N failed[, N skipped]". Exit status is non-zero when any build or
-# test fails.
+# test); then builds once more with clang (build-clang/) and runs the unit
+# tests there, so the code stays warning-free with both compilers. Every build
+# has warnings as errors (-DTAGSEAL_WERROR=ON). Prints ctest's own summaries,
+# then one combined line "N passed, N failed[, N skipped]". Exit status is
+# non-zero when any build or test fails.
 #
 # usage: scripts/test.sh [--quick] [--valgrind] [--tsan] [--no-deps] [--build-dir DIR] [-- CTEST_ARGS...]
 #   --quick          only the normal build
@@ -112,13 +114,19 @@ fi
 if [ "$tsan" -eq 1 ]; then
 	# a race report makes tagseal exit 66: a failed test
 	export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
-	run_build tsan "$build_dir-tsan" -DCMAKE_BUILD_TYPE=Debug -DTAGSEAL_TESTS=ON -DTAGSEAL_SANITIZE=OFF -DTAGSEAL_TSAN=ON
+	run_build tsan "$build_dir-tsan" -DCMAKE_BUILD_TYPE=Debug -DTAGSEAL_TESTS=ON -DTAGSEAL_WERROR=ON -DTAGSEAL_SANITIZE=OFF -DTAGSEAL_TSAN=ON
 	quick=2
 else
-	run_build normal "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTAGSEAL_TESTS=ON -DTAGSEAL_SANITIZE=OFF -DTAGSEAL_TSAN=OFF
+	run_build normal "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTAGSEAL_TESTS=ON -DTAGSEAL_WERROR=ON -DTAGSEAL_SANITIZE=OFF -DTAGSEAL_TSAN=OFF
 fi
 if [ "$quick" -eq 0 ]; then
-	run_build asan "$build_dir-asan" -DCMAKE_BUILD_TYPE=Debug -DTAGSEAL_TESTS=ON -DTAGSEAL_SANITIZE=ON -DTAGSEAL_TSAN=OFF
+	run_build asan "$build_dir-asan" -DCMAKE_BUILD_TYPE=Debug -DTAGSEAL_TESTS=ON -DTAGSEAL_WERROR=ON -DTAGSEAL_SANITIZE=ON -DTAGSEAL_TSAN=OFF
+	# the second compiler: the whole tree must build warning-free with clang
+	# too; its unit tests run (the integration tests ran twice above)
+	saved_args=("${ctest_args[@]}")
+	[ "${#ctest_args[@]}" -gt 0 ] || ctest_args=(-R '^unit/')
+	run_build clang "$build_dir-clang" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DTAGSEAL_TESTS=ON -DTAGSEAL_WERROR=ON -DTAGSEAL_SANITIZE=OFF -DTAGSEAL_TSAN=OFF
+	ctest_args=("${saved_args[@]}")
 fi
 
 summary="$total_pass passed, $total_fail failed"

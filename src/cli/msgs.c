@@ -41,6 +41,7 @@ int ts_msg_usage(const char *cmd, const char *fmt, ...)
 }
 
 /* One line on stderr after `prefix`, when verbosity is at least `level`. */
+static void vline(int level, const char *prefix, const char *fmt, va_list ap) TS_PRINTF(3, 0);
 static void vline(int level, const char *prefix, const char *fmt, va_list ap)
 {
 	if (verbosity < level)
