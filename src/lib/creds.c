@@ -1,7 +1,9 @@
 /*
  * creds.c - where registry credentials come from: the command line, the
  * TAGSEAL_* variables, CI defaults (GitHub Actions, GitLab CI) and the Docker
- * config with its credential helpers. Precedence is in creds.h.
+ * config with its credential helpers (run with a deadline and an answer
+ * bound, names checked first). Precedence, and the one registry flag and
+ * environment credentials belong to (cred_host), are in creds.h.
  */
 #define _GNU_SOURCE
 #include <errno.h>
