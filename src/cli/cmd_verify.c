@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -33,6 +34,12 @@ const ts_command ts_cmd_verify = {
 	"  --offline            check the chain only; do not contact registries\n"
 	"  --anchor DIGEST      a line digest saved earlier (the 'head' of a previous\n"
 	"                       verify); fail unless some line still hashes to it\n"
+	"  --registry-for-credentials HOST\n"
+	"                       the one registry (host[:port]) that --username/\n"
+	"                       --password-stdin and TAGSEAL_USERNAME/TAGSEAL_PASSWORD\n"
+	"                       are sent to (default: the registry of the record's\n"
+	"                       line 1); other registries get only their own Docker\n"
+	"                       config entry or CI default (-v names them)\n"
 	TS_REGOPTS_USAGE TS_COMMON_USAGE
 	"\n"
 	"Findings go to stdout as 'FILE:LINE: message', one per line.\n"
@@ -42,7 +49,7 @@ const ts_command ts_cmd_verify = {
 	"conflicting digests.\n",
 };
 
-enum { OPT_RECORD = 256, OPT_JSON, OPT_JOBS, OPT_OFFLINE, OPT_ANCHOR };
+enum { OPT_RECORD = 256, OPT_JSON, OPT_JOBS, OPT_OFFLINE, OPT_ANCHOR, OPT_CRED_HOST };
 
 typedef struct verify_args {
 	const char *record;
@@ -50,6 +57,7 @@ typedef struct verify_args {
 	int jobs;
 	bool offline;
 	const char *anchor;
+	const char *cred_host;
 	ts_regopts ro;
 } verify_args;
 
@@ -61,6 +69,30 @@ static int parse_jobs(const char *s, int *out)
 	return rc;
 }
 
+/* --registry-for-credentials HOST: a registry host as a reference spells
+ * it (host[:port]; docker.io for Docker Hub). */
+static int check_cred_host(const char *host)
+{
+	ts_ref r = TS_REF_INIT;
+	ts_error err = TS_ERROR_INIT;
+	char *probe = ts_asprintf("%s/x", host);
+	bool ok = !strchr(host, '/') && !strchr(host, '@') &&
+		  ts_repo_parse(probe, &r, NULL, &err) == TS_OK && strcasecmp(r.host, host) == 0;
+
+	if (r.host && !ok && strcmp(r.host, "docker.io") == 0 && strchr(host, '.'))
+		ok = true; /* index.docker.io, registry-1.docker.io */
+	ts_ref_free(&r);
+	free(probe);
+	if (ok)
+		return -1;
+	char shown[128];
+	ts_sanitize(shown, sizeof(shown), host);
+	return ts_msg_usage("verify",
+			    "--registry-for-credentials '%s' is not a registry host (host[:port], "
+			    "as in a reference: ghcr.io, 127.0.0.1:5000, docker.io)",
+			    strchr(host, '@') ? "(not shown)" : shown);
+}
+
 static int parse_args(int argc, char **argv, verify_args *a)
 {
 	static const struct option longopts[] = {
@@ -69,6 +101,7 @@ static int parse_args(int argc, char **argv, verify_args *a)
 		{ "jobs", required_argument, NULL, OPT_JOBS },
 		{ "offline", no_argument, NULL, OPT_OFFLINE },
 		{ "anchor", required_argument, NULL, OPT_ANCHOR },
+		{ "registry-for-credentials", required_argument, NULL, OPT_CRED_HOST },
 		TS_REGOPTS_LONGOPTS,
 		TS_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
@@ -84,6 +117,7 @@ static int parse_args(int argc, char **argv, verify_args *a)
 		case OPT_JOBS: rc = parse_jobs(optarg, &a->jobs); break;
 		case OPT_OFFLINE: a->offline = true; break;
 		case OPT_ANCHOR: a->anchor = optarg; break;
+		case OPT_CRED_HOST: a->cred_host = optarg; break;
 		default:
 			if ((rc = ts_regopts_opt(&a->ro, "verify", opt, optarg)) == -2)
 				rc = ts_cli_common_opt(&ts_cmd_verify, opt);
@@ -100,6 +134,8 @@ static int parse_args(int argc, char **argv, verify_args *a)
 		return ts_msg_usage("verify", "--record FILE is required");
 	if (a->anchor && !ts_digest_valid(a->anchor))
 		return ts_msg_usage("verify", "--anchor '%s' is not sha256:<64 hex>", a->anchor);
+	if (a->cred_host && (rc = check_cred_host(a->cred_host)) >= 0)
+		return rc;
 	return ts_regopts_check(&a->ro, "verify");
 }
 
@@ -121,10 +157,17 @@ static void progress(void *ctx, size_t done, size_t total)
 	}
 }
 
+/* Messages come sanitised from verify.c; sanitised again here, so that no
+ * record value or registry answer can reach the terminal raw. */
 static void print_text(const ts_verify_report *rep)
 {
-	for (size_t i = 0; i < rep->n_findings; i++)
-		printf("%s:%zu: %s\n", rep->path, rep->findings[i].line, rep->findings[i].message);
+	char path[1024], msg[TS_ERROR_MSG_MAX * 2];
+
+	ts_sanitize(path, sizeof(path), rep->path);
+	for (size_t i = 0; i < rep->n_findings; i++) {
+		ts_sanitize(msg, sizeof(msg), rep->findings[i].message);
+		printf("%s:%zu: %s\n", path, rep->findings[i].line, msg);
+	}
 }
 
 static int print_json(const ts_verify_report *rep)
@@ -144,13 +187,14 @@ static int conclude(const ts_verify_report *rep, bool offline)
 	ts_error err = TS_ERROR_INIT;
 	ts_code code = ts_verify_report_code(rep);
 
-	char checked[64];
+	char checked[64], path[1024];
 
 	if (offline)
 		snprintf(checked, sizeof(checked), "registries not asked (--offline)");
 	else
 		snprintf(checked, sizeof(checked), "%zu checked in registries", rep->tags_checked);
-	ts_msg_info("record %s: %zu line(s), chain %s, %zu tag(s), %s%s%s", rep->path, rep->lines,
+	ts_sanitize(path, sizeof(path), rep->path);
+	ts_msg_info("record %s: %zu line(s), chain %s, %zu tag(s), %s%s%s", path, rep->lines,
 		    rep->chain_ok ? "intact" : "BROKEN", rep->tags, checked,
 		    rep->head[0] ? ", head " : "", rep->head);
 	if (code == TS_OK)
@@ -182,6 +226,7 @@ static int run(int argc, char **argv)
 		rc = ts_msg_fail(&err);
 		goto out;
 	}
+	a.ro.reg.cred_host = a.cred_host;
 	vopts.registry = &a.ro.reg;
 	vopts.jobs = a.jobs;
 	vopts.offline = a.offline;
@@ -192,6 +237,8 @@ static int run(int argc, char **argv)
 		rc = ts_msg_fail(&err);
 		goto out;
 	}
+	for (size_t i = 0; i < rep.n_notes; i++)
+		ts_msg_verbose("%s", rep.notes[i]); /* sanitised by verify.c */
 	rc = a.json ? print_json(&rep) : (print_text(&rep), 0);
 	if (rc == 0)
 		rc = conclude(&rep, a.offline);

@@ -200,6 +200,10 @@ ts_code ts_push_cli_prepare(ts_push_cli *c, ts_error *err)
 	if (rc)
 		return rc;
 	c->push.repo = &c->repo;
+	/* a name in the tarball is compared as a reference: never repeat one
+	 * that carries user:password@ */
+	if (c->push.image_name && ts_refuse_userinfo(c->push.image_name, "--image", err))
+		return TS_EUSAGE;
 	if (c->mount_from) {
 		rc = ts_repo_parse(c->mount_from, &c->mount_repo, "--mount-from", err);
 		if (rc)

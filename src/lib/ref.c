@@ -1,5 +1,7 @@
 /*
  * ref.c - parsing and normalising image references (distribution grammar).
+ * A reference carrying credentials (user:password@host/...) is refused
+ * without repeating it: no error here echoes the text before an '@'.
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -108,6 +110,25 @@ void ts_ref_free(ts_ref *r)
 	r->host = r->path = r->tag = r->digest = NULL;
 }
 
+ts_code ts_refuse_userinfo(const char *s, const char *what, ts_error *err)
+{
+	if (!ts_ref_has_userinfo(s))
+		return TS_OK;
+	return ts_error_setc(err, TS_C_USAGE,
+			     "%s: a reference must not carry credentials (user:password@): "
+			     "use --username/--password-stdin or docker login",
+			     what ? what : "reference");
+}
+
+bool ts_ref_has_userinfo(const char *s)
+{
+	/* The grammar allows one '@', followed by a digest (algorithm:hex),
+	 * which never holds a '/' or another '@'. Anything else after the
+	 * first '@' means the text before it is user[:password]. */
+	const char *at = s ? strchr(s, '@') : NULL;
+	return at && strpbrk(at + 1, "/@") != NULL;
+}
+
 ts_code ts_ref_parse(const char *s, ts_ref *out, const char *what, ts_error *err)
 {
 	ts_ref r = TS_REF_INIT;
@@ -122,13 +143,17 @@ ts_code ts_ref_parse(const char *s, ts_ref *out, const char *what, ts_error *err
 	if (len > 4096)
 		return ts_error_set(err, TS_EUSAGE, "%s: image reference is too long", what);
 
+	if (ts_refuse_userinfo(s, what, err) != TS_OK)
+		return TS_EUSAGE;
 	at = strchr(s, '@');
 	name_end = at ? at : s + len;
 	if (at) {
+		/* not the text before '@': it may be "user:password" after all */
 		if (!ts_digest_valid(at + 1))
 			return ts_error_set(err, TS_EUSAGE,
-					    "%s: '%s': digest must be sha256: and 64 lower-case hex digits",
-					    what, s);
+					    "%s: '@%.80s': the digest after '@' must be sha256: and "
+					    "64 lower-case hex digits",
+					    what, at + 1);
 		r.digest = ts_strdup(at + 1);
 	}
 	/* tag: a ':' after the last '/' */

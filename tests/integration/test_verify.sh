@@ -2,7 +2,8 @@
 # test_verify.sh - 'tagseal verify' against a real registry: an intact record
 # passes; a tag moved behind tagseal's back (skopeo copy), a deleted tag
 # (skopeo delete), an edited line and a torn last line are each named; an
-# unreachable registry is exit 4. Part A builds the record itself (the
+# unreachable registry is exit 4; no control character from a record line or
+# a hostile registry's Docker-Content-Digest is printed. Part A builds the record itself (the
 # documented format, as an older tagseal might have written it); part B,
 # when 'tagseal push' is available, records real pushes and checks the
 # GitHub Actions and GitLab outputs the way those systems parse them.
@@ -166,6 +167,46 @@ if command -v htpasswd >/dev/null; then
 else
 	echo "credentials part skipped: htpasswd not installed" >&2
 fi
+
+# Terminal escapes: a record's repository or tag, and a registry's
+# Docker-Content-Digest, never reach stdout or stderr raw.
+. "$TS_LIB_DIR/listener.sh"
+no_controls() {
+	local f
+	for f in "$@"; do
+		if LC_ALL=C grep -q '[[:cntrl:]]' <(tr -d '\n' <"$f"); then
+			{ echo "--- $f"; cat -v "$f"; } >&2
+			ts_fail "$f holds a control character"
+		fi
+	done
+}
+python3 - "$T/esc.jsonl" "$R" "$D1" <<-'EOF'
+	import hashlib, json, sys
+	out, repo, digest = sys.argv[1:]
+	prev, data = None, b""
+	for r, t in ((repo + "\x1b]0;owned\x07", "v1"), (repo, "v1\x1b[2J\x1b[31m"), (repo, "v1")):
+	    line = json.dumps({"repository": r, "tag": t, "digest": digest, "prev": prev},
+	                      separators=(",", ":"), ensure_ascii=False).encode()
+	    data += line + b"\n"
+	    prev = "sha256:" + hashlib.sha256(line).hexdigest()
+	open(out, "wb").write(data)
+	EOF
+run_ts 5 verify --record "$T/esc.jsonl"
+assert_contains "$T/out" "$T/esc.jsonl:1: "
+assert_contains "$T/out" "$T/esc.jsonl:2: "
+no_controls "$T/out" "$T/err"
+run_ts 5 verify --record "$T/esc.jsonl" --offline -v
+no_controls "$T/out" "$T/err"
+listener_start HOSTILE digest-esc
+mkrecord "$T/hostile.jsonl" "$HOSTILE/evil/app:v1@$D1"
+run_ts 4 verify --record "$T/hostile.jsonl" -vv
+assert_contains "$T/out" "Docker-Content-Digest"
+no_controls "$T/out" "$T/err"
+run_ts 4 verify --record "$T/hostile.jsonl" --json
+no_controls "$T/out" "$T/err"
+jq -e '.findings[0].kind == "error" and .findings[0].current == null' "$T/out" >/dev/null ||
+	ts_fail "hostile digest: $(cat "$T/out")"
+echo "ok: no control characters from a record or a registry's digest"
 
 # ---- part B: records written by 'tagseal push' ----
 if ! "$TAGSEAL" push --help 2>&1 | grep -q -- '--record'; then
