@@ -34,7 +34,8 @@ enum {
 	"  --ca-file FILE       also trust this CA (PEM) for HTTPS\n" \
 	"  --plain-http         allow plain HTTP to a non-loopback registry\n" \
 	"  --retries N          retries of transient failures (default 4)\n" \
-	"  --timeout SECONDS    give up on a stalled transfer (default 60)\n"
+	"  --timeout SECONDS    deadline of each request and credential-helper run; an\n" \
+	"                       upload must move 1 KiB/s over that long (default 60)\n"
 
 typedef struct ts_regopts {
 	ts_registry_opts reg; /* what ts_registry_open takes */

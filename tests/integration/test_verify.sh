@@ -199,12 +199,14 @@ run_ts 5 verify --record "$T/esc.jsonl" --offline -v
 no_controls "$T/out" "$T/err"
 listener_start HOSTILE digest-esc
 mkrecord "$T/hostile.jsonl" "$HOSTILE/evil/app:v1@$D1"
-run_ts 4 verify --record "$T/hostile.jsonl" -vv
-assert_contains "$T/out" "Docker-Content-Digest"
+# a Docker-Content-Digest that is not a digest is no answer: the registry
+# client computes the digest of the manifest it serves instead, which is not
+# the recorded one (drift, exit 5); the header's bytes are never shown
+run_ts 5 verify --record "$T/hostile.jsonl" -vv
 no_controls "$T/out" "$T/err"
-run_ts 4 verify --record "$T/hostile.jsonl" --json
+run_ts 5 verify --record "$T/hostile.jsonl" --json
 no_controls "$T/out" "$T/err"
-jq -e '.findings[0].kind == "error" and .findings[0].current == null' "$T/out" >/dev/null ||
+jq -e '.findings[0].current | test("^sha256:[0-9a-f]{64}$")' "$T/out" >/dev/null ||
 	ts_fail "hostile digest: $(cat "$T/out")"
 echo "ok: no control characters from a record or a registry's digest"
 
