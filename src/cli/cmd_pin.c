@@ -1,12 +1,15 @@
 /*
  * cmd_pin.c - 'tagseal pin --image REPO:TAG@DIGEST PATH...': write a pinned
  * reference into manifests. The work is in pin.c; this file parses options
- * and prints the report.
+ * and prints the report. With --resolve or --update it hands over to
+ * cmd_pin_resolve.c; the help text covers both.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
+#include "regopts.h"
+#include "pinresolve_cli.h"
 #include "tagseal/pin.h"
 
 static int run(int argc, char **argv);
@@ -14,6 +17,8 @@ static int run(int argc, char **argv);
 const ts_command ts_cmd_pin = {
 	"pin", run, "write a pinned image reference into manifests",
 	"usage: tagseal pin --image REPO:TAG@DIGEST [OPTIONS] PATH...\n"
+	"       tagseal pin --resolve [--update] [OPTIONS] PATH...\n"
+	"       tagseal pin --update [--check] [OPTIONS] PATH...\n"
 	"\n"
 	"Rewrites every reference to REPO in the YAML files and directories given\n"
 	"to REPO:TAG@DIGEST. Directories are walked for *.yaml and *.yml, skipping\n"
@@ -36,9 +41,51 @@ const ts_command ts_cmd_pin = {
 	"  --pin-form FORM      tag-digest (default: REPO:TAG@DIGEST) or digest (REPO@DIGEST)\n"
 	"  -n, --dry-run        print a unified diff on stdout; change nothing\n" TS_COMMON_USAGE
 	"\n"
+	"\n"
+	"Third-party references (--resolve, --update):\n"
+	"  --resolve            resolve every reference without a digest at its registry\n"
+	"                       and write NAME:TAG@sha256:... (the name as written; a\n"
+	"                       reference without a tag gets :latest, the tag it means)\n"
+	"  --update             resolve pinned NAME:TAG@DIGEST references again; replace\n"
+	"                       the digest where the tag moved\n"
+	"  --check              write nothing; exit 5 when anything would change or is\n"
+	"                       unpinned (the CI gate)\n"
+	"  --only PATTERN       only references matching a glob (repeatable); matched\n"
+	"                       against the name as written, docker.io/library/nginx:1.25\n"
+	"                       and docker.io/library/nginx\n"
+	"  --exclude PATTERN    leave references matching a glob alone (repeatable)\n"
+	"  --mirror HOST=MIRROR ask MIRROR first for HOST's images (repeatable;\n"
+	"                       docker.io=mirror.example:5000); the file keeps HOST\n"
+	"  --registries-conf FILE  containers' registries.conf v2 (default: the first of\n"
+	"                       ~/.config/containers/registries.conf and\n"
+	"                       /etc/containers/registries.conf that exists)\n"
+	"  --no-registries-conf    read none\n"
+	"  --strict-mirrors     a mirror answering another digest than another source is\n"
+	"                       an error (exit 5; nothing written), not a warning\n"
+	"  --no-mirror-check    take the first source that has the tag; do not ask the\n"
+	"                       others (by default every mirror and the registry itself are\n"
+	"                       asked, by HEAD, and compared)\n"
+	"  --report FILE        JSON: every reference, file, line, old and new digest and\n"
+	"                       the host that answered\n"
+	"  -j, --jobs N         references resolved at a time (default 4)\n"
+	"  --registry-for-credentials HOST\n"
+	"                       the registry --username/TAGSEAL_USERNAME are for (required\n"
+	"                       with them; other registries get their own Docker config)\n"
+	"  --commit             commit exactly the changed files (libgit2), with the\n"
+	"                       changes and Image-Digest: trailers in the message\n"
+	"  --author \"NAME <EMAIL>\"  the commit's author (default: GIT_AUTHOR_*, the CI's\n"
+	"                       identity, git's user.name/user.email)\n"
+	"  --push REMOTE[:BRANCH]  push the commit (implies --commit); a non-fast-forward\n"
+	"                       is fetched and the commit rebased once\n"
+	"  --git-dir DIR        the repository (default: found from the working directory)\n"
+	TS_REGOPTS_USAGE
+	"\n"
 	"Each change is reported on stderr as 'FILE:LINE: OLD -> NEW'.\n"
-	"Exit: 0 done (also when nothing needed a change); 2 bad usage or bad input;\n"
-	"1 a rewrite that would not read back as intended (a bug; nothing written).\n",
+	"Exit: 0 done (also when nothing needed a change); 2 bad usage or bad input (a\n"
+	"malformed reference: FILE:LINE); 4 a reference that could not be resolved\n"
+	"(FILE:LINE: REFERENCE: why; nothing written); 5 --check found work, or\n"
+	"--strict-mirrors found a mismatch; 1 a rewrite that would not read back as\n"
+	"intended (a bug; nothing written).\n",
 };
 
 enum { OPT_IMAGE = 256, OPT_FORM, OPT_DRY };
@@ -105,8 +152,11 @@ static int run(int argc, char **argv)
 	ts_pin_opts o = { NULL, TS_PIN_FORM_TAG_DIGEST, false };
 	ts_pin_report report = TS_PIN_REPORT_INIT;
 	ts_error err = TS_ERROR_INIT;
-	int rc = parse_args(argc, argv, &o);
+	int rc;
 
+	if (ts_pin_wants_resolve(argc, argv))
+		return ts_pin_resolve_run(argc, argv);
+	rc = parse_args(argc, argv, &o);
 	if (rc >= 0)
 		return rc;
 	if (ts_pin_apply(&o, (const char *const *)argv + optind, (size_t)(argc - optind), &report,
