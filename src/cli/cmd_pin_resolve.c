@@ -180,6 +180,8 @@ static void print_entries(const ts_pinres_report *rep, bool check)
 		const ts_pinres_entry *e = &rep->entries[i];
 		clean(p, sizeof(p), e->path);
 		clean(r, sizeof(r), e->reference);
+		if (e->status == TS_PRS_UPDATED || e->status == TS_PRS_CURRENT)
+			r[strcspn(r, "@")] = '\0'; /* the digests are shown apart */
 		clean(h, sizeof(h), e->answered);
 		switch (e->status) {
 		case TS_PRS_PINNED:
@@ -189,6 +191,9 @@ static void print_entries(const ts_pinres_report *rep, bool check)
 		case TS_PRS_UPDATED:
 			ts_msg_info("%s:%zu: %s %s -> %s%s", p, e->line, r, e->old_digest,
 				    e->new_digest, check ? " (would change)" : "");
+			break;
+		case TS_PRS_CURRENT:
+			ts_msg_verbose("%s:%zu: %s is current (%s)", p, e->line, r, e->new_digest);
 			break;
 		case TS_PRS_UNPINNED:
 			if (check)
@@ -358,11 +363,13 @@ int ts_pin_resolve_run(int argc, char **argv)
 	a.o.resolve.compare = !a.no_compare;
 	code = ts_pinres_run(&a.o, (const char *const *)argv + optind, (size_t)(argc - optind), &rep,
 			     &err);
-	print_entries(&rep, a.o.check);
-	if (a.o.dry_run && rep.pin.diff)
-		fputs(rep.pin.diff, stdout);
-	if (code == TS_OK || code == TS_EVERIFY)
+	/* what was (or, with --check, would be) done; a failure is its one line */
+	if (code == TS_OK || (code == TS_EVERIFY && !(a.o.strict_mirrors && rep.nwarnings))) {
+		print_entries(&rep, a.o.check);
+		if (a.o.dry_run && rep.pin.diff)
+			fputs(rep.pin.diff, stdout);
 		print_summary(&rep, &a);
+	}
 	rc = a.report ? write_report(&rep, a.report) : 0;
 	if (code != TS_OK)
 		rc = ts_msg_fail(&err);
