@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "regopts.h"
 #include "tagopts.h"
+#include "tagseal/record.h"
 #include "tagseal/registry.h"
 #include "tagseal/tagname.h"
 
@@ -147,10 +148,7 @@ static ts_code check_free(tag_args *a, ts_tagname_result *res, registry_view *v,
 
 static void iso_time(int64_t t, char out[32])
 {
-	time_t tt = (time_t)t;
-	struct tm tm;
-	if (!gmtime_r(&tt, &tm) || !strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm))
-		strcpy(out, "?");
+	ts_rfc3339_utc((time_t)t, out); /* the one RFC 3339 formatter (record.h) */
 }
 
 static void print_facts(const ts_tagname_result *r)
