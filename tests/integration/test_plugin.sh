@@ -156,7 +156,7 @@ jq -e '.SchemaVersion == "0.1.0" and (.Vendor | length > 0) and (.ShortDescripti
 	and (.URL | startswith("https://"))' <<<"$meta" >/dev/null || ts_fail "plugin metadata: $meta"
 assert_eq "tagseal $(jq -r .Version <<<"$meta")" "$("$TAGSEAL" --version)" "plugin metadata Version"
 if ! command -v docker >/dev/null 2>&1; then
-	echo "SKIP: docker CLI absent: 'docker tagseal' not run" >&2
+	ts_skip_part "docker CLI absent: 'docker tagseal' not run"
 	echo "ok: plugin (without the docker CLI)"
 	exit 0
 fi
@@ -207,7 +207,7 @@ RC=0
 (cd "$T/dk" && env -u DOCKER_CONFIG HOME="$T/home" PATH="/usr/local/bin:/usr/bin:/bin" \
 	TAGSEAL_BIN= docker tagseal --version) >"$T/out" 2>"$T/err" || RC=$?
 if command -v tagseal >/dev/null 2>&1 && [ "$(command -v tagseal)" != "$T/bin/tagseal" ]; then
-	echo "SKIP: a tagseal on PATH: the missing-binary message is not checked" >&2
+	ts_skip_part "a tagseal on PATH: the missing-binary message is not checked"
 else
 	[ "$RC" != 0 ] || ts_fail "the plugin without a tagseal binary exited 0"
 	assert_contains "$T/err" "the tagseal binary was not found"
