@@ -29,6 +29,7 @@ Modes (--mode, repeatable):
   next-404             a first tags/list page links to a same-origin next page
                        that answers 404
   redirect=URL         GET and HEAD of blobs and manifests answer 307 to URL+path
+  redirect-blobs=URL   the same for blobs only
   challenge=REALM      answer everything 401, Bearer realm=REALM (a redirect
                        target that wants a token of its own)
   token                answer everything 200 with a token (a realm that logs)
@@ -208,8 +209,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return self.huge(m.group(1), int(modes["tags-huge"]), query)
             if "next-404" in modes and query.get("last") == ["~page2"]:
                 return self.reply(404, {"errors": [{"code": "NAME_UNKNOWN"}]})
-        if ("redirect" in modes and self.command in ("GET", "HEAD") and READ_PATH.match(path)):
+        rm = READ_PATH.match(path) if self.command in ("GET", "HEAD") else None
+        if rm and "redirect" in modes:
             return self.reply(307, b"", [("Location", modes["redirect"] + self.path)])
+        if rm and "redirect-blobs" in modes and rm.group(1).startswith("blobs/"):
+            return self.reply(307, b"", [("Location", modes["redirect-blobs"] + self.path)])
         if not cfg.a.upstream:
             self.read_body()
             if path.rstrip("/") == "/v2":
