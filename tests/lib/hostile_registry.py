@@ -123,13 +123,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
     # -- helpers --------------------------------------------------------------
 
     def auth_note(self):
+        """Whether the request came with Authorization, and its scheme (taken
+        before the header is dropped for the upstream)."""
         h = self.headers.get("Authorization")
         if not h:
             return "auth=no"
         return "auth=yes:" + (h.split(" ", 1)[0] or "?")
 
     def note(self, status):
-        self.cfg.note("%s %s %s -> %s" % (self.command, self.path, self.auth_note(), status))
+        self.cfg.note("%s %s %s -> %s" % (self.command, self.path, self.auth, status))
 
     def read_body(self):
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
@@ -174,6 +176,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def handle_one(self):
         cfg, modes = self.cfg, self.cfg.modes
+        self.auth = self.auth_note()
         url = urllib.parse.urlsplit(self.path)
         path, query = url.path, urllib.parse.parse_qs(url.query)
         if "endless-error" in modes:
