@@ -33,7 +33,7 @@ MAX_SECONDS=20
 bounded_tag() {
 	local host=${!1} log=${1}_LOG rc=0 start end rss elapsed bad=
 	start=$(date +%s%N)
-	(ulimit -v "$VMEM_CAP"; exec /usr/bin/time -f %M -o "$T/rss" timeout -s KILL 30 \
+	(ulimit -v "$VMEM_CAP"; exec /usr/bin/time -f %M -o "$T/rss" timeout -k 5 30 \
 		"$TAGSEAL" tag --tag 1.0.1 --repo "$host/team/app" --timeout 10) \
 		>"$T/out" 2>"$T/err" </dev/null || rc=$?
 	end=$(date +%s%N)
