@@ -1,5 +1,6 @@
 # shellcheck shell=bash
-# hostile.sh - start tests/lib/hostile_registry.py for tests (sourced).
+# hostile.sh - hostile registries and "other host" listeners for tests
+# (tests/lib/hostile_registry.py), and assertions on what reached them (sourced).
 #
 #   hostile_start [--name NAME] [--bind ADDR] [hostile_registry.py options...]
 #     starts a hostile registry or listener on a free port of ADDR (default
@@ -10,7 +11,9 @@
 #     --port P, --upstream URL [--upstream-ca F], --basic-file F, --bearer-len N
 #     [--issued F], --mode MODE (repeatable), --lifetime S (default 120);
 #     see the top of hostile_registry.py. Stopped when the test exits.
-#   hostile_auth_seen NAME   true when NAME's log shows any Authorization header
+#   assert_no_auth NAME      fail if NAME's log shows any Authorization header
+#   check ASSERTION...       run an assertion, count its failure and go on;
+#   check_done               then fail if any check failed
 #
 # Needs common.sh.
 
@@ -42,11 +45,6 @@ hostile_start() {
 	port=$(tr -d '[:space:]' <"$dir/port")
 	export "$name=$bind:$port" "${name}_URL=http://$bind:$port" "${name}_PID=$pid" \
 		"${name}_LOG=$dir/log"
-}
-
-hostile_auth_seen() {
-	local v=${1}_LOG
-	grep -q ' auth=yes' "${!v}"
 }
 
 # assert_no_auth NAME: NAME's listener never received an Authorization header.
