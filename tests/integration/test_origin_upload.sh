@@ -51,11 +51,12 @@ assert_v_names() {
 }
 
 # ---- 1. a real registry over HTTPS whose http.host is plain HTTP elsewhere ----
+# (the forwarder listens first; it learns the registry's URL once that runs)
 registry_tls "$T/tls"
-PORT2=$(ts_free_port)
-REGISTRY_HTTP_HOST=http://127.0.0.1:$PORT2 registry_start --name TLSREG \
+hostile_start --name FWD --upstream-file "$T/fwd-upstream" --upstream-ca "$T/tls/ca/ca.crt"
+REGISTRY_HTTP_HOST=http://$FWD registry_start --name TLSREG \
 	--htpasswd "$T/htpasswd" --tls "$T/tls/server.crt" "$T/tls/server.key"
-hostile_start --name FWD --port "$PORT2" --upstream "$TLSREG_URL" --upstream-ca "$T/tls/ca/ca.crt"
+echo "$TLSREG_URL" >"$T/fwd-upstream"
 push_any --repo "$TLSREG/team/app" --tag v1 --ca-file "$T/tls/ca/ca.crt" \
 	--username alice --password-stdin <<<"$PW"
 [ -s "$FWD_LOG" ] || [ "$TS_RC" = 4 ] || ts_fail "push exited 0 but never used the upload Location"

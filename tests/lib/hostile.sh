@@ -8,7 +8,8 @@
 #     file. Exports, for NAME (default HOSTILE): $NAME (ADDR:PORT),
 #     $NAME_URL (http://ADDR:PORT), $NAME_PID, $NAME_LOG (one line per
 #     request: "METHOD PATH auth=yes:SCHEME|auth=no -> STATUS"). Options:
-#     --port P, --upstream URL [--upstream-ca F], --basic-file F, --bearer-len N
+#     --port P, --upstream URL | --upstream-file F [--upstream-ca F], --basic-file F,
+#     --bearer-len N
 #     [--issued F], --mode MODE (repeatable), --lifetime S (default 120);
 #     see the top of hostile_registry.py. Stopped when the test exits.
 #   assert_no_auth NAME      fail if NAME's log shows any Authorization header

@@ -2,8 +2,9 @@
 """hostile_registry.py - a misbehaving registry (or a listener standing for
 "another host") for tests of where credentials go and how far answers reach.
 
-It forwards to a real registry (--upstream, http or https) so that pushes
-really complete, and misbehaves per --mode; without --upstream it answers by
+It forwards to a real registry (--upstream URL, http or https, or
+--upstream-file F holding the URL, read when needed) so that pushes really
+complete, and misbehaves per --mode; without --upstream it answers by
 itself. Every request is logged to --log as one line
 
     METHOD PATH auth=yes:SCHEME|auth=no -> STATUS
@@ -86,10 +87,18 @@ class Config:
                     f.write(self.token + "\n")
         self.huge_page = None
         self.huge_served = 0
-        if a.upstream:
-            up = urllib.parse.urlsplit(a.upstream)
-            self.up_scheme, self.up_host = up.scheme, up.hostname
-            self.up_port = up.port or (443 if up.scheme == "https" else 80)
+
+    def upstream(self):
+        """(scheme, host, port) of the upstream, or None. --upstream-file is
+        read when needed, so a listener can start before its upstream exists."""
+        url = self.a.upstream
+        if not url and self.a.upstream_file and os.path.exists(self.a.upstream_file):
+            with open(self.a.upstream_file) as f:
+                url = f.read().strip()
+        if not url:
+            return None
+        up = urllib.parse.urlsplit(url)
+        return up.scheme, up.hostname, up.port or (443 if up.scheme == "https" else 80)
 
     def note(self, line):
         with self.lock:
@@ -217,7 +226,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.reply(307, b"", [("Location", modes["redirect"] + self.path)])
         if rm and "redirect-blobs" in modes and rm.group(1).startswith("blobs/"):
             return self.reply(307, b"", [("Location", modes["redirect-blobs"] + self.path)])
-        if not cfg.a.upstream:
+        if not cfg.upstream():
             self.read_body()
             if path.rstrip("/") == "/v2":
                 return self.reply(200, {})
@@ -229,12 +238,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def forward(self, path, tags_match):
         cfg, modes = self.cfg, self.cfg.modes
         body = self.read_body()
+        scheme, host, port = cfg.upstream()
         try:
-            if cfg.up_scheme == "https":
+            if scheme == "https":
                 ctx = ssl.create_default_context(cafile=cfg.a.upstream_ca)
-                conn = http.client.HTTPSConnection(cfg.up_host, cfg.up_port, timeout=60, context=ctx)
+                conn = http.client.HTTPSConnection(host, port, timeout=60, context=ctx)
             else:
-                conn = http.client.HTTPConnection(cfg.up_host, cfg.up_port, timeout=60)
+                conn = http.client.HTTPConnection(host, port, timeout=60)
             conn.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
             for k, v in self.headers.items():
                 if k.lower() not in HOP_BY_HOP:
@@ -345,6 +355,7 @@ def main(argv):
     p.add_argument("--log", required=True)
     p.add_argument("--lifetime", type=float, default=120.0)
     p.add_argument("--upstream")
+    p.add_argument("--upstream-file", help="a file holding the upstream URL, read when needed")
     p.add_argument("--upstream-ca")
     p.add_argument("--basic-file")
     p.add_argument("--bearer-len", type=int, default=0)
