@@ -74,9 +74,24 @@ run_build() {
 		return
 	fi
 	log=$dir/ctest-summary.log
+	# tests that could not run a part of themselves log it here (ts_skip_part)
+	export TS_SKIP_LOG=$dir/skipped-parts.log
+	: >"$TS_SKIP_LOG"
 	(cd "$dir" && ctest --output-on-failure -j "$JOBS" "${ctest_args[@]}") 2>&1 | tee "$log"
 	[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 	count_results "$name" "$log"
+	count_skipped_parts "$name" "$TS_SKIP_LOG"
+}
+
+# count_skipped_parts NAME LOG: each part a test could not run counts as one
+# skipped, and its reason is shown.
+count_skipped_parts() {
+	local name=$1 log=$2 n
+	n=$(grep -c . "$log" 2>/dev/null || true)
+	[ "${n:-0}" -gt 0 ] || return 0
+	printf '%s build: %s part(s) of tests skipped:\n' "$name" "$n"
+	sed 's/^/  /' "$log"
+	total_skip=$((total_skip + n))
 }
 
 # count_results NAME LOG: parse ctest's summary from LOG into the totals.

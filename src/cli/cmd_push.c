@@ -1,5 +1,6 @@
 /*
- * cmd_push.c - 'tagseal push IMAGE --repo REPO [--tag TAG | --scheme T]'.
+ * cmd_push.c - 'tagseal push IMAGE --repo REPO [--tag TAG | --scheme T]': the
+ * options into the push workflow (release.h), its reference onto stdout.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,8 +8,7 @@
 
 #include "cli.h"
 #include "pushopts.h"
-#include "tagseal/fsutil.h"
-#include "tagseal/push.h"
+#include "tagseal/release.h"
 
 static int run(int argc, char **argv);
 
@@ -40,43 +40,23 @@ const ts_command ts_cmd_push = {
 static int run(int argc, char **argv)
 {
 	ts_push_cli c;
-	ts_push_result res;
+	ts_release *rel = NULL;
+	ts_release_result res;
 	ts_error err = TS_ERROR_INIT;
-	ts_code rc;
 	int ret;
 
 	ret = ts_push_cli_parse(&ts_cmd_push, argc, argv, &c);
 	if (ret >= 0)
 		return ret;
-	ret = ts_push_cli_prepare(&c, &err);
-	if (ret != TS_OK)
-		goto fail;
-	ts_msg_verbose("pushing %s to %s as tag %s", c.push.image_path, c.repo_str, c.push.tag);
-	rc = ts_push(&c.push, &res, &err);
-	if (rc != TS_OK) {
-		ret = rc;
-		goto fail;
-	}
-	if (c.push.dry_run) {
-		printf("%s:%s@%s\n", c.repo_str, c.push.tag, res.digest);
-		ts_push_result_free(&res);
+	if (ts_push_cli_finish(&c, &err) != TS_OK ||
+	    ts_release_prepare(&c.rel, &rel, &err) != TS_OK ||
+	    ts_release_run(rel, &res, &err) != TS_OK) {
+		ts_release_free(rel);
 		ts_push_cli_free(&c);
-		return 0;
+		return ts_msg_fail(&err);
 	}
-	if (res.unchanged)
-		ts_msg_info("tag %s already holds %s: nothing changed", c.push.tag, res.digest);
-	for (size_t i = 0; i < c.push.n_aliases; i++)
-		ts_msg_info("alias (mutable) %s -> %s", c.push.aliases[i], res.digest);
-	rc = ts_push_cli_outputs(&c, &res, &err);
-	ts_push_result_free(&res);
-	if (rc != TS_OK) {
-		ret = rc;
-		goto fail;
-	}
-	printf("%s:%s@%s\n", c.repo_str, c.push.tag, res.digest);
+	printf("%s:%s@%s\n", c.rel.repo, res.tag, res.digest);
+	ts_release_free(rel);
 	ts_push_cli_free(&c);
 	return 0;
-fail:
-	ts_push_cli_free(&c);
-	return ts_msg_fail(&err);
 }

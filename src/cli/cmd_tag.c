@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "regopts.h"
 #include "tagopts.h"
+#include "tagseal/record.h"
 #include "tagseal/registry.h"
 #include "tagseal/tagname.h"
 
@@ -41,9 +42,11 @@ const ts_command ts_cmd_tag = {
 	"placeholders: {sha} (12+ hex, longer if ambiguous) {sha:N} {fullsha} {version}\n"
 	"  {major} {minor} {patch} {prerelease} {build} {attempt} {date} {date:FORMAT}\n"
 	"  (strftime, UTC, commit date) {time} {epoch} {branch} {distance} {dirty}\n"
-	"default: {version}-{build}.g{sha} in CI with a version; {version}-g{sha}\n"
-	"  outside CI; {date:%Y%m%d}-{build}.g{sha} / {date:%Y%m%d}-g{sha} without a\n"
-	"  version. '+' becomes '_'; tags over 128 characters end in a hash.\n"
+	"default: {version}-{build}.g{sha}{dirty} in CI with a version;\n"
+	"  {version}-g{sha}{dirty} outside CI; {date:%Y%m%d}-{build}.g{sha}{dirty} /\n"
+	"  {date:%Y%m%d}-g{sha}{dirty} without a version. Presets naming the commit end in\n"
+	"  {dirty} too ('-dirty' for a tree with uncommitted changes). '+' becomes '_';\n"
+	"  tags over 128 characters end in a hash.\n"
 	"\n"
 	"registry access (with --repo):\n" TS_REGOPTS_USAGE TS_COMMON_USAGE
 	"\n"
@@ -147,10 +150,7 @@ static ts_code check_free(tag_args *a, ts_tagname_result *res, registry_view *v,
 
 static void iso_time(int64_t t, char out[32])
 {
-	time_t tt = (time_t)t;
-	struct tm tm;
-	if (!gmtime_r(&tt, &tm) || !strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm))
-		strcpy(out, "?");
+	ts_rfc3339_utc((time_t)t, out); /* the one RFC 3339 formatter (record.h) */
 }
 
 static void print_facts(const ts_tagname_result *r)

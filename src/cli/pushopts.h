@@ -1,7 +1,7 @@
 /*
  * pushopts.h - the options `push` takes (tag source, outputs, registry
- * access), parsed into one struct, and the steps after a verified push:
- * digest file, metadata file, CI outputs, pins, record.
+ * access), turned into the push workflow's options (release.h). What the
+ * workflow does with them is the engine's.
  */
 #ifndef TAGSEAL_PUSHOPTS_H
 #define TAGSEAL_PUSHOPTS_H
@@ -9,8 +9,7 @@
 #include "cli.h"
 #include "regopts.h"
 #include "tagopts.h"
-#include "tagseal/push.h"
-#include "tagseal/tagname.h"
+#include "tagseal/release.h"
 
 #define TS_PUSH_TAG_USAGE \
 	"tag source (exactly one of --tag and --scheme, or neither for the default):\n" \
@@ -39,30 +38,19 @@
 	"                       body limit; default: one streamed request per blob)\n"
 
 typedef struct ts_push_cli {
-	ts_push_opts push;
-	ts_ref repo;
-	const char *repo_str;
+	ts_release_opts rel; /* complete after ts_push_cli_finish */
 	ts_tagopts to;
-	ts_tagname_result tres;
-	bool have_tres;
-	char **aliases;
-	const char *digest_file, *metadata_file, *record_file, *dotenv_file;
+	ts_regopts ro;       /* registry access; copied into rel.reg once complete */
 	const char **pins;
-	size_t n_pins;
-	const char *pin_form;
-	ts_regopts ro; /* registry access; copied into push.reg once complete */
-	const char *compression, *format;
-	const char *mount_from;
-	ts_ref mount_repo;
-	struct ts_file_hash *source_hash; /* for --record / --metadata-file */
+	const char *compression, *format, *pin_form;
 } ts_push_cli;
 
 /* Returns -1 to go on, or an exit code (help printed, usage error). */
 int ts_push_cli_parse(const ts_command *cmd, int argc, char **argv, ts_push_cli *c);
-/* Resolve the tag, read credentials, check the options. */
-ts_code ts_push_cli_prepare(ts_push_cli *c, ts_error *err);
-/* After a verified push: files, CI outputs, pins, record. */
-ts_code ts_push_cli_outputs(ts_push_cli *c, const ts_push_result *res, ts_error *err);
+/* Read credentials and the CI's output paths: c->rel is then complete. */
+ts_code ts_push_cli_finish(ts_push_cli *c, ts_error *err);
+/* Print one line the push workflow reports (ud: unused). */
+void ts_push_cli_report(void *ud, ts_report_level level, const char *line);
 void ts_push_cli_free(ts_push_cli *c);
 
 #endif

@@ -165,7 +165,7 @@ if command -v htpasswd >/dev/null; then
 	assert_not_contains "$T/out" "$PW"
 	echo "ok: credentials"
 else
-	echo "credentials part skipped: htpasswd not installed" >&2
+	ts_skip_part "htpasswd not installed: credentials part not run"
 fi
 
 # Terminal escapes: a record's repository or tag, and a registry's
@@ -212,7 +212,7 @@ echo "ok: no control characters from a record or a registry's digest"
 
 # ---- part B: records written by 'tagseal push' ----
 if ! "$TAGSEAL" push --help 2>&1 | grep -q -- '--record'; then
-	echo "part B skipped: 'tagseal push --record' not available yet" >&2
+	ts_skip_part "'tagseal push --record' not available: part B not run"
 	exit 0
 fi
 P=$REGISTRY/verify/pushed
