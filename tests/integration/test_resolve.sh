@@ -271,7 +271,7 @@ if command -v kubectl >/dev/null; then
 	assert_contains "$T/kout" "busybox:1.36@$BUSYBOX"
 	echo "ok: kubectl kustomize builds the pinned overlay"
 else
-	echo "skip: kubectl absent (kustomize build not checked)"
+	ts_skip_part "kubectl absent: the kustomize build of the pinned files is not checked"
 fi
 
 # idempotent: a second resolve changes nothing
