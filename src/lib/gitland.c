@@ -64,6 +64,7 @@ char *ts_gitland_message(const ts_gitland_change *ch, size_t n)
 		char file[512], ref[512];
 		ts_sanitize(file, sizeof(file), ch[i].file);
 		ts_sanitize(ref, sizeof(ref), ch[i].reference);
+		ref[strcspn(ref, "@")] = '\0'; /* the digests are listed apart */
 		if (ch[i].old_digest && ch[i].old_digest[0])
 			ts_buf_printf(&b, "%s:%zu: %s: %s -> %s\n", file, ch[i].line, ref,
 				      ch[i].old_digest, ch[i].new_digest);

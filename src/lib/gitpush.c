@@ -209,6 +209,33 @@ static int update_cb(const char *refname, const char *status, void *payload)
 
 /* ---- the remote and the branch ---- */
 
+/* The URL of a configured remote (pushurl, else url), or NULL. Read from
+ * the configuration and opened as an anonymous remote: git_remote_lookup
+ * of libgit2 1.5 with PCRE2 leaks its regex match data on every call. */
+static char *remote_url(git_repository *repo, const char *name)
+{
+	git_config *cfg = NULL;
+	git_buf b = { 0 };
+	char *key, *url = NULL;
+	int valid = 0;
+
+	if (git_remote_name_is_valid(&valid, name) < 0 || !valid ||
+	    git_repository_config_snapshot(&cfg, repo) < 0)
+		return NULL;
+	key = ts_asprintf("remote.%s.pushurl", name);
+	if (git_config_get_string_buf(&b, cfg, key) == 0)
+		url = ts_strdup(b.ptr);
+	free(key);
+	git_buf_dispose(&b);
+	key = ts_asprintf("remote.%s.url", name);
+	if (!url && git_config_get_string_buf(&b, cfg, key) == 0)
+		url = ts_strdup(b.ptr);
+	free(key);
+	git_buf_dispose(&b);
+	git_config_free(cfg);
+	return url;
+}
+
 /* REMOTE[:BRANCH]: split at the first ':' when what precedes is a
  * configured remote; for a URL or path, at a last ':' followed by no '/'
  * (so a URL's port stays; a branch given after a URL has no '/'). */
@@ -217,21 +244,24 @@ static ts_code open_remote(git_repository *repo, const char *spec, const char *h
 {
 	const char *colon = strchr(spec, ':'), *split = NULL;
 	char *name = colon ? ts_strndup(spec, (size_t)(colon - spec)) : ts_strdup(spec);
+	char *url = remote_url(repo, name);
 	ts_code rc = TS_OK;
 
-	if (colon && git_remote_lookup(remote, repo, name) == 0) {
+	if (colon && url) {
 		split = colon;
 	} else {
 		const char *last = strrchr(spec, ':');
-		if (last && !strchr(last, '/') && last[1] && strncmp(last, "://", 3) != 0)
+		if (!url && last && !strchr(last, '/') && last[1] && strncmp(last, "://", 3) != 0)
 			split = last;
 		free(name);
 		name = split ? ts_strndup(spec, (size_t)(split - spec)) : ts_strdup(spec);
-		*remote = NULL;
+		if (!url)
+			url = remote_url(repo, name);
 	}
-	if (!*remote && git_remote_lookup(remote, repo, name) != 0 &&
-	    git_remote_create_anonymous(remote, repo, name) != 0)
+	*remote = NULL;
+	if (git_remote_create_anonymous(remote, repo, url ? url : name) != 0)
 		rc = ts_git_fail(err, TS_EUSAGE, "--push: remote");
+	free(url);
 	*branch = ts_strdup(split ? split + 1 : head_branch);
 	if (rc == TS_OK) {
 		char *full = ts_asprintf("refs/heads/%s", *branch);
