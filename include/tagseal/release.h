@@ -72,6 +72,7 @@ typedef struct ts_release_opts {
 	const char *const *pins;    /* --pin paths */
 	size_t n_pins;
 	ts_pin_form pin_form;
+	bool pin_optional;          /* --pin-optional: pins may find no reference */
 	ts_report_fn report;        /* or NULL */
 	void *report_ud;
 } ts_release_opts;

@@ -1,25 +1,41 @@
 /*
  * cmd_pin.c - 'tagseal pin --image REPO:TAG@DIGEST PATH...': write a pinned
- * reference into manifests. The work is in pin.c; this file parses options
- * and prints the report. With --resolve or --update it hands over to
- * cmd_pin_resolve.c; the help text covers both.
+ * reference into manifests. The work is in pin.c; this file owns pin's one
+ * option table, parses it and prints the report. With --resolve or
+ * --update the run is cmd_pin_resolve.c's.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
-#include "regopts.h"
 #include "pinresolve_cli.h"
 #include "tagseal/pin.h"
 
 static int run(int argc, char **argv);
 
-const ts_command ts_cmd_pin = {
-	"pin", run, "write a pinned image reference into manifests",
-	"usage: tagseal pin --image REPO:TAG@DIGEST [OPTIONS] PATH...\n"
-	"       tagseal pin --resolve [--update] [OPTIONS] PATH...\n"
-	"       tagseal pin --update [--check] [OPTIONS] PATH...\n"
-	"\n"
+enum { OPT_IMAGE = 256, OPT_FORM, OPT_DRY = 'n' };
+
+static const ts_optdef pin_defs[] = {
+	{ "image", OPT_IMAGE, 0, TS_OPT_VALUE, "REF",
+	  "REPO:TAG@DIGEST to pin (REPO@DIGEST implies --pin-form digest)", 0, 0 },
+	{ "pin-form", OPT_FORM, 0, TS_OPT_VALUE, "FORM",
+	  "tag-digest (default: REPO:TAG@DIGEST) or digest (REPO@DIGEST)", 0, 0 },
+	{ "dry-run", OPT_DRY, 'n', TS_OPT_SWITCH, NULL, "print a unified diff on stdout; change nothing",
+	  0, 0 },
+	{ NULL, 0, 0, 0, NULL, NULL, 0, 0 }
+};
+
+static const ts_optgroup pin_groups[] = {
+	{ "options", pin_defs },
+	{ "third-party references (--resolve, --update)", ts_pinres_defs },
+	{ "git (with --resolve or --update)", ts_pinres_git_defs },
+	{ "registry access (with --resolve or --update)", ts_regopts_defs },
+	TS_COMMON_GROUP,
+	{ NULL, NULL }
+};
+
+static const ts_cmdspec pin_spec = {
+	"pin (--image REPO:TAG@DIGEST | --resolve | --update) [OPTIONS] PATH...",
 	"Rewrites every reference to REPO in the YAML files and directories given\n"
 	"to REPO:TAG@DIGEST. Directories are walked for *.yaml and *.yml, skipping\n"
 	"hidden entries, symbolic links and a Helm chart's templates/. Found:\n"
@@ -36,59 +52,25 @@ const ts_command ts_cmd_pin = {
 	"All or nothing: a file that cannot be read or parsed, or a reference in a block\n"
 	"scalar or behind an alias, changes no file (exit 2).\n"
 	"\n"
-	"options:\n"
-	"  --image REF          REPO:TAG@DIGEST to pin (REPO@DIGEST implies --pin-form digest)\n"
-	"  --pin-form FORM      tag-digest (default: REPO:TAG@DIGEST) or digest (REPO@DIGEST)\n"
-	"  -n, --dry-run        print a unified diff on stdout; change nothing\n" TS_COMMON_USAGE
-	"\n"
-	"\n"
-	"Third-party references (--resolve, --update):\n"
-	"  --resolve            resolve every reference without a digest at its registry\n"
-	"                       and write NAME:TAG@sha256:... (the name as written; a\n"
-	"                       reference without a tag gets :latest, the tag it means)\n"
-	"  --update             resolve pinned NAME:TAG@DIGEST references again; replace\n"
-	"                       the digest where the tag moved\n"
-	"  --check              write nothing; exit 5 when anything would change or is\n"
-	"                       unpinned (the CI gate)\n"
-	"  --only PATTERN       only references matching a glob (repeatable); matched\n"
-	"                       against the name as written, docker.io/library/nginx:1.25\n"
-	"                       and docker.io/library/nginx\n"
-	"  --exclude PATTERN    leave references matching a glob alone (repeatable)\n"
-	"  --mirror HOST=MIRROR ask MIRROR first for HOST's images (repeatable;\n"
-	"                       docker.io=mirror.example:5000); the file keeps HOST\n"
-	"  --registries-conf FILE  containers' registries.conf v2 (default: the first of\n"
-	"                       ~/.config/containers/registries.conf and\n"
-	"                       /etc/containers/registries.conf that exists)\n"
-	"  --no-registries-conf    read none\n"
-	"  --strict-mirrors     a mirror answering another digest than another source is\n"
-	"                       an error (exit 5; nothing written), not a warning\n"
-	"  --no-mirror-check    take the first source that has the tag; do not ask the\n"
-	"                       others (by default every mirror and the registry itself are\n"
-	"                       asked, by HEAD, and compared)\n"
-	"  --report FILE        JSON: every reference, file, line, old and new digest and\n"
-	"                       the host that answered\n"
-	"  -j, --jobs N         references resolved at a time (default 4)\n"
-	"  --registry-for-credentials HOST\n"
-	"                       the registry --username/TAGSEAL_USERNAME are for (required\n"
-	"                       with them; other registries get their own Docker config)\n"
-	"  --commit             commit exactly the changed files (libgit2), with the\n"
-	"                       changes and Image-Digest: trailers in the message\n"
-	"  --author \"NAME <EMAIL>\"  the commit's author (default: GIT_AUTHOR_*, the CI's\n"
-	"                       identity, git's user.name/user.email)\n"
-	"  --push REMOTE[:BRANCH]  push the commit (implies --commit); a non-fast-forward\n"
-	"                       is fetched and the commit rebased once\n"
-	"  --git-dir DIR        the repository (default: found from the working directory)\n"
-	TS_REGOPTS_USAGE
-	"\n"
-	"Each change is reported on stderr as 'FILE:LINE: OLD -> NEW'.\n"
-	"Exit: 0 done (also when nothing needed a change); 2 bad usage or bad input (a\n"
-	"malformed reference: FILE:LINE); 4 a reference that could not be resolved\n"
-	"(FILE:LINE: REFERENCE: why; nothing written); 5 --check found work, or\n"
-	"--strict-mirrors found a mismatch; 1 a rewrite that would not read back as\n"
-	"intended (a bug; nothing written).\n",
+	"--resolve and --update pin third-party images instead: every reference found\n"
+	"is resolved at its registry (or its mirrors: --mirror, registries.conf), each\n"
+	"distinct one once, several at a time, by HEAD; a multi-platform tag pins its\n"
+	"index digest. The name stays as written; only the tag (when absent) and\n"
+	"@sha256:... are added. --update follows pinned NAME:TAG@DIGEST references to\n"
+	"where their tags point now. Nothing is written when any reference fails.\n"
+	"See docs/pin.md for the CI job that keeps a deployment repository current.\n",
+	pin_groups,
+	"Each change is reported on stderr as 'FILE:LINE: OLD -> NEW'.\n",
+	"0 done (also when nothing needed a change)\n"
+	"2 bad usage or bad input (a malformed reference: FILE:LINE)\n"
+	"4 a reference could not be resolved (FILE:LINE: REFERENCE: why; nothing\n"
+	"  written)\n"
+	"5 --check found a reference that would change or is unpinned; or\n"
+	"  --strict-mirrors found mirrors that disagree (nothing written)\n"
+	"1 a rewrite that would not read back as intended (a bug; nothing written)\n",
 };
 
-enum { OPT_IMAGE = 256, OPT_FORM, OPT_DRY };
+const ts_command ts_cmd_pin = { "pin", run, "write a pinned image reference into manifests", &pin_spec };
 
 static int parse_form(const char *s, ts_pin_form *form)
 {
@@ -101,30 +83,43 @@ static int parse_form(const char *s, ts_pin_form *form)
 	return -1;
 }
 
-static int parse_args(int argc, char **argv, ts_pin_opts *o)
+static int parse_args(int argc, char **argv, ts_pin_opts *o, ts_pinres_cli *pr)
 {
-	static const struct option longopts[] = {
-		{ "image", required_argument, NULL, OPT_IMAGE },
-		{ "pin-form", required_argument, NULL, OPT_FORM },
-		{ "dry-run", no_argument, NULL, 'n' },
-		TS_COMMON_LONGOPTS,
-		{ NULL, 0, NULL, 0 },
-	};
-	int opt, rc;
+	ts_optiter *it = ts_opt_begin("pin", &pin_spec, argc, argv);
+	const char *arg;
+	int opt, rc = -1;
 
-	while ((opt = getopt_long(argc, argv, TS_COMMON_SHORTOPTS "n", longopts, NULL)) != -1) {
-		rc = -1;
-		switch (opt) {
-		case OPT_IMAGE: o->image = optarg; break;
-		case OPT_FORM: rc = parse_form(optarg, &o->form); break;
-		case 'n': o->dry_run = true; break;
-		default: rc = ts_cli_common_opt(&ts_cmd_pin, opt); break;
+	while (rc < 0 && (opt = ts_opt_next(it, &arg)) != 0) {
+		if (opt < 0) {
+			rc = 2;
+			break;
 		}
-		if (rc >= 0)
-			return rc;
+		switch (opt) {
+		case OPT_IMAGE: o->image = arg; break;
+		case OPT_FORM: rc = parse_form(arg, &o->form); break;
+		case OPT_DRY: o->dry_run = true; break;
+		default:
+			if ((rc = ts_pinres_cli_opt(pr, opt, arg, ts_opt_src(it))) == -2)
+				rc = ts_cli_common_opt(&ts_cmd_pin, opt);
+			break;
+		}
 	}
+	optind = ts_opt_operands(it);
+	ts_opt_free(it);
+	if (rc >= 0)
+		return rc;
+	if (pr->o.mode) {
+		if (o->image)
+			return ts_msg_usage("pin", "--image pins one image; --resolve/--update pin "
+					    "what the files name: give one or the other");
+		pr->o.form = o->form;
+		pr->o.dry_run = o->dry_run;
+		return -1;
+	}
+	if (ts_pinres_cli_stray(pr))
+		return ts_msg_usage("pin", "%s needs --resolve or --update", ts_pinres_cli_stray(pr));
 	if (!o->image)
-		return ts_msg_usage("pin", "--image REPO:TAG@DIGEST is required");
+		return ts_msg_usage("pin", "--image REPO:TAG@DIGEST, --resolve or --update is required");
 	if (optind >= argc)
 		return ts_msg_usage("pin", "no PATH given: name the manifests or directories to pin");
 	return -1;
@@ -152,11 +147,14 @@ static int run(int argc, char **argv)
 	ts_pin_opts o = { NULL, TS_PIN_FORM_TAG_DIGEST, false };
 	ts_pin_report report = TS_PIN_REPORT_INIT;
 	ts_error err = TS_ERROR_INIT;
+	ts_pinres_cli pr;
 	int rc;
 
-	if (ts_pin_wants_resolve(argc, argv))
-		return ts_pin_resolve_run(argc, argv);
-	rc = parse_args(argc, argv, &o);
+	ts_pinres_cli_init(&pr);
+	rc = parse_args(argc, argv, &o, &pr);
+	if (rc < 0 && pr.o.mode)
+		rc = ts_pinres_cli_run(&pr, argc, argv, optind);
+	ts_pinres_cli_free(&pr);
 	if (rc >= 0)
 		return rc;
 	if (ts_pin_apply(&o, (const char *const *)argv + optind, (size_t)(argc - optind), &report,

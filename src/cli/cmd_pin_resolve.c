@@ -1,8 +1,9 @@
 /*
  * cmd_pin_resolve.c - 'tagseal pin --resolve / --update PATH...': the
  * options, the human summary on stderr, the JSON report and the optional
- * git commit and push. The work is in pinresolve.c (and gitland.c); cmd_pin.c
- * hands over here when either flag is given.
+ * git commit and push, and the option table of those groups. The work is in
+ * pinresolve.c (and gitland.c); cmd_pin.c parses and hands over here when
+ * either flag is given.
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -12,36 +13,78 @@
 
 #include "cli.h"
 #include "pinresolve_cli.h"
-#include "regopts.h"
 #include "tagseal/creds.h"
 #include "tagseal/fsutil.h"
 #include "tagseal/gitland.h"
 #include "tagseal/pinresolve.h"
 
 enum {
-	OPT_RESOLVE = 0x5000, OPT_UPDATE, OPT_CHECK, OPT_FORM, OPT_ONLY, OPT_EXCLUDE, OPT_MIRROR,
-	OPT_REGCONF, OPT_NO_REGCONF, OPT_STRICT, OPT_REPORT, OPT_JOBS, OPT_CRED_HOST, OPT_COMMIT,
-	OPT_AUTHOR, OPT_PUSH, OPT_GIT_DIR, OPT_NO_CHECK_MIRRORS
+	OPT_RESOLVE = 0x5000, OPT_UPDATE, OPT_CHECK, OPT_ONLY, OPT_EXCLUDE, OPT_MIRROR,
+	OPT_REGCONF, OPT_NO_REGCONF, OPT_STRICT, OPT_NO_CHECK_MIRRORS, OPT_REPORT, OPT_JOBS,
+	OPT_CRED_HOST, OPT_COMMIT, OPT_AUTHOR, OPT_PUSH, OPT_GIT_DIR
 };
 
-typedef struct args {
-	ts_pinres_opts o;
-	ts_regopts ro;
-	ts_regconf conf;
-	const char *regconf_path;
-	bool no_regconf;
-	bool no_compare;
-	const char *report;
-	const char *cred_host;
-	bool commit;
-	const char *author;
-	const char *push;
-	const char *git_dir;
-	const char **only, **exclude;
-	size_t nonly, nexclude;
-	const char **mirrors;
-	size_t nmirrors;
-} args;
+enum { EXCL_REGCONF = 31, EXCL_COMPARE = 32 };
+
+const ts_optdef ts_pinres_defs[] = {
+	{ "resolve", OPT_RESOLVE, 0, TS_OPT_SWITCH, NULL,
+	  "resolve every reference without a digest at its registry\n"
+	  "and write NAME:TAG@sha256:... (the name as written; one\n"
+	  "without a tag gets :latest, the tag it stands for)", 0, 0 },
+	{ "update", OPT_UPDATE, 0, TS_OPT_SWITCH, NULL,
+	  "resolve pinned NAME:TAG@DIGEST references again and\n"
+	  "replace the digest where the tag moved", 0, 0 },
+	{ "check", OPT_CHECK, 0, TS_OPT_SWITCH, NULL,
+	  "write nothing; exit 5 when any reference would change or\n"
+	  "is unpinned (the CI gate)", 0, 0 },
+	{ "only", OPT_ONLY, 0, TS_OPT_LIST, "PATTERN",
+	  "only references matching this glob (repeatable), matched\n"
+	  "against the name as written, docker.io/library/nginx:1.25\n"
+	  "and docker.io/library/nginx", 0, 0 },
+	{ "exclude", OPT_EXCLUDE, 0, TS_OPT_LIST, "PATTERN",
+	  "leave references matching this glob alone (repeatable)", 0, 0 },
+	{ "mirror", OPT_MIRROR, 0, TS_OPT_LIST, "HOST=MIRROR",
+	  "ask MIRROR first for HOST's images (repeatable;\n"
+	  "docker.io=mirror.example:5000); the files keep HOST", 0, 0 },
+	{ "registries-conf", OPT_REGCONF, 0, TS_OPT_VALUE, "FILE",
+	  "containers' registries.conf v2 (default: the first of\n"
+	  "~/.config/containers/registries.conf and\n"
+	  "/etc/containers/registries.conf that exists)", 0, EXCL_REGCONF },
+	{ "no-registries-conf", OPT_NO_REGCONF, 0, TS_OPT_SWITCH, NULL, "read no registries.conf", 0,
+	  EXCL_REGCONF },
+	{ "strict-mirrors", OPT_STRICT, 0, TS_OPT_SWITCH, NULL,
+	  "a mirror answering another digest than another source\n"
+	  "is an error (exit 5, nothing written), not a warning", 0, EXCL_COMPARE },
+	{ "no-mirror-check", OPT_NO_CHECK_MIRRORS, 0, TS_OPT_SWITCH, NULL,
+	  "take the first source that has the tag and ask no other\n"
+	  "(by default every mirror and the registry itself are\n"
+	  "asked, by HEAD, and compared)", 0, EXCL_COMPARE },
+	{ "report", OPT_REPORT, 0, TS_OPT_VALUE, "FILE",
+	  "JSON: every reference, file, line, old and new digest and\n"
+	  "the host that answered", 0, 0 },
+	{ "jobs", OPT_JOBS, 'j', TS_OPT_VALUE, "N", "references resolved at once (default 4)", 0, 0 },
+	{ "registry-for-credentials", OPT_CRED_HOST, 0, TS_OPT_VALUE, "HOST",
+	  "the one registry (host[:port]) that --username/\n"
+	  "--password-stdin and TAGSEAL_USERNAME/TAGSEAL_PASSWORD\n"
+	  "are sent to (required with them); other registries get\n"
+	  "only their own Docker config entry or CI default", 0, 0 },
+	{ NULL, 0, 0, 0, NULL, NULL, 0, 0 }
+};
+
+const ts_optdef ts_pinres_git_defs[] = {
+	{ "commit", OPT_COMMIT, 0, TS_OPT_SWITCH, NULL,
+	  "commit exactly the changed files (libgit2), the changes\n"
+	  "and Image-Digest: trailers in the message", 0, 0 },
+	{ "author", OPT_AUTHOR, 0, TS_OPT_VALUE, "\"NAME <EMAIL>\"",
+	  "the commit's author (default: GIT_AUTHOR_NAME/EMAIL, the\n"
+	  "CI's identity, git's user.name and user.email)", 0, 0 },
+	{ "push", OPT_PUSH, 0, TS_OPT_VALUE, "REMOTE[:BRANCH]",
+	  "push the commit (implies --commit); after a\n"
+	  "non-fast-forward, fetch and rebase it once, push again", 0, 0 },
+	{ "git-dir", OPT_GIT_DIR, 0, TS_OPT_VALUE, "DIR",
+	  "the repository (default: found from the working directory)", 0, 0 },
+	{ NULL, 0, 0, 0, NULL, NULL, 0, 0 }
+};
 
 static void push_str(const char ***v, size_t *n, const char *s)
 {
@@ -49,18 +92,7 @@ static void push_str(const char ***v, size_t *n, const char *s)
 	(*v)[(*n)++] = s;
 }
 
-static int parse_form(const char *s, ts_pin_form *form)
-{
-	if (strcmp(s, "tag-digest") == 0 || strcmp(s, "tag+digest") == 0)
-		*form = TS_PIN_FORM_TAG_DIGEST;
-	else if (strcmp(s, "digest") == 0)
-		*form = TS_PIN_FORM_DIGEST;
-	else
-		return ts_msg_usage("pin", "--pin-form '%s': expected tag-digest or digest", s);
-	return -1;
-}
-
-static int check_cred_host(const char *host)
+static int check_cred_host(const char *src, const char *host)
 {
 	ts_ref r = TS_REF_INIT;
 	ts_error err = TS_ERROR_INIT;
@@ -76,12 +108,18 @@ static int check_cred_host(const char *host)
 		return -1;
 	ts_sanitize(shown, sizeof(shown), host);
 	return ts_msg_usage("pin",
-			    "--registry-for-credentials '%s' is not a registry host (host[:port], "
-			    "as in a reference: ghcr.io, 127.0.0.1:5000, docker.io)",
-			    strchr(host, '@') ? "(not shown)" : shown);
+			    "%s '%s' is not a registry host (host[:port], as in a reference: "
+			    "ghcr.io, 127.0.0.1:5000, docker.io)",
+			    src, strchr(host, '@') ? "(not shown)" : shown);
 }
 
-static int take(args *a, int opt, const char *arg)
+void ts_pinres_cli_init(ts_pinres_cli *a)
+{
+	memset(a, 0, sizeof(*a));
+	ts_regopts_init(&a->ro);
+}
+
+int ts_pinres_cli_opt(ts_pinres_cli *a, int opt, const char *arg, const char *src)
 {
 	long v = 0;
 	int rc;
@@ -89,8 +127,6 @@ static int take(args *a, int opt, const char *arg)
 	case OPT_RESOLVE: a->o.mode |= TS_PINRES_RESOLVE; return -1;
 	case OPT_UPDATE: a->o.mode |= TS_PINRES_UPDATE; return -1;
 	case OPT_CHECK: a->o.check = true; return -1;
-	case OPT_FORM: return parse_form(arg, &a->o.form);
-	case 'n': a->o.dry_run = true; return -1;
 	case OPT_ONLY: push_str(&a->only, &a->nonly, arg); return -1;
 	case OPT_EXCLUDE: push_str(&a->exclude, &a->nexclude, arg); return -1;
 	case OPT_MIRROR: push_str(&a->mirrors, &a->nmirrors, arg); return -1;
@@ -99,69 +135,45 @@ static int take(args *a, int opt, const char *arg)
 	case OPT_STRICT: a->o.strict_mirrors = true; return -1;
 	case OPT_NO_CHECK_MIRRORS: a->no_compare = true; return -1;
 	case OPT_REPORT: a->report = arg; return -1;
-	case 'j':
 	case OPT_JOBS:
-		if ((rc = ts_cli_parse_int("pin", "--jobs", arg, 1, 64, &v)) >= 0)
+		if ((rc = ts_cli_parse_int("pin", src, arg, 1, 64, &v)) >= 0)
 			return rc;
 		a->o.resolve.jobs = (int)v;
 		return -1;
-	case OPT_CRED_HOST: a->cred_host = arg; return -1;
+	case OPT_CRED_HOST: a->cred_host = arg; return check_cred_host(src, arg);
 	case OPT_COMMIT: a->commit = true; return -1;
 	case OPT_AUTHOR: a->author = arg; return -1;
 	case OPT_PUSH: a->push = arg; return -1;
 	case OPT_GIT_DIR: a->git_dir = arg; return -1;
-	default:
-		if ((rc = ts_regopts_opt(&a->ro, "pin", opt, arg)) == -2)
-			rc = ts_cli_common_opt(&ts_cmd_pin, opt);
-		return rc;
+	default: return ts_regopts_opt(&a->ro, "pin", opt, arg, src);
 	}
 }
 
-static int parse_args(int argc, char **argv, args *a)
+const char *ts_pinres_cli_stray(const ts_pinres_cli *a)
 {
-	static const struct option longopts[] = {
-		{ "resolve", no_argument, NULL, OPT_RESOLVE },
-		{ "update", no_argument, NULL, OPT_UPDATE },
-		{ "check", no_argument, NULL, OPT_CHECK },
-		{ "pin-form", required_argument, NULL, OPT_FORM },
-		{ "dry-run", no_argument, NULL, 'n' },
-		{ "only", required_argument, NULL, OPT_ONLY },
-		{ "exclude", required_argument, NULL, OPT_EXCLUDE },
-		{ "mirror", required_argument, NULL, OPT_MIRROR },
-		{ "registries-conf", required_argument, NULL, OPT_REGCONF },
-		{ "no-registries-conf", no_argument, NULL, OPT_NO_REGCONF },
-		{ "strict-mirrors", no_argument, NULL, OPT_STRICT },
-		{ "no-mirror-check", no_argument, NULL, OPT_NO_CHECK_MIRRORS },
-		{ "report", required_argument, NULL, OPT_REPORT },
-		{ "jobs", required_argument, NULL, OPT_JOBS },
-		{ "registry-for-credentials", required_argument, NULL, OPT_CRED_HOST },
-		{ "commit", no_argument, NULL, OPT_COMMIT },
-		{ "author", required_argument, NULL, OPT_AUTHOR },
-		{ "push", required_argument, NULL, OPT_PUSH },
-		{ "git-dir", required_argument, NULL, OPT_GIT_DIR },
-		TS_REGOPTS_LONGOPTS,
-		TS_COMMON_LONGOPTS,
-		{ NULL, 0, NULL, 0 },
-	};
-	int opt, rc;
+	if (a->o.check) return "--check";
+	if (a->nonly) return "--only";
+	if (a->nexclude) return "--exclude";
+	if (a->nmirrors) return "--mirror";
+	if (a->regconf_path) return "--registries-conf";
+	if (a->o.strict_mirrors) return "--strict-mirrors";
+	if (a->report) return "--report";
+	if (a->commit) return "--commit";
+	if (a->push) return "--push";
+	if (a->ro.reg.username) return "--username";
+	return NULL;
+}
 
-	while ((opt = getopt_long(argc, argv, TS_COMMON_SHORTOPTS "nj:", longopts, NULL)) != -1)
-		if ((rc = take(a, opt, optarg)) >= 0)
-			return rc;
-	if (optind >= argc)
+static int check_args(ts_pinres_cli *a, int argc, int first)
+{
+	if (first >= argc)
 		return ts_msg_usage("pin", "no PATH given: name the manifests or directories");
 	if (a->o.check && (a->commit || a->push))
 		return ts_msg_usage("pin", "--check writes nothing: it cannot --commit or --push");
 	if (a->o.dry_run && (a->commit || a->push))
 		return ts_msg_usage("pin", "--dry-run writes nothing: it cannot --commit or --push");
-	if (a->push && !a->commit)
+	if (a->push)
 		a->commit = true; /* --push lands the pin commit */
-	if (a->o.strict_mirrors && a->no_compare)
-		return ts_msg_usage("pin", "--strict-mirrors needs the comparison --no-mirror-check turns off");
-	if (a->regconf_path && a->no_regconf)
-		return ts_msg_usage("pin", "--registries-conf and --no-registries-conf exclude each other");
-	if (a->cred_host && (rc = check_cred_host(a->cred_host)) >= 0)
-		return rc;
 	return ts_regopts_check(&a->ro, "pin");
 }
 
@@ -214,7 +226,7 @@ static void print_entries(const ts_pinres_report *rep, bool check)
 		ts_msg_warn("mirror mismatch: %s", clean(n, sizeof(n), rep->warnings[i]));
 }
 
-static void print_summary(const ts_pinres_report *rep, const args *a)
+static void print_summary(const ts_pinres_report *rep, const ts_pinres_cli *a)
 {
 	size_t c[TS_PRS_FAILED + 1] = { 0 };
 	for (size_t i = 0; i < rep->n; i++)
@@ -246,7 +258,7 @@ static int write_report(const ts_pinres_report *rep, const char *path)
 
 /* ---- setup ---- */
 
-static ts_code load_conf(args *a, ts_error *err)
+static ts_code load_conf(ts_pinres_cli *a, ts_error *err)
 {
 	char *used = NULL;
 	ts_code rc = TS_OK;
@@ -264,7 +276,7 @@ static ts_code load_conf(args *a, ts_error *err)
 }
 
 /* Flag and environment credentials go to one registry, which must be named. */
-static ts_code settle_creds(args *a, ts_error *err)
+static ts_code settle_creds(ts_pinres_cli *a, ts_error *err)
 {
 	a->ro.reg.cred_host = a->cred_host;
 	if (!a->cred_host && ts_creds_explicit(&a->ro.reg))
@@ -282,7 +294,7 @@ static void git_log(void *ud, const char *line)
 	ts_msg_verbose("%s", line);
 }
 
-static int land(args *a, const ts_pinres_report *rep)
+static int land(ts_pinres_cli *a, const ts_pinres_report *rep)
 {
 	ts_gitland_opts g;
 	ts_gitland_result res;
@@ -327,60 +339,50 @@ static int land(args *a, const ts_pinres_report *rep)
 	return 0;
 }
 
-bool ts_pin_wants_resolve(int argc, char **argv)
-{
-	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
-		if (strcmp(argv[i], "--resolve") == 0 || strcmp(argv[i], "--update") == 0)
-			return true;
-	return false;
-}
 
-int ts_pin_resolve_run(int argc, char **argv)
+int ts_pinres_cli_run(ts_pinres_cli *a, int argc, char **argv, int first)
 {
-	args a;
 	ts_pinres_report rep = TS_PINRES_REPORT_INIT;
 	ts_error err = TS_ERROR_INIT;
 	ts_code code;
-	int rc;
+	int rc = check_args(a, argc, first);
 
-	memset(&a, 0, sizeof(a));
-	ts_regopts_init(&a.ro);
-	rc = parse_args(argc, argv, &a);
 	if (rc >= 0)
-		goto out;
-	a.ro.reg.read_only = true;
-	if (ts_regopts_finish(&a.ro, 2, &err) != TS_OK || settle_creds(&a, &err) != TS_OK ||
-	    load_conf(&a, &err) != TS_OK) {
-		rc = ts_msg_fail(&err);
-		goto out;
-	}
-	a.o.only = a.only;
-	a.o.nonly = a.nonly;
-	a.o.exclude = a.exclude;
-	a.o.nexclude = a.nexclude;
-	a.o.resolve.registry = &a.ro.reg;
-	a.o.resolve.conf = &a.conf;
-	a.o.resolve.compare = !a.no_compare;
-	code = ts_pinres_run(&a.o, (const char *const *)argv + optind, (size_t)(argc - optind), &rep,
+		return rc;
+	a->ro.reg.read_only = true;
+	if (ts_regopts_finish(&a->ro, 2, &err) != TS_OK || settle_creds(a, &err) != TS_OK ||
+	    load_conf(a, &err) != TS_OK)
+		return ts_msg_fail(&err);
+	a->o.only = a->only;
+	a->o.nonly = a->nonly;
+	a->o.exclude = a->exclude;
+	a->o.nexclude = a->nexclude;
+	a->o.resolve.registry = &a->ro.reg;
+	a->o.resolve.conf = &a->conf;
+	a->o.resolve.compare = !a->no_compare;
+	code = ts_pinres_run(&a->o, (const char *const *)argv + first, (size_t)(argc - first), &rep,
 			     &err);
 	/* what was (or, with --check, would be) done; a failure is its one line */
-	if (code == TS_OK || (code == TS_EVERIFY && !(a.o.strict_mirrors && rep.nwarnings))) {
-		print_entries(&rep, a.o.check);
-		if (a.o.dry_run && rep.pin.diff)
+	if (code == TS_OK || (code == TS_EVERIFY && !(a->o.strict_mirrors && rep.nwarnings))) {
+		print_entries(&rep, a->o.check);
+		if (a->o.dry_run && rep.pin.diff)
 			fputs(rep.pin.diff, stdout);
-		print_summary(&rep, &a);
+		print_summary(&rep, a);
 	}
-	rc = a.report ? write_report(&rep, a.report) : 0;
+	rc = a->report ? write_report(&rep, a->report) : 0;
 	if (code != TS_OK)
 		rc = ts_msg_fail(&err);
-	else if (rc == 0 && a.commit)
-		rc = land(&a, &rep);
-out:
+	else if (rc == 0 && a->commit)
+		rc = land(a, &rep);
 	ts_pinres_report_free(&rep);
-	ts_regconf_free(&a.conf);
-	free(a.only);
-	free(a.exclude);
-	free(a.mirrors);
-	ts_regopts_free(&a.ro);
 	return rc;
+}
+
+void ts_pinres_cli_free(ts_pinres_cli *a)
+{
+	ts_regconf_free(&a->conf);
+	free(a->only);
+	free(a->exclude);
+	free(a->mirrors);
+	ts_regopts_free(&a->ro);
 }

@@ -13,28 +13,7 @@
 static int run(int argc, char **argv);
 
 const ts_command ts_cmd_push = {
-	"push", run, "push an image under one new immutable tag",
-	"usage: tagseal push IMAGE --repo REPO [--tag TAG | --scheme TEMPLATE] [OPTIONS]\n"
-	"\n"
-	"Push IMAGE (a docker save tarball, an OCI layout tarball or directory, plain or\n"
-	"compressed with gzip or zstd) to REPO under one new immutable tag. A tag that\n"
-	"exists with other content is never overwritten (exit 3); the same content under\n"
-	"the same tag is a success that changes nothing. The tag is read back after the\n"
-	"push (exit 5 if another writer raced us). Last stdout line: REPO:TAG@DIGEST.\n"
-	"\n"
-	"image:\n"
-	"  --image NAME         choose one image of several in IMAGE (RepoTags entry or\n"
-	"                       org.opencontainers.image.ref.name)\n"
-	"  --compression ALG    gzip (default) or zstd, for layers stored uncompressed\n"
-	"  --format FMT         oci or docker manifests (default: the source's family)\n"
-	"  --jobs N             compression threads (default: the cores, at most 8), and\n"
-	"                       how many already-compressed layers go up at once (at most 4)\n"
-	"  --no-cache           do not use the local layer cache ($XDG_CACHE_HOME/tagseal)\n"
-	TS_PUSH_TAG_USAGE
-	TS_PUSH_OUTPUT_USAGE
-	TS_REGISTRY_USAGE
-	"  --dry-run            compute the digest, upload nothing\n"
-	TS_COMMON_USAGE,
+	"push", run, "push an image under one new immutable tag", &ts_push_spec,
 };
 
 static int run(int argc, char **argv)

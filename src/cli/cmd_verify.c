@@ -16,40 +16,54 @@
 
 static int run(int argc, char **argv);
 
-const ts_command ts_cmd_verify = {
-	"verify", run, "check a change record's chain and that its tags have not moved",
-	"usage: tagseal verify --record FILE [OPTIONS]\n"
-	"\n"
+enum { OPT_JOBS = 'j', OPT_RECORD = 256, OPT_JSON, OPT_OFFLINE, OPT_ANCHOR, OPT_CRED_HOST };
+
+static const ts_optdef verify_defs[] = {
+	{ "record", OPT_RECORD, 0, TS_OPT_VALUE, "FILE",
+	  "the record to check (also accepted as the only argument)", 0, 0 },
+	{ "json", OPT_JSON, 0, TS_OPT_SWITCH, NULL, "print the report as one JSON object on stdout", 0, 0 },
+	{ "jobs", OPT_JOBS, 'j', TS_OPT_VALUE, "N", "registry checks run at once (default 4)", 0, 0 },
+	{ "offline", OPT_OFFLINE, 0, TS_OPT_SWITCH, NULL,
+	  "check the chain only; do not contact registries", 0, 0 },
+	{ "anchor", OPT_ANCHOR, 0, TS_OPT_VALUE, "DIGEST",
+	  "a line digest saved earlier (the 'head' of a previous\n"
+	  "verify); fail unless some line still hashes to it",
+	  0, 0 },
+	{ "registry-for-credentials", OPT_CRED_HOST, 0, TS_OPT_VALUE, "HOST",
+	  "the one registry (host[:port]) that --username/\n"
+	  "--password-stdin and TAGSEAL_USERNAME/TAGSEAL_PASSWORD\n"
+	  "are sent to (default: the registry of the record's\n"
+	  "line 1); other registries get only their own Docker\n"
+	  "config entry or CI default (-v names them)",
+	  0, 0 },
+	{ NULL, 0, 0, 0, NULL, NULL, 0, 0 }
+};
+
+static const ts_optgroup verify_groups[] = {
+	{ "options", verify_defs },
+	{ "registry access", ts_regopts_defs },
+	TS_COMMON_GROUP,
+	{ NULL, NULL }
+};
+
+static const ts_cmdspec verify_spec = {
+	"verify --record FILE [OPTIONS]",
 	"Recomputes the record's chain (every line's \"prev\" is the sha256 of the line\n"
 	"before it) and reports the first line where it breaks, a torn last line, and\n"
 	"lines that are not records. Then resolves every recorded tag in its registry\n"
 	"(HEAD) and reports each one that now points at another digest or is gone.\n"
 	"Aliases are mutable by design and are not checked. A tag recorded with two\n"
-	"digests is reported; the registry is compared with its latest line.\n"
-	"\n"
-	"options:\n"
-	"  --record FILE        the record to check (also accepted as the only argument)\n"
-	"  --json               print the report as one JSON object on stdout\n"
-	"  --jobs N             registry checks run at once (default 4)\n"
-	"  --offline            check the chain only; do not contact registries\n"
-	"  --anchor DIGEST      a line digest saved earlier (the 'head' of a previous\n"
-	"                       verify); fail unless some line still hashes to it\n"
-	"  --registry-for-credentials HOST\n"
-	"                       the one registry (host[:port]) that --username/\n"
-	"                       --password-stdin and TAGSEAL_USERNAME/TAGSEAL_PASSWORD\n"
-	"                       are sent to (default: the registry of the record's\n"
-	"                       line 1); other registries get only their own Docker\n"
-	"                       config entry or CI default (-v names them)\n"
-	TS_REGOPTS_USAGE TS_COMMON_USAGE
-	"\n"
-	"Findings go to stdout as 'FILE:LINE: message', one per line.\n"
-	"Exit: 0 all good; 2 bad usage or unreadable record; 4 a tag could not be checked\n"
-	"(registry, network, TLS or auth failure) and nothing else was found; 5 any\n"
-	"finding: broken chain, torn or bad line, missing anchor, moved or gone tag,\n"
-	"conflicting digests.\n",
+	"digests is reported; the registry is compared with its latest line.\n",
+	verify_groups,
+	"Findings go to stdout as 'FILE:LINE: message', one per line.\n",
+	"0 all good\n2 bad usage or unreadable record\n"
+	"4 a tag could not be checked (registry, network, TLS or auth failure) and\n"
+	"  nothing else was found\n"
+	"5 any finding: broken chain, torn or bad line, missing anchor, moved or gone\n"
+	"  tag, conflicting digests\n",
 };
 
-enum { OPT_RECORD = 256, OPT_JSON, OPT_JOBS, OPT_OFFLINE, OPT_ANCHOR, OPT_CRED_HOST };
+const ts_command ts_cmd_verify = { "verify", run, "check a change record's chain and that its tags have not moved", &verify_spec };
 
 typedef struct verify_args {
 	const char *record;
@@ -61,10 +75,10 @@ typedef struct verify_args {
 	ts_regopts ro;
 } verify_args;
 
-static int parse_jobs(const char *s, int *out)
+static int parse_jobs(const char *src, const char *s, int *out)
 {
 	long v = 0;
-	int rc = ts_cli_parse_int("verify", "--jobs", s, 1, 64, &v);
+	int rc = ts_cli_parse_int("verify", src, s, 1, 64, &v);
 	*out = (int)v;
 	return rc;
 }
@@ -95,37 +109,32 @@ static int check_cred_host(const char *host)
 
 static int parse_args(int argc, char **argv, verify_args *a)
 {
-	static const struct option longopts[] = {
-		{ "record", required_argument, NULL, OPT_RECORD },
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ "jobs", required_argument, NULL, OPT_JOBS },
-		{ "offline", no_argument, NULL, OPT_OFFLINE },
-		{ "anchor", required_argument, NULL, OPT_ANCHOR },
-		{ "registry-for-credentials", required_argument, NULL, OPT_CRED_HOST },
-		TS_REGOPTS_LONGOPTS,
-		TS_COMMON_LONGOPTS,
-		{ NULL, 0, NULL, 0 },
-	};
-	int opt, rc;
+	ts_optiter *it = ts_opt_begin("verify", &verify_spec, argc, argv);
+	const char *arg;
+	int opt, rc = -1;
 
-	while ((opt = getopt_long(argc, argv, TS_COMMON_SHORTOPTS "j:", longopts, NULL)) != -1) {
-		rc = -1;
+	while (rc < 0 && (opt = ts_opt_next(it, &arg)) != 0) {
+		if (opt < 0) {
+			rc = 2;
+			break;
+		}
 		switch (opt) {
-		case OPT_RECORD: a->record = optarg; break;
+		case OPT_RECORD: a->record = arg; break;
 		case OPT_JSON: a->json = true; break;
-		case 'j':
-		case OPT_JOBS: rc = parse_jobs(optarg, &a->jobs); break;
+		case OPT_JOBS: rc = parse_jobs(ts_opt_src(it), arg, &a->jobs); break;
 		case OPT_OFFLINE: a->offline = true; break;
-		case OPT_ANCHOR: a->anchor = optarg; break;
-		case OPT_CRED_HOST: a->cred_host = optarg; break;
+		case OPT_ANCHOR: a->anchor = arg; break;
+		case OPT_CRED_HOST: a->cred_host = arg; break;
 		default:
-			if ((rc = ts_regopts_opt(&a->ro, "verify", opt, optarg)) == -2)
+			if ((rc = ts_regopts_opt(&a->ro, "verify", opt, arg, ts_opt_src(it))) == -2)
 				rc = ts_cli_common_opt(&ts_cmd_verify, opt);
 			break;
 		}
-		if (rc >= 0)
-			return rc;
 	}
+	optind = ts_opt_operands(it);
+	ts_opt_free(it);
+	if (rc >= 0)
+		return rc;
 	if (optind < argc && !a->record)
 		a->record = argv[optind++];
 	if (optind < argc)

@@ -11,31 +11,8 @@
 #include "tagopts.h"
 #include "tagseal/release.h"
 
-#define TS_PUSH_TAG_USAGE \
-	"tag source (exactly one of --tag and --scheme, or neither for the default):\n" \
-	"  --tag TAG            this tag\n" \
-	"  --scheme TEMPLATE    a preset name or a template such as '{version}-{build}.g{sha}'\n" \
-	"  --version X.Y.Z      the version for {version} (default: the highest semver\n" \
-	"                       git tag reachable from HEAD)\n" \
-	"  --build N            the build number for {build} (default: the CI's)\n" \
-	"  --git-dir DIR        the git repository (default: discovered from the cwd)\n" \
-	"  --alias TAG          a mutable alias (template allowed), moved after the tag;\n" \
-	"                       repeatable ('latest', '{major}', '{major}.{minor}')\n" \
-	"  --on-collision P     fail (default: exit 3 when the tag is taken) or bump\n"
-#define TS_PUSH_OUTPUT_USAGE \
-	"outputs:\n" \
-	"  --digest-file FILE   write sha256:<hex> after the push is verified\n" \
-	"  --metadata-file FILE write a JSON object describing the push\n" \
-	"  --record FILE        append one line to a tamper-evident change record\n" \
-	"  --dotenv FILE        GitLab dotenv: TAGSEAL_TAG, TAGSEAL_DIGEST, TAGSEAL_REFERENCE\n" \
-	"  --pin PATH           pin REPO:TAG@DIGEST into manifests (repeatable)\n" \
-	"  --pin-form FORM      tag-digest (default) or digest\n"
-#define TS_REGISTRY_USAGE \
-	"registry access:\n" TS_REGOPTS_USAGE \
-	"  --mount-from REPO    mount layers the registry has in REPO (same registry)\n" \
-	"                       instead of uploading them\n" \
-	"  --chunk-size MIB     send blobs in PATCHes of at most MIB MiB (a registry's\n" \
-	"                       body limit; default: one streamed request per blob)\n"
+/* push's options, help and man page (opttab.h) */
+extern const ts_cmdspec ts_push_spec;
 
 typedef struct ts_push_cli {
 	ts_release_opts rel; /* complete after ts_push_cli_finish */

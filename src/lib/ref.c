@@ -244,15 +244,60 @@ ts_code ts_ref_parse(const char *s, ts_ref *out, const char *what, ts_error *err
 	return TS_OK;
 }
 
+/* "HOST:PORT" alone: a registry named without a repository path. */
+static bool host_port_only(const char *s)
+{
+	const char *colon = strrchr(s, ':');
+	if (strchr(s, '/') || !colon || colon == s || !colon[1])
+		return false;
+	for (const char *p = colon + 1; *p; p++)
+		if (*p < '0' || *p > '9')
+			return false;
+	/* a host has a dot, is localhost, or is bracketed IPv6 */
+	return memchr(s, '.', (size_t)(colon - s)) || strncmp(s, "localhost:", 10) == 0 ||
+	       s[0] == '[';
+}
+
 ts_code ts_repo_parse(const char *s, ts_ref *out, const char *what, ts_error *err)
 {
-	ts_code rc = ts_ref_parse(s, out, what, err);
+	const char *w = what ? what : "repository", *scheme = strstr(s, "://");
+	ts_code rc;
+
+	/* what people write instead of a repository, each with what to do */
+	if (ts_refuse_userinfo(s, w, err) != TS_OK)
+		return TS_EUSAGE;
+	if (strchr(s, '@')) {
+		/* the text before an '@' is never shown: it may be user:password */
+		const char *at = strchr(s, '@');
+		if (ts_digest_valid(at + 1))
+			return ts_error_setc(err, TS_C_USAGE,
+					     "%s: '%.200s' names a digest: a repository (host[:port]/path) "
+					     "is expected; the digest is what the push makes",
+					     w, s);
+		return ts_error_setc(err, TS_C_USAGE,
+				     "%s: a repository (host[:port]/path) has no '@' (what follows it is "
+				     "not a digest, and a reference must not carry credentials)",
+				     w);
+	}
+	if (scheme)
+		return ts_error_setc(err, TS_C_USAGE,
+				     "%s: '%.200s' has a scheme: write the repository as host[:port]/path "
+				     "('%.200s'); plain HTTP is used by itself for loopback hosts and needs "
+				     "--plain-http elsewhere",
+				     w, s, scheme + 3);
+	if (host_port_only(s))
+		return ts_error_setc(err, TS_C_USAGE,
+				     "%s: '%.200s' names a registry but no repository in it: add the path, "
+				     "as in %.200s/team/app",
+				     w, s, s);
+	rc = ts_ref_parse(s, out, what, err);
 	if (rc)
 		return rc;
-	if (out->tag || out->digest) {
-		ts_error_set(err, TS_EUSAGE,
-			     "%s: '%s' must be a repository without a tag or digest (host[:port]/path)",
-			     what ? what : "repository", s);
+	if (out->tag) {
+		ts_error_setc(err, TS_C_USAGE,
+			      "%s: '%.200s' names a tag: give the repository alone (%s/%s) and the "
+			      "tag with --tag %s",
+			      w, s, out->host, out->path, out->tag);
 		ts_ref_free(out);
 		return TS_EUSAGE;
 	}

@@ -173,6 +173,15 @@ ts_code ts_release_prepare(const ts_release_opts *o, ts_release **out, ts_error 
 		/* every manifest must parse before anything is pushed */
 		ts_pin_report rep = TS_PIN_REPORT_INIT;
 		rc = pin(r, PLACEHOLDER_DIGEST, true, &rep, err);
+		/* a --pin that finds nothing to pin would leave the manifests on
+		 * whatever they named before, with CI green: refused, unless
+		 * the caller said it may */
+		if (rc == TS_OK && !rep.nrefs && !o->pin_optional)
+			rc = ts_error_setc(err, TS_C_INPUT,
+					   "--pin: no reference to %s/%s in the %zu YAML file(s) of '%s'%s; "
+					   "check --repo, or give --pin-optional if that is expected",
+					   r->repo.host, r->repo.path, rep.nscanned, o->pins[0],
+					   o->n_pins > 1 ? " and the other --pin paths" : "");
 		ts_pin_report_free(&rep);
 	}
 	if (rc)

@@ -157,7 +157,7 @@ git -C "$T/h" config credential.helper "!f() { echo username=x-access-token; ech
 assert_contains "$T/err" "push: git credentials for $AUTH_URL"
 [ "$(git -C "$T/srv/deploy.git" rev-parse main)" = "$(git -C "$T/h" rev-parse HEAD)" ] ||
 	ts_fail "credential-helper push did not land"
-git -C "$T/srv/deploy.git" log --format=%s main | head -3 >"$T/hlog"
+git -C "$T/srv/deploy.git" log -3 --format=%s main >"$T/hlog"
 [ "$(grep -c '^pin: update' "$T/hlog")" = 3 ] || ts_fail "history: $(cat "$T/hlog")"
 assert_not_contains "$T/err" "$TOK"
 echo "ok: git's credential helpers answer for the push"
