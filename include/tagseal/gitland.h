@@ -59,8 +59,10 @@ typedef struct ts_gitland_result {
  * working directory; all inside the repository's work tree) with `message`,
  * then push when opts->push. Only these paths are staged: other staged or
  * unstaged changes are left as they are and not committed. Errors: TS_EUSAGE
- * (no repository, a file outside it, a bad --author or --push, a rebase
- * that conflicts), TS_EREGISTRY (the push failed: network, auth, refused).
+ * (no repository, a file outside it, nothing differs from HEAD, a bad
+ * --author or --push), TS_EVERIFY (the remote branch moved and the rebase
+ * conflicts, or it moved again: a lost race; the commit stays local),
+ * TS_EREGISTRY (the push failed: network, auth, refused by the remote).
  */
 ts_code ts_gitland_commit(const ts_gitland_opts *opts, const char *const *files, size_t nfiles,
 			  const char *message, ts_gitland_result *res, ts_error *err);
