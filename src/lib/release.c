@@ -226,6 +226,7 @@ static void fill_facts(ts_release *r, const ts_push_result *pr, size_t n_moved, 
 	f->digest = pr->digest;
 	f->media_type = pr->media_type;
 	f->size = pr->size;
+	f->unchanged = pr->unchanged;
 	f->aliases = r->aliases;
 	f->n_aliases = n_moved;
 	f->platforms = (const char *const *)pr->platforms;
