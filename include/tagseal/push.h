@@ -66,6 +66,10 @@ typedef struct ts_push_result {
 	size_t n_platforms;
 	int64_t bytes_uploaded;
 	size_t blobs_uploaded, blobs_present;
+	/* What a person should know about how the image was written: layers
+	 * relabelled, annotations a Docker manifest cannot carry. One line each,
+	 * '\n'-separated; empty when there is nothing to say. */
+	ts_buf notes;
 } ts_push_result;
 
 ts_code ts_push(const ts_push_opts *opts, ts_push_result *out, ts_error *err);

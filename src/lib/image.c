@@ -200,6 +200,20 @@ static ts_code stat_layer(planner *p, ts_layer *l, const char *declared_mt, int6
 				    p->img->path, l->member, (long long)size, (long long)declared_size);
 	l->src_size = size;
 	l->enc = declared_mt ? enc_from_media_type(declared_mt) : enc_from_magic(magic, magic_len);
+	if (declared_mt && l->enc != TS_ENC_RAW && magic_len >= 4) {
+		/* the label must say what the bytes are; strict consumers
+		 * (containerd) fail to decompress a layer whose label lies */
+		ts_layer_enc actual = enc_from_magic(magic, magic_len);
+		if (actual == TS_ENC_RAW) {
+			l->enc = TS_ENC_RAW;
+			l->mislabelled = true;
+		} else if (actual != l->enc) {
+			return ts_error_setc(p->err, TS_C_INPUT,
+					     "image '%s': layer '%s' is labelled %s but its bytes are %s",
+					     p->img->path, l->member, declared_mt,
+					     actual == TS_ENC_GZIP ? "gzip" : "zstd");
+		}
+	}
 	if (declared_mt && !l->src_media_type)
 		l->src_media_type = ts_strdup(declared_mt);
 	return TS_OK;

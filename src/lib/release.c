@@ -349,6 +349,13 @@ ts_code ts_release_run(ts_release *r, ts_release_result *res, ts_error *err)
 	memcpy(res->digest, pr.digest, TS_DIGEST_STRLEN);
 	res->tagged = pr.tagged;
 	res->unchanged = pr.unchanged;
+	for (const char *n = ts_buf_cstr(&pr.notes); *n;) {
+		size_t k = strcspn(n, "\n");
+		char *line = ts_strndup(n, k);
+		report(r, TS_REPORT_WARN, "%s", line);
+		free(line);
+		n += k + (n[k] == '\n');
+	}
 	if (rc == TS_OK && pr.tagged) {
 		if (pr.unchanged)
 			report(r, TS_REPORT_INFO, "tag %s already holds %s: nothing changed", r->push.tag,
