@@ -10,6 +10,7 @@
 
 static const ts_command *const commands[] = {
 	&ts_cmd_push, &ts_cmd_tag, &ts_cmd_pin, &ts_cmd_verify, &ts_cmd_lint, &ts_cmd_inspect,
+	&ts_cmd_keygen,
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
