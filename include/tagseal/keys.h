@@ -51,6 +51,11 @@ ts_code ts_key_sign(const ts_key *k, const void *data, size_t len, unsigned char
 bool ts_key_verify(const ts_key *k, const void *data, size_t len, const unsigned char *sig,
 		   size_t sig_len);
 
+/* The same with the signature as base64 (for a record line's "sig"). */
+ts_code ts_key_sign_b64(const ts_key *k, const void *data, size_t len, char **sig_b64,
+			ts_error *err);
+bool ts_key_verify_b64(const ts_key *k, const void *data, size_t len, const char *sig_b64);
+
 /* Whether `sig` signs the SHA-256 digest `dgst` (32 bytes) directly, as a
  * bundle's messageSignature does (ECDSA and RSA only). */
 bool ts_key_verify_prehashed(const ts_key *k, const unsigned char dgst[32],

@@ -48,6 +48,11 @@ ts_code ts_attest_digest(ts_registry *r, const ts_ref *repo, const char *digest,
 			 const ts_key *key, const char *predicate_type, json_t *predicate,
 			 ts_sigformat fmt, ts_sign_result *res, ts_error *err);
 
+/* The manifests an index lists (for --sign-recursive: sign each too);
+ * *n = 0 for an image manifest. Free with ts_registry_tags_free. */
+ts_code ts_index_children(ts_registry *r, const char *digest, char ***children, size_t *n,
+			  ts_error *err);
+
 /* What verification found: one entry per attachment. */
 typedef struct ts_sig_finding {
 	char *where;     /* "sha256-<hex>.sig layer 1", "referrer sha256:..." */

@@ -14,7 +14,7 @@
 #include "tagseal/sign.h"
 
 enum { TS_SO_KEY = 0x4100, TS_SO_FORMAT, TS_SO_REQUIRE, TS_SO_PREDICATE, TS_SO_PREDICATE_TYPE,
-       TS_SO_GIT_DIR };
+       TS_SO_GIT_DIR, TS_SO_RECURSIVE };
 
 #define TS_SIGOPTS_FORMAT_USAGE \
 	"  --signature-format F bundle (Sigstore bundle as an OCI referrer, what cosign 3\n" \

@@ -389,6 +389,28 @@ bool ts_key_verify(const ts_key *k, const void *data, size_t len, const unsigned
 	return ok;
 }
 
+ts_code ts_key_sign_b64(const ts_key *k, const void *data, size_t len, char **sig_b64,
+			ts_error *err)
+{
+	unsigned char *sig = NULL;
+	size_t n = 0;
+	ts_code rc = ts_key_sign(k, data, len, &sig, &n, err);
+
+	*sig_b64 = rc == TS_OK ? ts_b64_encode(sig, n) : NULL;
+	free(sig);
+	return rc;
+}
+
+bool ts_key_verify_b64(const ts_key *k, const void *data, size_t len, const char *sig_b64)
+{
+	unsigned char *sig = NULL;
+	size_t n = 0;
+	bool ok = sig_b64 && ts_b64_decode(sig_b64, &sig, &n) && ts_key_verify(k, data, len, sig, n);
+
+	free(sig);
+	return ok;
+}
+
 bool ts_key_verify_prehashed(const ts_key *k, const unsigned char dgst[32],
 			     const unsigned char *sig, size_t sig_len)
 {

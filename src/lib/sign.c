@@ -124,6 +124,34 @@ ts_code ts_attest_digest(ts_registry *r, const ts_ref *repo, const char *digest,
 	return rc;
 }
 
+ts_code ts_index_children(ts_registry *r, const char *digest, char ***children, size_t *n,
+			  ts_error *err)
+{
+	ts_buf body = TS_BUF_INIT;
+	ts_manifest_info info;
+	json_t *doc = NULL, *m;
+	size_t i;
+	ts_code rc = ts_registry_manifest_get(r, digest, &body, &info, err);
+
+	*children = ts_calloc(1, sizeof(char *));
+	*n = 0;
+	if (rc == TS_OK && !info.exists)
+		rc = ts_error_setc(err, TS_C_NOT_FOUND, "image %s is not in the repository", digest);
+	if (rc == TS_OK)
+		doc = json_loadb(ts_buf_cstr(&body), body.len, 0, NULL);
+	json_array_foreach(json_object_get(doc, "manifests"), i, m) {
+		const char *d = json_string_value(json_object_get(m, "digest"));
+		if (!d || !ts_digest_valid(d))
+			continue;
+		*children = ts_realloc(*children, (*n + 2) * sizeof(char *));
+		(*children)[(*n)++] = ts_strdup(d);
+		(*children)[*n] = NULL;
+	}
+	json_decref(doc);
+	ts_buf_free(&body);
+	return rc;
+}
+
 /* ---- verification ---- */
 
 static void judge_sig(const ts_attachment *x, const ts_key *key, const char *digest,

@@ -4,7 +4,8 @@
 # sha256-<hex> fallback tag): every key format signs and verifies; wrong
 # keys, tampered payloads, signatures moved to other digests, swapped blobs
 # and missing annotations are each rejected (exit 5); unusable keys are exit
-# 2 before anything is pushed; no key or password appears in any output.
+# 2 before anything is pushed; sign --recursive signs an index's manifests;
+# no key or password appears in any output.
 . "$(dirname "$0")/../lib/common.sh"
 . "$TS_LIB_DIR/registry.sh"
 TAGSEAL=$(realpath "$TAGSEAL") # the test changes directory
@@ -84,6 +85,17 @@ assert_eq "$n" 7 "fallback index entries after 7 signers"
 t 0 verify "$REGISTRY/sign/formats@$D" --key rsa.pub
 t 5 verify "$REGISTRY/sign/formats:v1" --key stranger.pub
 assert_contains "$T/err" "does not verify with this key"
+
+# --- an index, --recursive: the index and each platform manifest signed ---
+fixture_index_layout "$T/lay-index" img 30
+skopeo copy -q --all --dest-tls-verify=false "oci:$T/lay-index:img" "docker://$REGISTRY/sign/index:v1"
+t 0 sign "$REGISTRY/sign/index:v1" --key p256.key --recursive
+t 0 verify "$REGISTRY/sign/index:v1" --key p256.pub
+for child in $(skopeo inspect --tls-verify=false --raw "docker://$REGISTRY/sign/index:v1" | jq -r '.manifests[].digest'); do
+	t 0 verify "$REGISTRY/sign/index@$child" --key p256.pub
+done
+t 0 sign "$REGISTRY/sign/index:v1" --key sec1.key
+t 5 verify "$REGISTRY/sign/index@$child" --key sec1.pub
 
 # --- keys that cannot be used: exit 2, one line naming the file, nothing pushed ---
 D2=$(push_img unusable 12)
