@@ -35,7 +35,8 @@ typedef struct ts_attachment {
 	unsigned char *data; /* the layer's bytes (verified against its digest) */
 	size_t len;
 	char *signature;     /* the signature annotation; NULL when absent */
-	char *predicate;     /* the predicateType annotation; NULL when absent */
+	char *predicate;     /* the predicateType annotation (a referrer: its manifest's
+			      * dev.sigstore.bundle.predicateType); NULL when absent */
 	char *problem;       /* why it could not be read (then data is NULL) */
 } ts_attachment;
 
@@ -43,6 +44,7 @@ typedef struct ts_attachments {
 	ts_attachment *v;
 	size_t n;
 	bool referrers_api; /* the registry answered the referrers API */
+	size_t bytes;       /* read so far (bounded) */
 } ts_attachments;
 
 /* Every attachment of `digest` in the four places. Registry failures are

@@ -19,7 +19,8 @@
 #define MT_CONFIG "application/vnd.oci.image.config.v1+json"
 #define MT_EMPTY "application/vnd.oci.empty.v1+json"
 #define EMPTY_DIGEST "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
-#define MAX_ATTACH_BLOB (4 * 1024 * 1024)
+#define MAX_ATTACH_BLOB (16 * 1024 * 1024) /* an SBOM attestation can be large */
+#define MAX_ATTACH_TOTAL (64 * 1024 * 1024) /* of all attachments read for one image */
 #define RMW_ATTEMPTS 10
 
 /* ---- read-modify-write of a shared tag ---- */
@@ -309,7 +310,8 @@ static void set_problem(ts_attachment *x, const char *fmt, const char *detail)
 }
 
 /* Read one layer's blob into x, or note why it cannot be read. */
-static ts_code read_layer(ts_registry *r, json_t *l, ts_attachment *x, ts_error *err)
+static ts_code read_layer(ts_registry *r, json_t *l, ts_attachments *a, ts_attachment *x,
+			  ts_error *err)
 {
 	const char *d = json_string_value(json_object_get(l, "digest"));
 	const char *mt = json_string_value(json_object_get(l, "mediaType"));
@@ -327,8 +329,13 @@ static ts_code read_layer(ts_registry *r, json_t *l, ts_attachment *x, ts_error 
 		set_problem(x, "layer has no valid digest", NULL);
 		return TS_OK;
 	}
+	if (a->bytes >= MAX_ATTACH_TOTAL) {
+		set_problem(x, "not read: the attachments already read exceed 64 MiB", NULL);
+		return TS_OK;
+	}
 	rc = ts_registry_blob_get(r, d, MAX_ATTACH_BLOB, &body, &e);
 	if (rc == TS_OK) {
+		a->bytes += body.len;
 		x->len = body.len;
 		x->data = (unsigned char *)ts_buf_detach(&body);
 	} else if (e.cause == TS_C_NOT_FOUND || e.cause == TS_C_PROTOCOL || e.cause == TS_C_LIMIT) {
@@ -359,7 +366,7 @@ static ts_code list_cosign(ts_registry *r, const char *digest, const char *suffi
 		if (a->n >= TS_ATTACH_MAX)
 			break;
 		x = add(a, kind, ts_asprintf("%s layer %zu", tag, i + 1));
-		if ((rc = read_layer(r, l, x, err)) != TS_OK)
+		if ((rc = read_layer(r, l, a, x, err)) != TS_OK)
 			break;
 	}
 	json_decref(doc);
@@ -387,7 +394,7 @@ static ts_code read_referrer(ts_registry *r, const char *digest, const char *md,
 {
 	json_t *doc = NULL, *l;
 	ts_manifest_info info;
-	const char *subj, *at;
+	const char *subj, *at, *pt;
 	char *where = ts_asprintf("referrer %s", md);
 	ts_attachment *x;
 	ts_code rc = get_json(r, md, &doc, &info, err);
@@ -403,6 +410,8 @@ static ts_code read_referrer(ts_registry *r, const char *digest, const char *md,
 		return rc;
 	}
 	at = json_string_value(json_object_get(doc, "artifactType"));
+	pt = json_string_value(json_object_get(json_object_get(doc, "annotations"),
+					       "dev.sigstore.bundle.predicateType"));
 	subj = json_string_value(json_object_get(json_object_get(doc, "subject"), "digest"));
 	if (!at || strncmp(at, "application/vnd.dev.sigstore.bundle", 35) != 0) {
 		free(where); /* another kind of referrer (an SBOM, ...): not ours to judge */
@@ -414,8 +423,10 @@ static ts_code read_referrer(ts_registry *r, const char *digest, const char *md,
 			if (a->n >= TS_ATTACH_MAX)
 				break;
 			x = add(a, TS_ATT_BUNDLE, i ? ts_asprintf("%s layer %zu", where, i + 1) : ts_strdup(where));
-			if ((rc = read_layer(r, l, x, err)) != TS_OK)
+			if ((rc = read_layer(r, l, a, x, err)) != TS_OK)
 				break;
+			if (!x->predicate && pt) /* what the manifest says it holds, for reports */
+				x->predicate = ts_strdup(pt);
 		}
 		free(where);
 	}

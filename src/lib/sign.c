@@ -244,6 +244,9 @@ ts_code ts_verify_digest(ts_registry *r, const char *digest, const ts_key *key,
 			judge_att(x, key, digest, f, &e);
 		else
 			judge_bundle(x, key, digest, f, &e);
+		if (!f->kind && x->predicate)
+			f->kind = ts_strdup(strcmp(x->predicate, TS_PRED_SIGN) == 0 ? "signature"
+					    : x->predicate);
 		if (!f->kind)
 			f->kind = ts_strdup(x->kind == TS_ATT_SIG ? "signature"
 					    : x->kind == TS_ATT_ATT ? "attestation" : "bundle");
