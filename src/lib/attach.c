@@ -380,6 +380,8 @@ static void collect(json_t *all, json_t *idx)
 	json_array_foreach(json_object_get(idx, "manifests"), i, m) {
 		const char *d = json_string_value(json_object_get(m, "digest"));
 		bool dup = false;
+		if (json_array_size(all) >= TS_ATTACH_MAX)
+			break; /* a hostile index: the rest is not read */
 		if (!d)
 			continue;
 		json_array_foreach(all, j, o)

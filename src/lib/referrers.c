@@ -14,6 +14,7 @@
 
 #define MAX_REFERRERS_PAGE (4 * 1024 * 1024)
 #define MAX_REFERRERS_PAGES 100
+#define MAX_REFERRERS 10000
 
 ts_code ts_registry_blob_get(ts_registry *r, const char *digest, size_t max, ts_buf *body,
 			     ts_error *err)
@@ -107,6 +108,14 @@ ts_code ts_registry_referrers(ts_registry *r, const char *digest, bool *supporte
 			}
 			*supported = true;
 			json_array_extend(all, m);
+			if (json_array_size(all) > MAX_REFERRERS) {
+				json_decref(doc);
+				ts_http_req_free(&q);
+				ts_buf_free(&page);
+				rc = ts_error_setc(err, TS_C_LIMIT, "%s: more than %d referrers", what,
+						   MAX_REFERRERS);
+				break;
+			}
 			json_decref(doc);
 			url = next_url(&q);
 		}

@@ -250,6 +250,12 @@ ts_code ts_verify_digest(ts_registry *r, const char *digest, const ts_key *key,
 		if (!f->kind)
 			f->kind = ts_strdup(x->kind == TS_ATT_SIG ? "signature"
 					    : x->kind == TS_ATT_ATT ? "attestation" : "bundle");
+		{ /* kinds come from registries (annotations, statements): shown only sanitized */
+			char safe[256];
+			ts_sanitize(safe, sizeof(safe), f->kind);
+			free(f->kind);
+			f->kind = ts_strdup(safe);
+		}
 		f->ok = e.code == TS_OK;
 		if (!f->ok)
 			f->reason = ts_strdup(e.msg);

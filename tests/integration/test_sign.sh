@@ -194,6 +194,12 @@ assert_contains "$T/err" "no dev.cosignproject.cosign/signature annotation"
 t 5 verify "$REGISTRY/sign/tamper-d:v1" --key p256.pub --require provenance
 assert_contains "$T/err" "cosign rejects it"
 
+# (e) control characters from the registry never reach the terminal
+$TAMPER sign/tamper-d annotate "$Dd" att predicateType '"https://evil/\u001b]0;owned\u0007\u001b[31m"'
+t 5 verify "$REGISTRY/sign/tamper-d:v1" --key p256.pub --require provenance
+grep -q $'\x1b' "$T/err" && ts_fail "a control character from the registry reached stderr"
+assert_contains "$T/err" "https://evil/?]0;owned??[31m"
+
 # --- no key or password in any output ---
 for secret in "$PASS" pw-7f3c1e-not-for-output; do
 	grep -qF -- "$secret" "$ALL" && ts_fail "a password appears in the output"

@@ -7,6 +7,7 @@ registry, for tests/integration/test_sign*.sh (plain HTTP, loopback only).
   payload  D SUFFIX      change the first layer's bytes of sha256-<D>.SUFFIX,
                          keeping its signature annotation
   drop-annotation D SUFFIX  remove the signature annotation of every layer
+  annotate D SUFFIX K V  set annotation K of the first layer to V (JSON string)
   swap     D SUFFIX BLOB point the first layer at another blob (same repository)
   move-referrers D1 D2   re-point D1's bundle referrers at D2 (subject rewritten)
                          and list them in D2's fallback tag
@@ -80,6 +81,10 @@ def main(argv):
         m = get_manifest(base, repo, tag(args[0], args[1]))
         for layer in m["layers"]:
             layer.get("annotations", {}).pop(SIG, None)
+        put_manifest(base, repo, tag(args[0], args[1]), m)
+    elif op == "annotate":
+        m = get_manifest(base, repo, tag(args[0], args[1]))
+        m["layers"][0].setdefault("annotations", {})[args[2]] = json.loads(args[3])
         put_manifest(base, repo, tag(args[0], args[1]), m)
     elif op == "swap":
         m = get_manifest(base, repo, tag(args[0], args[1]))
