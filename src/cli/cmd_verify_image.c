@@ -54,22 +54,32 @@ static bool takes_value(const char *a)
 bool ts_verify_is_image_form(int argc, char **argv)
 {
 	struct stat st;
+	bool key = false, positional = false, image = false;
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (strcmp(a, "--record") == 0 || strncmp(a, "--record=", 9) == 0)
 			return false;
-		if (strcmp(a, "--") == 0)
-			return i + 1 < argc && stat(argv[i + 1], &st) != 0;
-		if (a[0] == '-') {
+		if (strcmp(a, "--") == 0) {
+			if (i + 1 < argc && !positional)
+				image = stat(argv[i + 1], &st) != 0;
+			positional = positional || i + 1 < argc;
+			break;
+		}
+		if (a[0] == '-' && a[1]) {
+			key = key || strcmp(a, "--key") == 0 || strncmp(a, "--key=", 6) == 0;
 			if (takes_value(a))
 				i++;
 			continue;
 		}
 		/* the first positional argument: a record file, or an image */
-		return stat(a, &st) != 0;
+		if (!positional)
+			image = stat(a, &st) != 0;
+		positional = true;
 	}
-	return false;
+	/* no positional argument: --key says the image form (which then asks
+	 * for the IMAGE), anything else is the record form */
+	return positional ? image : key;
 }
 
 static void report(const ts_sig_report *rep)

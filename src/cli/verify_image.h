@@ -9,7 +9,8 @@
 #include <stdbool.h>
 
 /* argv[0] is "verify". True when there is no --record option and the first
- * positional argument is not an existing file (so it names an image). */
+ * positional argument is not an existing file (so it names an image), or
+ * there is none and --key is given. */
 bool ts_verify_is_image_form(int argc, char **argv);
 
 /* Run the image form; returns the exit code. */
