@@ -18,6 +18,10 @@ PACKAGES=(
 
 step() { printf 'deps: %s\n' "$*"; }
 
+# Another apt-get or dpkg running (unattended upgrades on a fresh machine)
+# holds the lock: wait for it, up to 10 minutes, instead of failing at once.
+APT_WAIT=(-o DPkg::Lock::Timeout=600 -o Acquire::Retries=3)
+
 # as_root CMD...: run CMD as root (directly, or through sudo).
 as_root() {
 	if [ "$(id -u)" -eq 0 ]; then
@@ -37,7 +41,7 @@ installed() {
 
 apt_install() {
 	as_root env DEBIAN_FRONTEND=noninteractive \
-		apt-get install -y --no-install-recommends "$@" </dev/null
+		apt-get "${APT_WAIT[@]}" install -y --no-install-recommends "$@" </dev/null
 }
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
@@ -56,7 +60,7 @@ if [ "${#missing[@]}" -eq 0 ]; then
 else
 	step "missing: ${missing[*]}"
 	step "apt-get update"
-	as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q </dev/null
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get "${APT_WAIT[@]}" update -q </dev/null
 	updated=1
 	step "apt-get install ${#missing[@]} package(s)"
 	apt_install "${missing[@]}"
@@ -67,7 +71,7 @@ if command -v kubectl >/dev/null 2>&1; then
 	step "kubectl found at $(command -v kubectl)"
 else
 	step "kubectl absent: trying kubernetes-client"
-	[ "$updated" -eq 1 ] || as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q </dev/null
+	[ "$updated" -eq 1 ] || as_root env DEBIAN_FRONTEND=noninteractive apt-get "${APT_WAIT[@]}" update -q </dev/null
 	if apt_install kubernetes-client >/dev/null 2>&1; then
 		step "kubernetes-client installed"
 	else

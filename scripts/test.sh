@@ -3,9 +3,11 @@
 #
 # Builds and tests twice: build/ (RelWithDebInfo) and build-asan/ (Debug with
 # AddressSanitizer + UndefinedBehaviorSanitizer, where any finding fails the
-# test). Prints ctest's own summaries, then one combined line
-# "N passed, N failed[, N skipped]". Exit status is non-zero when any build or
-# test fails.
+# test); then builds once more with clang (build-clang/) and runs the unit
+# tests there, so the code stays warning-free with both compilers. Every build
+# has warnings as errors (-DTAGSEAL_WERROR=ON). Prints ctest's own summaries,
+# then one combined line "N passed, N failed[, N skipped]". Exit status is
+# non-zero when any build or test fails.
 #
 # usage: scripts/test.sh [--quick] [--valgrind] [--tsan] [--no-deps] [--build-dir DIR] [-- CTEST_ARGS...]
 #   --quick          only the normal build
@@ -72,9 +74,24 @@ run_build() {
 		return
 	fi
 	log=$dir/ctest-summary.log
+	# tests that could not run a part of themselves log it here (ts_skip_part)
+	export TS_SKIP_LOG=$dir/skipped-parts.log
+	: >"$TS_SKIP_LOG"
 	(cd "$dir" && ctest --output-on-failure -j "$JOBS" "${ctest_args[@]}") 2>&1 | tee "$log"
 	[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 	count_results "$name" "$log"
+	count_skipped_parts "$name" "$TS_SKIP_LOG"
+}
+
+# count_skipped_parts NAME LOG: each part a test could not run counts as one
+# skipped, and its reason is shown.
+count_skipped_parts() {
+	local name=$1 log=$2 n
+	n=$(grep -c . "$log" 2>/dev/null || true)
+	[ "${n:-0}" -gt 0 ] || return 0
+	printf '%s build: %s part(s) of tests skipped:\n' "$name" "$n"
+	sed 's/^/  /' "$log"
+	total_skip=$((total_skip + n))
 }
 
 # count_results NAME LOG: parse ctest's summary from LOG into the totals.
@@ -112,13 +129,19 @@ fi
 if [ "$tsan" -eq 1 ]; then
 	# a race report makes tagseal exit 66: a failed test
 	export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
-	run_build tsan "$build_dir-tsan" -DCMAKE_BUILD_TYPE=Debug -DTAGSEAL_TESTS=ON -DTAGSEAL_SANITIZE=OFF -DTAGSEAL_TSAN=ON
+	run_build tsan "$build_dir-tsan" -DCMAKE_BUILD_TYPE=Debug -DTAGSEAL_TESTS=ON -DTAGSEAL_WERROR=ON -DTAGSEAL_SANITIZE=OFF -DTAGSEAL_TSAN=ON
 	quick=2
 else
-	run_build normal "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTAGSEAL_TESTS=ON -DTAGSEAL_SANITIZE=OFF -DTAGSEAL_TSAN=OFF
+	run_build normal "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTAGSEAL_TESTS=ON -DTAGSEAL_WERROR=ON -DTAGSEAL_SANITIZE=OFF -DTAGSEAL_TSAN=OFF
 fi
 if [ "$quick" -eq 0 ]; then
-	run_build asan "$build_dir-asan" -DCMAKE_BUILD_TYPE=Debug -DTAGSEAL_TESTS=ON -DTAGSEAL_SANITIZE=ON -DTAGSEAL_TSAN=OFF
+	run_build asan "$build_dir-asan" -DCMAKE_BUILD_TYPE=Debug -DTAGSEAL_TESTS=ON -DTAGSEAL_WERROR=ON -DTAGSEAL_SANITIZE=ON -DTAGSEAL_TSAN=OFF
+	# the second compiler: the whole tree must build warning-free with clang
+	# too; its unit tests run (the integration tests ran twice above)
+	saved_args=("${ctest_args[@]}")
+	[ "${#ctest_args[@]}" -gt 0 ] || ctest_args=(-R '^unit/')
+	run_build clang "$build_dir-clang" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DTAGSEAL_TESTS=ON -DTAGSEAL_WERROR=ON -DTAGSEAL_SANITIZE=OFF -DTAGSEAL_TSAN=OFF
+	ctest_args=("${saved_args[@]}")
 fi
 
 summary="$total_pass passed, $total_fail failed"

@@ -23,7 +23,7 @@ void ts_buf_put(ts_buf *b, const void *data, size_t len);
 void ts_buf_puts(ts_buf *b, const char *s);
 void ts_buf_putc(ts_buf *b, char c);
 void ts_buf_printf(ts_buf *b, const char *fmt, ...) TS_PRINTF(2, 3);
-void ts_buf_vprintf(ts_buf *b, const char *fmt, va_list ap);
+void ts_buf_vprintf(ts_buf *b, const char *fmt, va_list ap) TS_PRINTF(2, 0);
 void ts_buf_reset(ts_buf *b);            /* len = 0, keeps memory */
 char *ts_buf_detach(ts_buf *b);          /* caller owns the string; b is empty */
 void ts_buf_free(ts_buf *b);

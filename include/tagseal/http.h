@@ -48,6 +48,10 @@ void ts_url_for_log(const char *url, char *out, size_t cap);
  * or NULL when either does not parse. */
 char *ts_url_resolve(const char *base, const char *ref, const char *add_query);
 
+/* A --ca-file must be readable and hold at least one PEM certificate:
+ * TS_C_USAGE naming the file otherwise (checked before any request). */
+ts_code ts_http_check_ca_file(const char *path, ts_error *err);
+
 /* N of an upload's "Range: 0-N" (the last byte the registry holds), or -1
  * for anything else. docker-registry also answers "0-0" for an empty one. */
 int64_t ts_http_range_end(const char *range);

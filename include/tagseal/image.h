@@ -47,17 +47,6 @@ typedef struct ts_layer {
 	char diff_id[TS_DIGEST_STRLEN];    /* from the config, "" if unknown */
 	bool foreign;                      /* non-distributable: never uploaded */
 	json_t *descriptor;                /* the source descriptor (urls, annotations), or NULL */
-	/* Filled by the push: the blob as the registry has it. */
-	bool wanted;
-	bool done;
-	bool retry;                        /* failed in a way a new pass may cure */
-	bool retry_free;                   /* ... and that pass is not a failed attempt */
-	bool claimed;                      /* a streaming worker has it */
-	bool verify_only;                  /* the registry has it (layer cache): only
-					    * check the bytes against diff_id */
-	char out_digest[TS_DIGEST_STRLEN];
-	int64_t out_size;
-	ts_upload_state resume;            /* an interrupted upload to continue */
 } ts_layer;
 
 typedef struct ts_manifest {
@@ -72,7 +61,6 @@ typedef struct ts_manifest {
 	json_t *doc;                      /* parsed raw manifest, or NULL */
 	json_t *index_descriptor;         /* this manifest's descriptor in the index, or NULL */
 	char *platform;                   /* "linux/amd64" when known, else NULL */
-	char out_digest[TS_DIGEST_STRLEN]; /* as pushed (filled by the push), or "" */
 } ts_manifest;
 
 typedef struct ts_image {
@@ -98,20 +86,24 @@ ts_code ts_image_open(const char *path, const char *name, ts_image **out, ts_err
 void ts_image_free(ts_image *img);
 
 /*
- * Stream every layer whose `wanted` is set, in archive order, each once:
- * fn gets the layer and a reader over its stored bytes (which stops at
- * the layer's end). fn must consume the reader fully or return an error.
+ * Stream the layers whose index i has want[i] set, in archive order, each
+ * once: fn gets the layer's index, the layer and a reader over its stored
+ * bytes (which stops at the layer's end). fn must consume the reader fully
+ * or return an error. A wanted layer the source does not hold is an error
+ * (exit 2). The image keeps no state about the streaming: what a layer's
+ * bytes became is the caller's to keep.
  */
-typedef ts_code (*ts_layer_fn)(void *ctx, ts_layer *layer, ts_blob_reader read, void *read_ctx,
+typedef ts_code (*ts_layer_fn)(void *ctx, size_t index, const ts_layer *layer,
+			       ts_blob_reader read, void *read_ctx, ts_error *err);
+ts_code ts_image_stream_layers(const ts_image *img, const bool *want, ts_layer_fn fn, void *ctx,
 			       ts_error *err);
-ts_code ts_image_stream_layers(ts_image *img, ts_layer_fn fn, void *ctx, ts_error *err);
 
 /* The same with n workers at once, worker i calling fn with ctxs[i]: each
  * layer is streamed by one of them. fn must be safe to run concurrently.
  * A source that cannot be read in parallel (a compressed tarball) gets one
  * worker. The first failure stops new layers from starting. */
-ts_code ts_image_stream_layers_parallel(ts_image *img, int n, ts_layer_fn fn, void **ctxs,
-					ts_error *err);
+ts_code ts_image_stream_layers_parallel(const ts_image *img, const bool *want, int n,
+					ts_layer_fn fn, void **ctxs, ts_error *err);
 bool ts_image_parallel_ok(const ts_image *img);
 
 /* Media type names. */

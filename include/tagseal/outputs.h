@@ -3,9 +3,12 @@
  * --metadata-file JSON (with buildx-compatible keys), GitHub Actions step
  * outputs and step summary, and the GitLab CI dotenv report.
  *
- * The push command fills one ts_push_facts (plain strings it keeps owning;
- * nothing here frees them) and hands it to the writers below and to
- * ts_record_append() (record.h). Nothing here prints; errors name the file.
+ * The push workflow (release.h) fills one ts_push_facts (plain strings it
+ * keeps owning; nothing here frees them) and hands it to the writers below
+ * and to ts_record_append() (record.h), which share one builder of the
+ * facts' JSON keys (ts_outputs_put_facts). Before the push, every output
+ * path is checked writable (ts_outputs_preflight). Nothing here prints;
+ * errors name the file.
  */
 #ifndef TAGSEAL_OUTPUTS_H
 #define TAGSEAL_OUTPUTS_H
@@ -71,8 +74,9 @@ typedef struct ts_output_paths {
 /* "REPO:TAG@DIGEST". Caller frees. */
 char *ts_push_reference(const ts_push_facts *f);
 
-/* The run URL with any "user:password@" removed. Caller frees; NULL in,
- * NULL out. */
+/* The run URL with any "user:password@" removed (parsed by curl_url).
+ * Caller frees; NULL in, NULL out; a URL that does not parse is dropped
+ * (NULL). */
 char *ts_url_strip_userinfo(const char *url);
 
 /* A JSON string for s, or null for NULL. Bytes that are not UTF-8 become
@@ -88,7 +92,13 @@ json_t *ts_outputs_ci_json(const ts_push_facts *f);
 json_t *ts_outputs_pinned_json(const ts_push_facts *f);
 json_t *ts_outputs_strings_json(const char *const *v, size_t n);
 
-/* The --metadata-file object (new reference). */
+/* Set the keys the record line and the metadata object share, in this
+ * order: repository, tag, digest, reference (with_reference), aliases,
+ * mediaType, size, platforms, source, git, ci, pinned, tagseal. */
+void ts_outputs_put_facts(json_t *o, const ts_push_facts *f, bool with_reference);
+
+/* The --metadata-file object (new reference): the shared facts, then
+ * buildx's containerimage.digest, containerimage.descriptor, image.name. */
 json_t *ts_outputs_metadata(const ts_push_facts *f);
 
 /* Append `name`=`value` to `out` in the GitHub Actions output file syntax:
@@ -115,6 +125,16 @@ ts_code ts_outputs_dotenv_text(const ts_push_facts *f, ts_buf *out, ts_error *er
 /* Write every output named in `paths`. Stops at the first failure
  * (TS_EUSAGE naming the file). */
 ts_code ts_outputs_write(const ts_push_facts *f, const ts_output_paths *paths, ts_error *err);
+
+/* Before anything is pushed: `path` can be written as `what` (named in the
+ * error). A file there must be a regular file (not a symbolic link) that
+ * can be written; when absent, or when `replace` (written through a
+ * temporary file beside it), its directory must exist and be writable.
+ * Exit 2 naming `what` and path. */
+ts_code ts_output_check_writable(const char *path, const char *what, bool replace, ts_error *err);
+
+/* ts_output_check_writable for every path named in `paths`. */
+ts_code ts_outputs_preflight(const ts_output_paths *paths, ts_error *err);
 
 /* Append bytes to a file (O_APPEND|O_CREAT, one write, fsync), as CI
  * runners expect for GITHUB_OUTPUT. `what` names it in messages. */

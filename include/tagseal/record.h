@@ -30,7 +30,8 @@
 /* The longest line tagseal reads or writes (bytes, without the "\n"). */
 #define TS_RECORD_MAX_LINE (1024 * 1024)
 
-/* "2026-11-23T12:00:00Z" + NUL */
+/* A time as the record writes it (and `tagseal tag` prints it), RFC 3339
+ * UTC to the second: "2026-11-23T12:00:00Z" + NUL. The one formatter. */
 #define TS_RFC3339_STRLEN 21
 void ts_rfc3339_utc(time_t t, char out[TS_RFC3339_STRLEN]);
 

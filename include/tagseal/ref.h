@@ -23,13 +23,24 @@ typedef struct ts_ref {
 #define TS_REF_INIT { NULL, NULL, NULL, NULL }
 
 /* Parse a reference; tag and digest are optional. `what` names the input
- * in error messages (e.g. "--repo", "--image"). */
+ * in error messages (e.g. "--repo", "--image"). A reference with userinfo
+ * (user:password@host/...) is TS_EUSAGE with a message that does not
+ * repeat it; no error repeats the text before an '@'. */
 ts_code ts_ref_parse(const char *s, ts_ref *out, const char *what, ts_error *err);
 
 /* Parse a repository name: neither tag nor digest allowed. */
 ts_code ts_repo_parse(const char *s, ts_ref *out, const char *what, ts_error *err);
 
 void ts_ref_free(ts_ref *r);
+
+/* The text before the first '@' of `s` is user[:password] (what follows
+ * it is not a digest: it holds a '/' or another '@'). */
+bool ts_ref_has_userinfo(const char *s);
+
+/* TS_OK, or TS_EUSAGE when `s` carries userinfo: "WHAT: a reference must
+ * not carry credentials (user:password@): use --username/--password-stdin
+ * or docker login", without any part of `s`. */
+ts_code ts_refuse_userinfo(const char *s, const char *what, ts_error *err);
 
 /* "host/path", normalised (docker.io/library/app). Caller frees. */
 char *ts_ref_repo_string(const ts_ref *r);

@@ -31,11 +31,14 @@ typedef enum ts_finding_kind {
 typedef struct ts_finding {
 	ts_finding_kind kind;
 	size_t line;      /* record line at fault (for drift: the tag's latest line) */
-	char *repository; /* as recorded; NULL for chain findings */
+	char *repository; /* as recorded; NULL for chain findings and for a
+			   * repository carrying user:password@ */
 	char *tag;
 	char *recorded;   /* recorded digest */
 	char *current;    /* digest the registry has now (MOVED), else NULL */
-	char *message;    /* one line, without the "FILE:LINE: " prefix */
+	char *message;    /* one line, without the "FILE:LINE: " prefix; no
+			   * control characters (record values and registry
+			   * answers are sanitised) */
 } ts_finding;
 
 typedef struct ts_verify_report {
@@ -47,12 +50,22 @@ typedef struct ts_verify_report {
 	size_t tags_checked;    /* of those, resolved in a registry */
 	ts_finding *findings;   /* in record order; chain first */
 	size_t n_findings;
+	/* Detail lines for -v: which registry the flag/environment credentials
+	 * went to, and each repository checked without them. */
+	char **notes;
+	size_t n_notes;
 } ts_verify_report;
 
-#define TS_VERIFY_REPORT_INIT { NULL, 0, { 0 }, true, 0, 0, NULL, 0 }
+#define TS_VERIFY_REPORT_INIT { NULL, 0, { 0 }, true, 0, 0, NULL, 0, NULL, 0 }
 
 typedef struct ts_verify_opts {
-	const ts_registry_opts *registry; /* credentials, CA, plain HTTP */
+	/* Credentials, CA, plain HTTP. When --username/--password-stdin or
+	 * TAGSEAL_USERNAME/TAGSEAL_PASSWORD are given, they go only to
+	 * registry->cred_host; NULL there means the registry of the record's
+	 * line 1 (none when line 1 names no valid repository). Repositories on
+	 * other hosts are checked with their own Docker config entry or CI
+	 * default (a note says so). */
+	const ts_registry_opts *registry;
 	int jobs;                         /* concurrent registry checks (default 4) */
 	bool offline;                     /* check the chain only */
 	/* "sha256:<hex>" of a line that must still be in the record (a head

@@ -8,13 +8,14 @@
 #include <getopt.h>
 #include <stdbool.h>
 
+#include "opttab.h"
 #include "tagseal/error.h"
 
 typedef struct ts_command {
 	const char *name;
 	int (*run)(int argc, char **argv);
 	const char *summary;
-	const char *usage; /* full --help text */
+	const ts_cmdspec *spec; /* options, --help, the man page */
 } ts_command;
 
 extern const ts_command ts_cmd_push, ts_cmd_tag, ts_cmd_pin, ts_cmd_verify,
@@ -41,19 +42,15 @@ int ts_cli_parse_int(const char *cmd, const char *flag, const char *s, long lo, 
 /* Print a command's --help text to stdout; returns 0. */
 int ts_msg_help(const ts_command *cmd);
 
-/* Options every command takes; use inside a getopt_long table. */
-#define TS_COMMON_LONGOPTS \
-	{ "verbose", no_argument, NULL, 'v' }, \
-	{ "quiet", no_argument, NULL, 'q' }, \
-	{ "help", no_argument, NULL, 'h' }
-#define TS_COMMON_SHORTOPTS "vqh"
-#define TS_COMMON_USAGE \
-	"  -v, --verbose        more detail on stderr (never secrets)\n" \
-	"  -q, --quiet          only errors on stderr\n" \
-	"  -h, --help           this help\n"
+/* The common options' group, for a command's table. */
+#define TS_COMMON_GROUP { "common options", ts_common_opts }
 
-/* Handles -v/-q/-h and unknown options for a getopt_long loop.
- * Returns -1 to continue parsing, or an exit code to return now. */
+/* Handles -v/-q/-h in an option loop (ts_opt_next). Returns -1 to continue
+ * parsing, or an exit code to return now (0 after --help). */
 int ts_cli_common_opt(const ts_command *cmd, int opt);
+
+/* The commands, for help and the documents made from the tables. */
+extern const ts_command *const ts_commands[];
+extern const size_t ts_n_commands;
 
 #endif

@@ -10,35 +10,34 @@
 
 static int run(int argc, char **argv);
 
-const ts_command ts_cmd_inspect = {
-	"inspect", run, "print, as JSON, what push would upload",
-	"usage: tagseal inspect IMAGE [--image NAME] [--compression gzip|zstd] [--format oci|docker]\n"
-	"                       [--no-compute]\n"
-	"\n"
+enum { O_IMAGE = 1000, O_COMPRESSION, O_FORMAT, O_NO_COMPUTE };
+
+static const ts_optdef inspect_defs[] = {
+	{ "image", O_IMAGE, 0, TS_OPT_VALUE, "NAME", "choose one image of several in IMAGE", 0, 0 },
+	{ "compression", O_COMPRESSION, 0, TS_OPT_VALUE, "ALG", "gzip (default) or zstd", 0, 0 },
+	{ "format", O_FORMAT, 0, TS_OPT_VALUE, "FMT",
+	  "oci or docker manifests (default: the source's family)", 0, 0 },
+	{ "no-compute", O_NO_COMPUTE, 0, TS_OPT_SWITCH, NULL,
+	  "do not compress layers to learn their digests", 0, 0 },
+	{ NULL, 0, 0, 0, NULL, NULL, 0, 0 }
+};
+
+static const ts_optgroup inspect_groups[] = { { "options", inspect_defs }, TS_COMMON_GROUP,
+					      { NULL, NULL } };
+
+static const ts_cmdspec inspect_spec = {
+	"inspect IMAGE [--image NAME] [--compression gzip|zstd] [--format oci|docker] [--no-compute]",
 	"Print one JSON object describing what 'tagseal push' would upload from IMAGE:\n"
 	"the top manifest or index (mediaType, digest, size) and, per manifest, the\n"
 	"config and every layer (source member, source compression, diffID, the\n"
 	"mediaType, digest and size pushed). Layers stored uncompressed are compressed\n"
 	"to learn their digests, exactly as push would; --no-compute skips that and\n"
-	"prints null for digests that are not yet known. Nothing is uploaded.\n"
-	"\n"
-	"  --image NAME         choose one image of several in IMAGE\n"
-	"  --compression ALG    gzip (default) or zstd\n"
-	"  --format FMT         oci or docker manifests (default: the source's family)\n"
-	"  --no-compute         do not compress layers to learn their digests\n"
-	TS_COMMON_USAGE,
+	"prints null for digests that are not yet known. Nothing is uploaded.\n",
+	inspect_groups, NULL,
+	"0 the description was printed\n2 bad usage, or an IMAGE that cannot be read\n",
 };
 
-enum { O_IMAGE = 1000, O_COMPRESSION, O_FORMAT, O_NO_COMPUTE };
-
-static const struct option longopts[] = {
-	{ "image", required_argument, NULL, O_IMAGE },
-	{ "compression", required_argument, NULL, O_COMPRESSION },
-	{ "format", required_argument, NULL, O_FORMAT },
-	{ "no-compute", no_argument, NULL, O_NO_COMPUTE },
-	TS_COMMON_LONGOPTS,
-	{ NULL, 0, NULL, 0 }
-};
+const ts_command ts_cmd_inspect = { "inspect", run, "print, as JSON, what push would upload", &inspect_spec };
 
 static int run(int argc, char **argv)
 {
@@ -47,29 +46,44 @@ static int run(int argc, char **argv)
 	bool compute = true;
 	json_t *j = NULL;
 	char *s;
-	int opt, ret;
+	const char *arg;
+	ts_optiter *it;
+	int opt, ret = -1;
 
 	memset(&o, 0, sizeof(o));
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, TS_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+	it = ts_opt_begin("inspect", &inspect_spec, argc, argv);
+	while (ret < 0 && (opt = ts_opt_next(it, &arg)) != 0) {
+		if (opt < 0) {
+			ret = 2;
+			break;
+		}
 		switch (opt) {
-		case O_IMAGE: o.image_name = optarg; break;
+		case O_IMAGE: o.image_name = arg; break;
 		case O_COMPRESSION:
-			if (strcmp(optarg, "gzip") && strcmp(optarg, "zstd"))
-				return ts_msg_usage("inspect", "--compression '%s': expected gzip or zstd", optarg);
-			o.compression = strcmp(optarg, "zstd") ? TS_COMPRESS_GZIP : TS_COMPRESS_ZSTD;
+			if (strcmp(arg, "gzip") && strcmp(arg, "zstd")) {
+				ret = ts_msg_usage("inspect", "%s '%s': expected gzip or zstd",
+						   ts_opt_src(it), arg);
+				break;
+			}
+			o.compression = strcmp(arg, "zstd") ? TS_COMPRESS_GZIP : TS_COMPRESS_ZSTD;
 			break;
 		case O_FORMAT:
-			if (strcmp(optarg, "oci") && strcmp(optarg, "docker"))
-				return ts_msg_usage("inspect", "--format '%s': expected oci or docker", optarg);
-			o.format = strcmp(optarg, "oci") ? TS_FORMAT_DOCKER : TS_FORMAT_OCI;
+			if (strcmp(arg, "oci") && strcmp(arg, "docker")) {
+				ret = ts_msg_usage("inspect", "%s '%s': expected oci or docker",
+						   ts_opt_src(it), arg);
+				break;
+			}
+			o.format = strcmp(arg, "oci") ? TS_FORMAT_DOCKER : TS_FORMAT_OCI;
 			break;
 		case O_NO_COMPUTE: compute = false; break;
 		default:
-			if ((ret = ts_cli_common_opt(&ts_cmd_inspect, opt)) >= 0)
-				return ret;
+			ret = ts_cli_common_opt(&ts_cmd_inspect, opt);
 		}
 	}
+	optind = ts_opt_operands(it);
+	ts_opt_free(it);
+	if (ret >= 0)
+		return ret;
 	if (optind >= argc)
 		return ts_msg_usage("inspect", "IMAGE is missing");
 	if (optind + 1 < argc)

@@ -11,26 +11,31 @@
 
 static int run(int argc, char **argv);
 
-const ts_command ts_cmd_lint = {
-	"lint", run, "report image references that are not pinned by digest",
-	"usage: tagseal lint [OPTIONS] PATH...\n"
-	"\n"
+enum { OPT_ALLOW = 256, OPT_JSON };
+
+static const ts_optdef lint_defs[] = {
+	{ "allow", OPT_ALLOW, 0, TS_OPT_LIST, "REGEX",
+	  "exempt references matching this POSIX extended regular\n"
+	  "expression (matched against the reference as written;\n"
+	  "repeatable)",
+	  0, 0 },
+	{ "json", OPT_JSON, 0, TS_OPT_SWITCH, NULL, "print the report as one JSON object on stdout", 0, 0 },
+	{ NULL, 0, 0, 0, NULL, NULL, 0, 0 }
+};
+
+static const ts_optgroup lint_groups[] = { { "options", lint_defs }, TS_COMMON_GROUP, { NULL, NULL } };
+
+static const ts_cmdspec lint_spec = {
+	"lint [OPTIONS] PATH...",
 	"Finds image references the way 'tagseal pin' does (Kubernetes pod specs,\n"
 	"kustomization images:, Helm values, Compose services, '# tagseal:' markers) in\n"
 	"the YAML files and directories given, and reports each one that is not pinned\n"
-	"by digest, or that uses the tag 'latest', as 'FILE:LINE: REFERENCE: REASON'.\n"
-	"\n"
-	"options:\n"
-	"  --allow REGEX        exempt references matching this POSIX extended regular\n"
-	"                       expression (matched against the reference as written;\n"
-	"                       repeatable)\n"
-	"  --json               print the report as one JSON object on stdout\n" TS_COMMON_USAGE
-	"\n"
-	"Exit: 0 no findings; 5 findings; 2 bad usage, or a file that cannot be read or\n"
-	"parsed.\n",
+	"by digest, or that uses the tag 'latest', as 'FILE:LINE: REFERENCE: REASON'.\n",
+	lint_groups, NULL,
+	"0 no findings\n5 findings\n2 bad usage, or a file that cannot be read or parsed\n",
 };
 
-enum { OPT_ALLOW = 256, OPT_JSON };
+const ts_command ts_cmd_lint = { "lint", run, "report image references that are not pinned by digest", &lint_spec };
 
 typedef struct lint_args {
 	const char **allow;
@@ -40,27 +45,28 @@ typedef struct lint_args {
 
 static int parse_args(int argc, char **argv, lint_args *a)
 {
-	static const struct option longopts[] = {
-		{ "allow", required_argument, NULL, OPT_ALLOW },
-		{ "json", no_argument, NULL, OPT_JSON },
-		TS_COMMON_LONGOPTS,
-		{ NULL, 0, NULL, 0 },
-	};
-	int opt, rc;
+	ts_optiter *it = ts_opt_begin("lint", &lint_spec, argc, argv);
+	const char *arg;
+	int opt, rc = -1;
 
-	while ((opt = getopt_long(argc, argv, TS_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
-		rc = -1;
+	while (rc < 0 && (opt = ts_opt_next(it, &arg)) != 0) {
+		if (opt < 0) {
+			rc = 2;
+			break;
+		}
 		switch (opt) {
 		case OPT_ALLOW:
 			a->allow = ts_realloc(a->allow, (a->nallow + 1) * sizeof(*a->allow));
-			a->allow[a->nallow++] = optarg;
+			a->allow[a->nallow++] = arg;
 			break;
 		case OPT_JSON: a->json = true; break;
 		default: rc = ts_cli_common_opt(&ts_cmd_lint, opt); break;
 		}
-		if (rc >= 0)
-			return rc;
 	}
+	optind = ts_opt_operands(it);
+	ts_opt_free(it);
+	if (rc >= 0)
+		return rc;
 	if (optind >= argc)
 		return ts_msg_usage("lint", "no PATH given: name the manifests or directories to check");
 	return -1;

@@ -11,10 +11,22 @@
 
 static int run(int argc, char **argv);
 
-const ts_command ts_cmd_pin = {
-	"pin", run, "write a pinned image reference into manifests",
-	"usage: tagseal pin --image REPO:TAG@DIGEST [OPTIONS] PATH...\n"
-	"\n"
+enum { OPT_IMAGE = 256, OPT_FORM, OPT_DRY = 'n' };
+
+static const ts_optdef pin_defs[] = {
+	{ "image", OPT_IMAGE, 0, TS_OPT_VALUE, "REF",
+	  "REPO:TAG@DIGEST to pin (REPO@DIGEST implies --pin-form digest)", 0, 0 },
+	{ "pin-form", OPT_FORM, 0, TS_OPT_VALUE, "FORM",
+	  "tag-digest (default: REPO:TAG@DIGEST) or digest (REPO@DIGEST)", 0, 0 },
+	{ "dry-run", OPT_DRY, 'n', TS_OPT_SWITCH, NULL, "print a unified diff on stdout; change nothing",
+	  0, 0 },
+	{ NULL, 0, 0, 0, NULL, NULL, 0, 0 }
+};
+
+static const ts_optgroup pin_groups[] = { { "options", pin_defs }, TS_COMMON_GROUP, { NULL, NULL } };
+
+static const ts_cmdspec pin_spec = {
+	"pin --image REPO:TAG@DIGEST [OPTIONS] PATH...",
 	"Rewrites every reference to REPO in the YAML files and directories given\n"
 	"to REPO:TAG@DIGEST. Directories are walked for *.yaml and *.yml, skipping\n"
 	"hidden entries, symbolic links and a Helm chart's templates/. Found:\n"
@@ -29,19 +41,14 @@ const ts_command ts_cmd_pin = {
 	"References match after normalising (docker.io/library/, tag, digest); other\n"
 	"repositories are never touched. Only the bytes of the changed values change.\n"
 	"All or nothing: a file that cannot be read or parsed, or a reference in a block\n"
-	"scalar or behind an alias, changes no file (exit 2).\n"
-	"\n"
-	"options:\n"
-	"  --image REF          REPO:TAG@DIGEST to pin (REPO@DIGEST implies --pin-form digest)\n"
-	"  --pin-form FORM      tag-digest (default: REPO:TAG@DIGEST) or digest (REPO@DIGEST)\n"
-	"  -n, --dry-run        print a unified diff on stdout; change nothing\n" TS_COMMON_USAGE
-	"\n"
-	"Each change is reported on stderr as 'FILE:LINE: OLD -> NEW'.\n"
-	"Exit: 0 done (also when nothing needed a change); 2 bad usage or bad input;\n"
-	"1 a rewrite that would not read back as intended (a bug; nothing written).\n",
+	"scalar or behind an alias, changes no file (exit 2).\n",
+	pin_groups,
+	"Each change is reported on stderr as 'FILE:LINE: OLD -> NEW'.\n",
+	"0 done (also when nothing needed a change)\n2 bad usage or bad input\n"
+	"1 a rewrite that would not read back as intended (a bug; nothing written)\n",
 };
 
-enum { OPT_IMAGE = 256, OPT_FORM, OPT_DRY };
+const ts_command ts_cmd_pin = { "pin", run, "write a pinned image reference into manifests", &pin_spec };
 
 static int parse_form(const char *s, ts_pin_form *form)
 {
@@ -56,26 +63,26 @@ static int parse_form(const char *s, ts_pin_form *form)
 
 static int parse_args(int argc, char **argv, ts_pin_opts *o)
 {
-	static const struct option longopts[] = {
-		{ "image", required_argument, NULL, OPT_IMAGE },
-		{ "pin-form", required_argument, NULL, OPT_FORM },
-		{ "dry-run", no_argument, NULL, 'n' },
-		TS_COMMON_LONGOPTS,
-		{ NULL, 0, NULL, 0 },
-	};
-	int opt, rc;
+	ts_optiter *it = ts_opt_begin("pin", &pin_spec, argc, argv);
+	const char *arg;
+	int opt, rc = -1;
 
-	while ((opt = getopt_long(argc, argv, TS_COMMON_SHORTOPTS "n", longopts, NULL)) != -1) {
-		rc = -1;
+	while (rc < 0 && (opt = ts_opt_next(it, &arg)) != 0) {
+		if (opt < 0) {
+			rc = 2;
+			break;
+		}
 		switch (opt) {
-		case OPT_IMAGE: o->image = optarg; break;
-		case OPT_FORM: rc = parse_form(optarg, &o->form); break;
-		case 'n': o->dry_run = true; break;
+		case OPT_IMAGE: o->image = arg; break;
+		case OPT_FORM: rc = parse_form(arg, &o->form); break;
+		case OPT_DRY: o->dry_run = true; break;
 		default: rc = ts_cli_common_opt(&ts_cmd_pin, opt); break;
 		}
-		if (rc >= 0)
-			return rc;
 	}
+	optind = ts_opt_operands(it);
+	ts_opt_free(it);
+	if (rc >= 0)
+		return rc;
 	if (!o->image)
 		return ts_msg_usage("pin", "--image REPO:TAG@DIGEST is required");
 	if (optind >= argc)

@@ -13,45 +13,49 @@
 #include "cli.h"
 #include "regopts.h"
 #include "tagopts.h"
+#include "tagseal/record.h"
 #include "tagseal/registry.h"
 #include "tagseal/tagname.h"
 
 static int run(int argc, char **argv);
 
-const ts_command ts_cmd_tag = {
-	"tag", run, "print the tag push would use (with --repo, prove it is free)",
-	"usage: tagseal tag [--tag TAG | --scheme TEMPLATE] [--repo REPO] [OPTIONS]\n"
-	"\n"
+enum { O_REPO = 256, O_JSON };
+
+static const ts_optdef tag_defs[] = {
+	{ "repo", O_REPO, 0, TS_OPT_VALUE, "REPO", "check the tag is free in this repository", 0, 0 },
+	{ "json", O_JSON, 0, TS_OPT_SWITCH, NULL, "print tag, aliases and the facts as one JSON object", 0,
+	  0 },
+	{ NULL, 0, 0, 0, NULL, NULL, 0, 0 }
+};
+
+static const ts_optgroup tag_groups[] = {
+	{ "tag source (exactly one of --tag and --scheme, or neither for the default)",
+	  ts_tagopts_defs },
+	{ "options", tag_defs },
+	{ "registry access (with --repo)", ts_regopts_defs },
+	TS_COMMON_GROUP,
+	{ NULL, NULL }
+};
+
+static const ts_cmdspec tag_spec = {
+	"tag [--tag TAG | --scheme TEMPLATE] [--repo REPO] [OPTIONS]",
 	"Prints, on one stdout line, the immutable tag 'tagseal push' would use with the\n"
 	"same options. With --repo, lists the repository's tags and exits 3 if the tag\n"
-	"is taken (or, with --on-collision bump, prints the next free TAG.N).\n"
-	"\n"
-	"tag source (exactly one of --tag and --scheme, or neither for the default):\n"
-	"  --tag TAG            this tag (checked against [A-Za-z0-9_][A-Za-z0-9._-]{0,127})\n"
-	"  --scheme TEMPLATE    a preset (sha semver semver-sha describe date-build\n"
-	"                       date-sha branch-sha build-sha default) or a template\n"
-	"  --version X.Y.Z      the version (default: highest semver git tag reachable)\n"
-	"  --build N            the build number (default: the CI's)\n"
-	"  --git-dir DIR        the git repository (default: discovered from the cwd)\n"
-	"  --alias TEMPLATE     a mutable alias, repeatable ('latest', '{major}.{minor}')\n"
-	"  --repo REPO          check the tag is free in this repository\n"
-	"  --on-collision P     fail (default; exit 3 when taken) or bump (.2, .3, ...)\n"
-	"  --json               print tag, aliases and the facts as one JSON object\n"
-	"\n"
+	"is taken (or, with --on-collision bump, prints the next free TAG.N).\n",
+	tag_groups,
 	"placeholders: {sha} (12+ hex, longer if ambiguous) {sha:N} {fullsha} {version}\n"
 	"  {major} {minor} {patch} {prerelease} {build} {attempt} {date} {date:FORMAT}\n"
 	"  (strftime, UTC, commit date) {time} {epoch} {branch} {distance} {dirty}\n"
-	"default: {version}-{build}.g{sha} in CI with a version; {version}-g{sha}\n"
-	"  outside CI; {date:%Y%m%d}-{build}.g{sha} / {date:%Y%m%d}-g{sha} without a\n"
-	"  version. '+' becomes '_'; tags over 128 characters end in a hash.\n"
-	"\n"
-	"registry access (with --repo):\n" TS_REGOPTS_USAGE TS_COMMON_USAGE
-	"\n"
-	"Exit: 0 ok; 2 bad option, template, version or repository; 3 tag taken;\n"
-	"4 registry failure.\n",
+	"default: {version}-{build}.g{sha}{dirty} in CI with a version;\n"
+	"  {version}-g{sha}{dirty} outside CI; {date:%Y%m%d}-{build}.g{sha}{dirty} /\n"
+	"  {date:%Y%m%d}-g{sha}{dirty} without a version. Presets naming the commit end in\n"
+	"  {dirty} too ('-dirty' for a tree with uncommitted changes). '+' becomes '_';\n"
+	"  tags over 128 characters end in a hash.\n",
+	"0 ok\n2 bad option, template, version or repository\n3 the tag is taken\n"
+	"4 registry failure\n",
 };
 
-enum { O_REPO = 256, O_JSON };
+const ts_command ts_cmd_tag = { "tag", run, "print the tag push would use (with --repo, prove it is free)", &tag_spec };
 
 typedef struct tag_args {
 	ts_tagopts to;
@@ -62,30 +66,29 @@ typedef struct tag_args {
 
 static int parse_args(int argc, char **argv, tag_args *a)
 {
-	static const struct option longopts[] = {
-		TS_TAGOPTS_LONGOPTS,
-		{ "repo", required_argument, NULL, O_REPO },
-		{ "json", no_argument, NULL, O_JSON },
-		TS_REGOPTS_LONGOPTS,
-		TS_COMMON_LONGOPTS,
-		{ NULL, 0, NULL, 0 },
-	};
-	int opt, rc;
+	ts_optiter *it = ts_opt_begin("tag", &tag_spec, argc, argv);
+	const char *arg;
+	int opt, rc = -1;
 
-	while ((opt = getopt_long(argc, argv, TS_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
-		rc = -1;
+	while (rc < 0 && (opt = ts_opt_next(it, &arg)) != 0) {
+		if (opt < 0) {
+			rc = 2;
+			break;
+		}
 		switch (opt) {
-		case O_REPO: a->repo = optarg; break;
+		case O_REPO: a->repo = arg; break;
 		case O_JSON: a->json = true; break;
 		default:
-			if ((rc = ts_tagopts_opt(&a->to, "tag", opt, optarg)) == -2 &&
-			    (rc = ts_regopts_opt(&a->ro, "tag", opt, optarg)) == -2)
+			if ((rc = ts_tagopts_opt(&a->to, "tag", opt, arg, ts_opt_src(it))) == -2 &&
+			    (rc = ts_regopts_opt(&a->ro, "tag", opt, arg, ts_opt_src(it))) == -2)
 				rc = ts_cli_common_opt(&ts_cmd_tag, opt);
 			break;
 		}
-		if (rc >= 0)
-			return rc;
 	}
+	optind = ts_opt_operands(it);
+	ts_opt_free(it);
+	if (rc >= 0)
+		return rc;
 	if (optind < argc)
 		return ts_msg_usage("tag", "unexpected argument '%s'", argv[optind]);
 	if ((rc = ts_tagopts_check(&a->to, "tag")) >= 0 || (rc = ts_regopts_check(&a->ro, "tag")) >= 0)
@@ -147,10 +150,7 @@ static ts_code check_free(tag_args *a, ts_tagname_result *res, registry_view *v,
 
 static void iso_time(int64_t t, char out[32])
 {
-	time_t tt = (time_t)t;
-	struct tm tm;
-	if (!gmtime_r(&tt, &tm) || !strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm))
-		strcpy(out, "?");
+	ts_rfc3339_utc((time_t)t, out); /* the one RFC 3339 formatter (record.h) */
 }
 
 static void print_facts(const ts_tagname_result *r)

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -15,34 +16,54 @@
 
 static int run(int argc, char **argv);
 
-const ts_command ts_cmd_verify = {
-	"verify", run, "check a change record's chain and that its tags have not moved",
-	"usage: tagseal verify --record FILE [OPTIONS]\n"
-	"\n"
+enum { OPT_JOBS = 'j', OPT_RECORD = 256, OPT_JSON, OPT_OFFLINE, OPT_ANCHOR, OPT_CRED_HOST };
+
+static const ts_optdef verify_defs[] = {
+	{ "record", OPT_RECORD, 0, TS_OPT_VALUE, "FILE",
+	  "the record to check (also accepted as the only argument)", 0, 0 },
+	{ "json", OPT_JSON, 0, TS_OPT_SWITCH, NULL, "print the report as one JSON object on stdout", 0, 0 },
+	{ "jobs", OPT_JOBS, 'j', TS_OPT_VALUE, "N", "registry checks run at once (default 4)", 0, 0 },
+	{ "offline", OPT_OFFLINE, 0, TS_OPT_SWITCH, NULL,
+	  "check the chain only; do not contact registries", 0, 0 },
+	{ "anchor", OPT_ANCHOR, 0, TS_OPT_VALUE, "DIGEST",
+	  "a line digest saved earlier (the 'head' of a previous\n"
+	  "verify); fail unless some line still hashes to it",
+	  0, 0 },
+	{ "registry-for-credentials", OPT_CRED_HOST, 0, TS_OPT_VALUE, "HOST",
+	  "the one registry (host[:port]) that --username/\n"
+	  "--password-stdin and TAGSEAL_USERNAME/TAGSEAL_PASSWORD\n"
+	  "are sent to (default: the registry of the record's\n"
+	  "line 1); other registries get only their own Docker\n"
+	  "config entry or CI default (-v names them)",
+	  0, 0 },
+	{ NULL, 0, 0, 0, NULL, NULL, 0, 0 }
+};
+
+static const ts_optgroup verify_groups[] = {
+	{ "options", verify_defs },
+	{ "registry access", ts_regopts_defs },
+	TS_COMMON_GROUP,
+	{ NULL, NULL }
+};
+
+static const ts_cmdspec verify_spec = {
+	"verify --record FILE [OPTIONS]",
 	"Recomputes the record's chain (every line's \"prev\" is the sha256 of the line\n"
 	"before it) and reports the first line where it breaks, a torn last line, and\n"
 	"lines that are not records. Then resolves every recorded tag in its registry\n"
 	"(HEAD) and reports each one that now points at another digest or is gone.\n"
 	"Aliases are mutable by design and are not checked. A tag recorded with two\n"
-	"digests is reported; the registry is compared with its latest line.\n"
-	"\n"
-	"options:\n"
-	"  --record FILE        the record to check (also accepted as the only argument)\n"
-	"  --json               print the report as one JSON object on stdout\n"
-	"  --jobs N             registry checks run at once (default 4)\n"
-	"  --offline            check the chain only; do not contact registries\n"
-	"  --anchor DIGEST      a line digest saved earlier (the 'head' of a previous\n"
-	"                       verify); fail unless some line still hashes to it\n"
-	TS_REGOPTS_USAGE TS_COMMON_USAGE
-	"\n"
-	"Findings go to stdout as 'FILE:LINE: message', one per line.\n"
-	"Exit: 0 all good; 2 bad usage or unreadable record; 4 a tag could not be checked\n"
-	"(registry, network, TLS or auth failure) and nothing else was found; 5 any\n"
-	"finding: broken chain, torn or bad line, missing anchor, moved or gone tag,\n"
-	"conflicting digests.\n",
+	"digests is reported; the registry is compared with its latest line.\n",
+	verify_groups,
+	"Findings go to stdout as 'FILE:LINE: message', one per line.\n",
+	"0 all good\n2 bad usage or unreadable record\n"
+	"4 a tag could not be checked (registry, network, TLS or auth failure) and\n"
+	"  nothing else was found\n"
+	"5 any finding: broken chain, torn or bad line, missing anchor, moved or gone\n"
+	"  tag, conflicting digests\n",
 };
 
-enum { OPT_RECORD = 256, OPT_JSON, OPT_JOBS, OPT_OFFLINE, OPT_ANCHOR };
+const ts_command ts_cmd_verify = { "verify", run, "check a change record's chain and that its tags have not moved", &verify_spec };
 
 typedef struct verify_args {
 	const char *record;
@@ -50,48 +71,70 @@ typedef struct verify_args {
 	int jobs;
 	bool offline;
 	const char *anchor;
+	const char *cred_host;
 	ts_regopts ro;
 } verify_args;
 
-static int parse_jobs(const char *s, int *out)
+static int parse_jobs(const char *src, const char *s, int *out)
 {
 	long v = 0;
-	int rc = ts_cli_parse_int("verify", "--jobs", s, 1, 64, &v);
+	int rc = ts_cli_parse_int("verify", src, s, 1, 64, &v);
 	*out = (int)v;
 	return rc;
 }
 
+/* --registry-for-credentials HOST: a registry host as a reference spells
+ * it (host[:port]; docker.io for Docker Hub). */
+static int check_cred_host(const char *host)
+{
+	ts_ref r = TS_REF_INIT;
+	ts_error err = TS_ERROR_INIT;
+	char *probe = ts_asprintf("%s/x", host);
+	bool ok = !strchr(host, '/') && !strchr(host, '@') &&
+		  ts_repo_parse(probe, &r, NULL, &err) == TS_OK && strcasecmp(r.host, host) == 0;
+
+	if (r.host && !ok && strcmp(r.host, "docker.io") == 0 && strchr(host, '.'))
+		ok = true; /* index.docker.io, registry-1.docker.io */
+	ts_ref_free(&r);
+	free(probe);
+	if (ok)
+		return -1;
+	char shown[128];
+	ts_sanitize(shown, sizeof(shown), host);
+	return ts_msg_usage("verify",
+			    "--registry-for-credentials '%s' is not a registry host (host[:port], "
+			    "as in a reference: ghcr.io, 127.0.0.1:5000, docker.io)",
+			    strchr(host, '@') ? "(not shown)" : shown);
+}
+
 static int parse_args(int argc, char **argv, verify_args *a)
 {
-	static const struct option longopts[] = {
-		{ "record", required_argument, NULL, OPT_RECORD },
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ "jobs", required_argument, NULL, OPT_JOBS },
-		{ "offline", no_argument, NULL, OPT_OFFLINE },
-		{ "anchor", required_argument, NULL, OPT_ANCHOR },
-		TS_REGOPTS_LONGOPTS,
-		TS_COMMON_LONGOPTS,
-		{ NULL, 0, NULL, 0 },
-	};
-	int opt, rc;
+	ts_optiter *it = ts_opt_begin("verify", &verify_spec, argc, argv);
+	const char *arg;
+	int opt, rc = -1;
 
-	while ((opt = getopt_long(argc, argv, TS_COMMON_SHORTOPTS "j:", longopts, NULL)) != -1) {
-		rc = -1;
+	while (rc < 0 && (opt = ts_opt_next(it, &arg)) != 0) {
+		if (opt < 0) {
+			rc = 2;
+			break;
+		}
 		switch (opt) {
-		case OPT_RECORD: a->record = optarg; break;
+		case OPT_RECORD: a->record = arg; break;
 		case OPT_JSON: a->json = true; break;
-		case 'j':
-		case OPT_JOBS: rc = parse_jobs(optarg, &a->jobs); break;
+		case OPT_JOBS: rc = parse_jobs(ts_opt_src(it), arg, &a->jobs); break;
 		case OPT_OFFLINE: a->offline = true; break;
-		case OPT_ANCHOR: a->anchor = optarg; break;
+		case OPT_ANCHOR: a->anchor = arg; break;
+		case OPT_CRED_HOST: a->cred_host = arg; break;
 		default:
-			if ((rc = ts_regopts_opt(&a->ro, "verify", opt, optarg)) == -2)
+			if ((rc = ts_regopts_opt(&a->ro, "verify", opt, arg, ts_opt_src(it))) == -2)
 				rc = ts_cli_common_opt(&ts_cmd_verify, opt);
 			break;
 		}
-		if (rc >= 0)
-			return rc;
 	}
+	optind = ts_opt_operands(it);
+	ts_opt_free(it);
+	if (rc >= 0)
+		return rc;
 	if (optind < argc && !a->record)
 		a->record = argv[optind++];
 	if (optind < argc)
@@ -100,6 +143,8 @@ static int parse_args(int argc, char **argv, verify_args *a)
 		return ts_msg_usage("verify", "--record FILE is required");
 	if (a->anchor && !ts_digest_valid(a->anchor))
 		return ts_msg_usage("verify", "--anchor '%s' is not sha256:<64 hex>", a->anchor);
+	if (a->cred_host && (rc = check_cred_host(a->cred_host)) >= 0)
+		return rc;
 	return ts_regopts_check(&a->ro, "verify");
 }
 
@@ -121,10 +166,17 @@ static void progress(void *ctx, size_t done, size_t total)
 	}
 }
 
+/* Messages come sanitised from verify.c; sanitised again here, so that no
+ * record value or registry answer can reach the terminal raw. */
 static void print_text(const ts_verify_report *rep)
 {
-	for (size_t i = 0; i < rep->n_findings; i++)
-		printf("%s:%zu: %s\n", rep->path, rep->findings[i].line, rep->findings[i].message);
+	char path[1024], msg[TS_ERROR_MSG_MAX * 2];
+
+	ts_sanitize(path, sizeof(path), rep->path);
+	for (size_t i = 0; i < rep->n_findings; i++) {
+		ts_sanitize(msg, sizeof(msg), rep->findings[i].message);
+		printf("%s:%zu: %s\n", path, rep->findings[i].line, msg);
+	}
 }
 
 static int print_json(const ts_verify_report *rep)
@@ -144,13 +196,14 @@ static int conclude(const ts_verify_report *rep, bool offline)
 	ts_error err = TS_ERROR_INIT;
 	ts_code code = ts_verify_report_code(rep);
 
-	char checked[64];
+	char checked[64], path[1024];
 
 	if (offline)
 		snprintf(checked, sizeof(checked), "registries not asked (--offline)");
 	else
 		snprintf(checked, sizeof(checked), "%zu checked in registries", rep->tags_checked);
-	ts_msg_info("record %s: %zu line(s), chain %s, %zu tag(s), %s%s%s", rep->path, rep->lines,
+	ts_sanitize(path, sizeof(path), rep->path);
+	ts_msg_info("record %s: %zu line(s), chain %s, %zu tag(s), %s%s%s", path, rep->lines,
 		    rep->chain_ok ? "intact" : "BROKEN", rep->tags, checked,
 		    rep->head[0] ? ", head " : "", rep->head);
 	if (code == TS_OK)
@@ -182,6 +235,7 @@ static int run(int argc, char **argv)
 		rc = ts_msg_fail(&err);
 		goto out;
 	}
+	a.ro.reg.cred_host = a.cred_host;
 	vopts.registry = &a.ro.reg;
 	vopts.jobs = a.jobs;
 	vopts.offline = a.offline;
@@ -192,6 +246,8 @@ static int run(int argc, char **argv)
 		rc = ts_msg_fail(&err);
 		goto out;
 	}
+	for (size_t i = 0; i < rep.n_notes; i++)
+		ts_msg_verbose("%s", rep.notes[i]); /* sanitised by verify.c */
 	rc = a.json ? print_json(&rep) : (print_text(&rep), 0);
 	if (rc == 0)
 		rc = conclude(&rep, a.offline);

@@ -41,6 +41,7 @@ int ts_msg_usage(const char *cmd, const char *fmt, ...)
 }
 
 /* One line on stderr after `prefix`, when verbosity is at least `level`. */
+static void vline(int level, const char *prefix, const char *fmt, va_list ap) TS_PRINTF(3, 0);
 static void vline(int level, const char *prefix, const char *fmt, va_list ap)
 {
 	if (verbosity < level)
@@ -90,7 +91,7 @@ int ts_cli_parse_int(const char *cmd, const char *flag, const char *s, long lo, 
 
 int ts_msg_help(const ts_command *cmd)
 {
-	fputs(cmd->usage, stdout);
+	ts_opt_help(stdout, cmd->name, cmd->spec);
 	return 0;
 }
 
@@ -106,7 +107,8 @@ int ts_cli_common_opt(const ts_command *cmd, int opt)
 	case 'h':
 		return ts_msg_help(cmd);
 	default:
-		fprintf(stderr, "tagseal: error: invalid option (see 'tagseal %s --help')\n", cmd->name);
-		return 2;
+		fprintf(stderr, "tagseal: error: %s: option %d is in the table but not handled (a bug)\n",
+			cmd->name, opt);
+		return 1;
 	}
 }

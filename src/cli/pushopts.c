@@ -1,49 +1,107 @@
 /*
- * pushopts.c - parsing push's options and writing its outputs.
+ * pushopts.c - parsing push's options into the push workflow's (release.h).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "pushopts.h"
-#include "tagseal/fsutil.h"
-#include "tagseal/outputs.h"
-#include "tagseal/pin.h"
-#include "tagseal/record.h"
 
 enum {
 	O_REPO = 1000, O_IMAGE, O_COMPRESSION, O_FORMAT, O_JOBS, O_DIGEST_FILE, O_METADATA_FILE, O_RECORD,
-	O_DOTENV, O_PIN, O_PIN_FORM, O_DRY_RUN, O_NO_CACHE, O_MOUNT_FROM, O_CHUNK_SIZE
+	O_DOTENV, O_PIN, O_PIN_FORM, O_PIN_OPTIONAL, O_DRY_RUN, O_NO_CACHE, O_MOUNT_FROM, O_CHUNK_SIZE
 };
 
-static const struct option longopts[] = {
-	{ "repo", required_argument, NULL, O_REPO },
-	TS_TAGOPTS_LONGOPTS,
-	{ "image", required_argument, NULL, O_IMAGE },
-	{ "compression", required_argument, NULL, O_COMPRESSION },
-	{ "format", required_argument, NULL, O_FORMAT },
-	{ "jobs", required_argument, NULL, O_JOBS },
-	{ "digest-file", required_argument, NULL, O_DIGEST_FILE },
-	{ "metadata-file", required_argument, NULL, O_METADATA_FILE },
-	{ "record", required_argument, NULL, O_RECORD },
-	{ "dotenv", required_argument, NULL, O_DOTENV },
-	{ "pin", required_argument, NULL, O_PIN },
-	{ "pin-form", required_argument, NULL, O_PIN_FORM },
-	TS_REGOPTS_LONGOPTS,
-	{ "dry-run", no_argument, NULL, O_DRY_RUN },
-	{ "no-cache", no_argument, NULL, O_NO_CACHE },
-	{ "mount-from", required_argument, NULL, O_MOUNT_FROM },
-	{ "chunk-size", required_argument, NULL, O_CHUNK_SIZE },
-	TS_COMMON_LONGOPTS,
-	{ NULL, 0, NULL, 0 }
+static const ts_optdef image_defs[] = {
+	{ "repo", O_REPO, 0, TS_OPT_VALUE, "REPO",
+	  "the repository to push to: host[:port]/path (required)", 0, 0 },
+	{ "image", O_IMAGE, 0, TS_OPT_VALUE, "NAME",
+	  "choose one image of several in IMAGE (RepoTags entry or\n"
+	  "org.opencontainers.image.ref.name)",
+	  0, 0 },
+	{ "compression", O_COMPRESSION, 0, TS_OPT_VALUE, "ALG",
+	  "gzip (default) or zstd, for layers stored uncompressed", 0, 0 },
+	{ "format", O_FORMAT, 0, TS_OPT_VALUE, "FMT",
+	  "oci or docker manifests (default: the source's family)", 0, 0 },
+	{ "jobs", O_JOBS, 0, TS_OPT_VALUE, "N",
+	  "compression threads (default: the cores, at most 8), and\n"
+	  "how many already-compressed layers go up at once (at most 4)",
+	  0, 0 },
+	{ "no-cache", O_NO_CACHE, 0, TS_OPT_SWITCH, NULL,
+	  "do not use the local layer cache ($XDG_CACHE_HOME/tagseal)", 0, 0 },
+	{ "dry-run", O_DRY_RUN, 0, TS_OPT_SWITCH, NULL, "compute the digest, upload nothing", 0, 0 },
+	{ NULL, 0, 0, 0, NULL, NULL, 0, 0 }
 };
 
-/* Step-by-step progress is detail: shown with -v. */
-static void log_progress(const char *line)
+static const ts_optdef output_defs[] = {
+	{ "digest-file", O_DIGEST_FILE, 0, TS_OPT_VALUE, "FILE",
+	  "write sha256:<hex> after the push is verified", 0, 0 },
+	{ "metadata-file", O_METADATA_FILE, 0, TS_OPT_VALUE, "FILE",
+	  "write a JSON object describing the push", 0, 0 },
+	{ "record", O_RECORD, 0, TS_OPT_VALUE, "FILE",
+	  "append one line to a tamper-evident change record", 0, 0 },
+	{ "dotenv", O_DOTENV, 0, TS_OPT_VALUE, "FILE",
+	  "GitLab dotenv: TAGSEAL_TAG, TAGSEAL_DIGEST, TAGSEAL_REFERENCE", 0, 0 },
+	{ "pin", O_PIN, 0, TS_OPT_LIST, "PATH",
+	  "pin REPO:TAG@DIGEST into manifests (files or directories);\n"
+	  "repeatable; finding no reference to REPO is exit 2",
+	  0, 0 },
+	{ "pin-optional", O_PIN_OPTIONAL, 0, TS_OPT_SWITCH, NULL,
+	  "--pin may find no reference to REPO (a warning, not an error)", 0, 0 },
+	{ "pin-form", O_PIN_FORM, 0, TS_OPT_VALUE, "FORM", "tag-digest (default) or digest", 0, 0 },
+	{ NULL, 0, 0, 0, NULL, NULL, 0, 0 }
+};
+
+static const ts_optdef transfer_defs[] = {
+	{ "mount-from", O_MOUNT_FROM, 0, TS_OPT_VALUE, "REPO",
+	  "mount layers the registry has in REPO (same registry)\n"
+	  "instead of uploading them",
+	  0, 0 },
+	{ "chunk-size", O_CHUNK_SIZE, 0, TS_OPT_VALUE, "MIB",
+	  "send blobs in PATCHes of at most MIB MiB (a registry's\n"
+	  "body limit; default: one streamed request per blob)",
+	  0, 0 },
+	{ NULL, 0, 0, 0, NULL, NULL, 0, 0 }
+};
+
+static const ts_optgroup push_groups[] = {
+	{ "image", image_defs },
+	{ "tag source (exactly one of --tag and --scheme, or neither for the default)",
+	  ts_tagopts_defs },
+	{ "outputs (each checked writable before anything is pushed)", output_defs },
+	{ "registry access", ts_regopts_defs },
+	{ "transfer", transfer_defs },
+	TS_COMMON_GROUP,
+	{ NULL, NULL }
+};
+
+const ts_cmdspec ts_push_spec = {
+	"push IMAGE --repo REPO [--tag TAG | --scheme TEMPLATE] [OPTIONS]",
+	"Push IMAGE (a docker save tarball, an OCI layout tarball or directory, plain or\n"
+	"compressed with gzip or zstd) to REPO under one new immutable tag. A tag that\n"
+	"exists with other content is never overwritten (exit 3); the same content under\n"
+	"the same tag is a success that changes nothing. The tag is read back after the\n"
+	"push (exit 5 if another writer raced us). Last stdout line: REPO:TAG@DIGEST.\n",
+	push_groups,
+	"Tag presets: sha, semver, semver-sha, describe, date-build, date-sha, branch-sha,\n"
+	"build-sha; without --tag or --scheme the default: {version}-{build}.g{sha}{dirty}\n"
+	"in CI with a version, {version}-g{sha}{dirty} outside CI, with {date:%Y%m%d} for\n"
+	"{version} when no version is known ('tagseal help tag' lists the placeholders).\n",
+	"0 pushed and verified (or the same content was already under the tag)\n"
+	"2 bad usage or input: options, IMAGE, template, manifest, output path\n"
+	"3 the tag exists with other content, or the registry refused it as immutable\n"
+	"4 registry, network, TLS or authentication failure, after retries\n"
+	"5 the tag read back is not what was pushed (another writer raced)\n",
+};
+
+void ts_push_cli_report(void *ud, ts_report_level level, const char *line)
 {
-	ts_msg_verbose("%s", line);
+	(void)ud;
+	switch (level) {
+	case TS_REPORT_DETAIL: ts_msg_verbose("%s", line); break; /* shown with -v */
+	case TS_REPORT_INFO: ts_msg_info("%s", line); break;
+	case TS_REPORT_WARN: ts_msg_warn("%s", line); break;
+	}
 }
 
 static void push_str(const char ***v, size_t *n, const char *s)
@@ -52,57 +110,83 @@ static void push_str(const char ***v, size_t *n, const char *s)
 	(*v)[(*n)++] = s;
 }
 
+static int take(const ts_command *cmd, ts_push_cli *c, int opt, const char *val,
+		const char *src);
+static int check(const ts_command *cmd, int argc, char **argv, ts_push_cli *c);
+
 int ts_push_cli_parse(const ts_command *cmd, int argc, char **argv, ts_push_cli *c)
 {
-	int opt, ret;
-	long v = 0;
+	ts_optiter *it;
+	const char *arg;
+	int opt, ret = -1;
 
 	memset(c, 0, sizeof(*c));
 	ts_regopts_init(&c->ro);
-	c->push.progress = log_progress;
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, TS_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+	c->rel.report = ts_push_cli_report;
+	it = ts_opt_begin(cmd->name, cmd->spec, argc, argv);
+	while (ret < 0 && (opt = ts_opt_next(it, &arg)) != 0)
+		ret = opt < 0 ? 2 : take(cmd, c, opt, arg, ts_opt_src(it));
+	optind = ts_opt_operands(it);
+	ts_opt_free(it);
+	if (ret >= 0)
+		return ret;
+	return check(cmd, argc, argv, c);
+}
+
+/* One option: -1 to go on, or an exit code. */
+static int take(const ts_command *cmd, ts_push_cli *c, int opt, const char *val,
+		const char *src)
+{
+	long v = 0;
+	int ret;
+	{
 		switch (opt) {
-		case O_REPO: c->repo_str = optarg; break;
-		case O_IMAGE: c->push.image_name = optarg; break;
-		case O_COMPRESSION: c->compression = optarg; break;
-		case O_FORMAT: c->format = optarg; break;
+		case O_REPO: c->rel.repo = val; break;
+		case O_IMAGE: c->rel.push.image_name = val; break;
+		case O_COMPRESSION: c->compression = val; break;
+		case O_FORMAT: c->format = val; break;
 		case O_JOBS:
-			if ((ret = ts_cli_parse_int(cmd->name, "--jobs", optarg, 1, 64, &v)) >= 0)
+			if ((ret = ts_cli_parse_int(cmd->name, src, val, 1, 64, &v)) >= 0)
 				return ret;
-			c->push.jobs = (int)v;
+			c->rel.push.jobs = (int)v;
 			break;
-		case O_DIGEST_FILE: c->digest_file = optarg; break;
-		case O_METADATA_FILE: c->metadata_file = optarg; break;
-		case O_RECORD: c->record_file = optarg; break;
-		case O_DOTENV: c->dotenv_file = optarg; break;
-		case O_PIN: push_str(&c->pins, &c->n_pins, optarg); break;
-		case O_PIN_FORM: c->pin_form = optarg; break;
-		case O_DRY_RUN: c->push.dry_run = true; break;
-		case O_NO_CACHE: c->push.no_cache = true; break;
-		case O_MOUNT_FROM: c->mount_from = optarg; break;
+		case O_DIGEST_FILE: c->rel.digest_file = val; break;
+		case O_METADATA_FILE: c->rel.metadata_file = val; break;
+		case O_RECORD: c->rel.record_file = val; break;
+		case O_DOTENV: c->rel.dotenv_file = val; break;
+		case O_PIN: push_str(&c->pins, &c->rel.n_pins, val); break;
+		case O_PIN_FORM: c->pin_form = val; break;
+		case O_PIN_OPTIONAL: c->rel.pin_optional = true; break;
+		case O_DRY_RUN: c->rel.push.dry_run = true; break;
+		case O_NO_CACHE: c->rel.push.no_cache = true; break;
+		case O_MOUNT_FROM: c->rel.mount_from = val; break;
 		case O_CHUNK_SIZE:
 			/* MiB: a registry's request body limit, e.g. 4 for GHCR-like proxies */
-			if ((ret = ts_cli_parse_int(cmd->name, "--chunk-size", optarg, 1, 64, &v)) >= 0)
+			if ((ret = ts_cli_parse_int(cmd->name, src, val, 1, 64, &v)) >= 0)
 				return ret;
 			c->ro.reg.chunk_size = v * 1024 * 1024;
 			break;
 		default:
-			if ((ret = ts_tagopts_opt(&c->to, cmd->name, opt, optarg)) == -2 &&
-			    (ret = ts_regopts_opt(&c->ro, cmd->name, opt, optarg)) == -2)
+			if ((ret = ts_tagopts_opt(&c->to, cmd->name, opt, val, src)) == -2 &&
+			    (ret = ts_regopts_opt(&c->ro, cmd->name, opt, val, src)) == -2)
 				ret = ts_cli_common_opt(cmd, opt);
 			if (ret >= 0)
 				return ret;
 		}
 	}
-	if (ts_msg_verbosity() < 0)
-		c->push.progress = NULL;
+	return -1;
+}
+
+/* After the options: operands and the checks across options. */
+static int check(const ts_command *cmd, int argc, char **argv, ts_push_cli *c)
+{
+	int ret;
 	if (optind >= argc)
 		return ts_msg_usage(cmd->name, "IMAGE is missing");
 	if (optind + 1 < argc)
 		return ts_msg_usage(cmd->name, "unexpected argument '%s'", argv[optind + 1]);
-	c->push.image_path = argv[optind];
-	if (!c->repo_str)
+	c->rel.push.image_path = argv[optind];
+	if (!c->rel.repo)
 		return ts_msg_usage(cmd->name, "--repo REPO is required");
 	if ((ret = ts_tagopts_check(&c->to, cmd->name)) >= 0)
 		return ret;
@@ -114,227 +198,33 @@ int ts_push_cli_parse(const ts_command *cmd, int argc, char **argv, ts_push_cli 
 		return ts_msg_usage(cmd->name, "--pin-form '%s': expected tag-digest or digest", c->pin_form);
 	if ((ret = ts_regopts_check(&c->ro, cmd->name)) >= 0)
 		return ret;
-	c->push.compression = c->compression && !strcmp(c->compression, "zstd") ? TS_COMPRESS_ZSTD
+	c->rel.push.compression = c->compression && !strcmp(c->compression, "zstd") ? TS_COMPRESS_ZSTD
 										 : TS_COMPRESS_GZIP;
-	c->push.format = !c->format ? TS_FORMAT_KEEP
+	c->rel.push.format = !c->format ? TS_FORMAT_KEEP
 		       : !strcmp(c->format, "oci") ? TS_FORMAT_OCI : TS_FORMAT_DOCKER;
+	c->rel.pin_form = c->pin_form && !strcmp(c->pin_form, "digest") ? TS_PIN_FORM_DIGEST
+									 : TS_PIN_FORM_TAG_DIGEST;
+	c->rel.pins = c->pins;
+	c->rel.tag_source = c->to.tn;
+	c->rel.on_collision = c->to.policy;
 	return -1;
 }
 
-/* With --on-collision bump (or to honour the alias rule), the registry's
- * tags. The connection stays open for the push itself. */
-static ts_code registry_tags(ts_push_cli *c, char ***tags, size_t *n, ts_error *err)
+ts_code ts_push_cli_finish(ts_push_cli *c, ts_error *err)
 {
-	if (!c->push.registry) {
-		ts_code rc = ts_registry_open(&c->repo, &c->push.reg, &c->push.registry, err);
-		if (rc)
-			return rc;
-	}
-	return ts_registry_tags_list(c->push.registry, tags, n, err);
-}
-
-static ts_code resolve_tags(ts_push_cli *c, ts_error *err)
-{
-	ts_code rc;
-	char **existing = NULL;
-	size_t n_existing = 0;
-	bool bump = c->to.policy == TS_COLLISION_BUMP;
-
-	rc = ts_tagname_resolve(&c->to.tn, &c->tres, err);
+	ts_code rc = ts_regopts_finish(&c->ro, 1, err);
 	if (rc)
 		return rc;
-	c->have_tres = true;
-	if (c->tres.note)
-		ts_msg_info("%s", c->tres.note);
-	if ((bump || c->tres.n_aliases) && !c->push.dry_run) {
-		rc = registry_tags(c, &existing, &n_existing, err);
-		if (rc)
-			return rc;
-	}
-	if (bump) {
-		char *picked = NULL;
-		rc = ts_tagname_pick_free(c->tres.tag, existing, n_existing, TS_COLLISION_BUMP, &picked, err);
-		if (rc == TS_OK && strcmp(picked, c->tres.tag) != 0) {
-			ts_msg_info("tag %s is taken; using %s", c->tres.tag, picked);
-			free(c->tres.tag);
-			c->tres.tag = picked;
-		} else {
-			free(picked);
-		}
-	}
-	c->aliases = ts_calloc(c->tres.n_aliases + 1, sizeof(char *));
-	for (size_t i = 0; rc == TS_OK && i < c->tres.n_aliases; i++) {
-		char *why = NULL;
-		const ts_tag_alias *a = &c->tres.aliases[i];
-		if (!ts_alias_may_move(a, c->tres.have_version ? &c->tres.version : NULL, existing,
-				       n_existing, &why)) {
-			ts_msg_info("alias %s not moved: %s", a->tag, why ? why : "rule");
-		} else {
-			c->aliases[c->push.n_aliases++] = a->tag;
-		}
-		free(why);
-	}
-	c->push.aliases = (const char *const *)c->aliases;
-	ts_registry_tags_free(existing);
-	c->push.tag = c->tres.tag;
-	return rc;
-}
-
-/* Pin into c->pins; with dry_run only check that every file can be pinned. */
-static ts_code pin(ts_push_cli *c, const char *digest, bool dry_run, ts_pin_report *rep,
-		   ts_error *err)
-{
-	char *image = ts_asprintf("%s:%s@%s", c->repo_str, c->push.tag, digest);
-	ts_pin_opts po = { image, TS_PIN_FORM_TAG_DIGEST, dry_run };
-	ts_code rc;
-	if (c->pin_form && !strcmp(c->pin_form, "digest"))
-		po.form = TS_PIN_FORM_DIGEST;
-	rc = ts_pin_apply(&po, c->pins, c->n_pins, rep, err);
-	free(image);
-	return rc;
-}
-
-ts_code ts_push_cli_prepare(ts_push_cli *c, ts_error *err)
-{
-	ts_code rc = ts_repo_parse(c->repo_str, &c->repo, "--repo", err);
-	if (rc)
-		return rc;
-	c->push.repo = &c->repo;
-	if (c->mount_from) {
-		rc = ts_repo_parse(c->mount_from, &c->mount_repo, "--mount-from", err);
-		if (rc)
-			return rc;
-		if (strcmp(c->mount_repo.host, c->repo.host) != 0)
-			return ts_error_set(err, TS_EUSAGE,
-					    "--mount-from '%s' is on %s, not on the registry of --repo (%s)",
-					    c->mount_from, c->mount_repo.host, c->repo.host);
-		c->push.mount_from = c->mount_repo.path;
-	}
-	rc = ts_regopts_finish(&c->ro, 1, err);
-	if (rc)
-		return rc;
-	c->push.reg = c->ro.reg;
-	/* output files are refused now, not after the tag is pushed */
-	{
-		const char *outs[] = { c->digest_file, c->metadata_file, c->dotenv_file };
-		const char *names[] = { "--digest-file", "--metadata-file", "--dotenv" };
-		for (int i = 0; i < 3; i++) {
-			struct stat st;
-			if (outs[i] && lstat(outs[i], &st) == 0 && !S_ISREG(st.st_mode))
-				return ts_error_set(err, TS_EUSAGE, "%s '%s' is %s; refusing to write to it",
-						    names[i], outs[i],
-						    S_ISLNK(st.st_mode) ? "a symbolic link" : "not a regular file");
-		}
-	}
-	if (c->record_file || c->metadata_file)
-		c->source_hash = ts_file_hash_start(c->push.image_path);
-	rc = resolve_tags(c, err);
-	/* a damaged record is refused before anything is pushed */
-	if (rc == TS_OK && c->record_file)
-		rc = ts_record_check_appendable(c->record_file, err);
-	if (rc == TS_OK && c->n_pins) {
-		/* every manifest must parse before anything is pushed */
-		ts_pin_report rep = TS_PIN_REPORT_INIT;
-		rc = pin(c, "sha256:0000000000000000000000000000000000000000000000000000000000000000",
-			 true, &rep, err);
-		ts_pin_report_free(&rep);
-	}
-	return rc;
-}
-
-static ts_code write_digest_file(const char *path, const char *digest, ts_error *err)
-{
-	char line[TS_DIGEST_STRLEN + 1];
-	snprintf(line, sizeof(line), "%s\n", digest);
-	return ts_write_file_atomic(path, line, strlen(line), 0644, "--digest-file", err);
-}
-
-ts_code ts_push_cli_outputs(ts_push_cli *c, const ts_push_result *res, ts_error *err)
-{
-	ts_push_facts f = TS_PUSH_FACTS_INIT;
-	ts_output_paths paths = { c->metadata_file, c->dotenv_file, getenv("GITHUB_OUTPUT"),
-				  getenv("GITHUB_STEP_SUMMARY") };
-	ts_code rc = TS_OK;
-	char *version = NULL;
-	ts_pin_report rep = TS_PIN_REPORT_INIT;
-	ts_pinned_file *pinned = NULL;
-	char source_sha[TS_DIGEST_STRLEN];
-
-	f.repository = c->repo_str;
-	f.tag = c->push.tag;
-	f.digest = res->digest;
-	f.media_type = res->media_type;
-	f.size = res->size;
-	f.aliases = c->push.aliases;
-	f.n_aliases = c->push.n_aliases;
-	f.platforms = (const char *const *)res->platforms;
-	f.n_platforms = res->n_platforms;
-	f.source_path = c->push.image_path;
-	if (c->source_hash) {
-		ts_file_hash_finish(c->source_hash, source_sha);
-		c->source_hash = NULL;
-		if (source_sha[0])
-			f.source_sha256 = source_sha;
-	}
-	if (c->have_tres) {
-		if (c->tres.have_git) {
-			f.git_commit = c->tres.git.commit;
-			f.git_ref = c->tres.branch;
-			f.git_dirty = c->tres.git.dirty ? 1 : 0;
-		}
-		if (c->tres.have_version)
-			f.git_version = version = ts_semver_format(&c->tres.version);
-		f.ci_provider = c->tres.ci.provider;
-		f.ci_build = c->tres.build;
-		f.ci_url = c->tres.ci.run_url;
-		f.ci_actor = c->tres.ci.actor;
-	}
-	if (c->n_pins) {
-		rc = pin(c, res->digest, false, &rep, err);
-		if (rc == TS_OK) {
-			pinned = ts_calloc(rep.nchanges + 1, sizeof(*pinned));
-			for (size_t i = 0; i < rep.nchanges; i++) {
-				const ts_pin_change *ch = &rep.changes[i];
-				ts_msg_info("%s:%zu: %s -> %s", ch->path, ch->line, ch->old_ref, ch->new_ref);
-				pinned[i].path = ch->path;
-				pinned[i].line = (long)ch->line;
-				pinned[i].old_ref = ch->old_ref;
-				pinned[i].new_ref = ch->new_ref;
-			}
-			f.pinned = pinned;
-			f.n_pinned = rep.nchanges;
-			if (rep.nrefs == 0)
-				ts_msg_warn("--pin: no reference to %s found in the files given", c->repo_str);
-		}
-	}
-	if (rc == TS_OK && c->digest_file)
-		rc = write_digest_file(c->digest_file, res->digest, err);
-	if (rc == TS_OK)
-		rc = ts_outputs_write(&f, &paths, err);
-	if (rc == TS_OK && c->record_file)
-		rc = ts_record_append(c->record_file, &f, err);
-	free(version);
-	free(pinned);
-	ts_pin_report_free(&rep);
-	return rc;
+	c->rel.reg = c->ro.reg;
+	c->rel.github_output = getenv("GITHUB_OUTPUT");
+	c->rel.github_step_summary = getenv("GITHUB_STEP_SUMMARY");
+	return TS_OK;
 }
 
 void ts_push_cli_free(ts_push_cli *c)
 {
 	ts_tagopts_free(&c->to);
 	free(c->pins);
-	free(c->aliases);
-	if (c->have_tres)
-		ts_tagname_result_free(&c->tres);
-	ts_ref_free(&c->repo);
-	ts_ref_free(&c->mount_repo);
-	if (c->source_hash) {
-		char ignored[TS_DIGEST_STRLEN];
-		ts_file_hash_finish(c->source_hash, ignored);
-		c->source_hash = NULL;
-	}
-	ts_registry_free(c->push.registry);
-	c->push.registry = NULL;
 	ts_regopts_free(&c->ro);
-	c->push.reg.password = NULL;
+	c->rel.reg.password = NULL;
 }

@@ -18,23 +18,8 @@ enum {
 	TS_RO_TIMEOUT
 };
 
-/* Inside a getopt_long table. */
-#define TS_REGOPTS_LONGOPTS \
-	{ "username", required_argument, NULL, TS_RO_USERNAME }, \
-	{ "password-stdin", no_argument, NULL, TS_RO_PASSWORD_STDIN }, \
-	{ "ca-file", required_argument, NULL, TS_RO_CA_FILE }, \
-	{ "plain-http", no_argument, NULL, TS_RO_PLAIN_HTTP }, \
-	{ "retries", required_argument, NULL, TS_RO_RETRIES }, \
-	{ "timeout", required_argument, NULL, TS_RO_TIMEOUT }
-
-#define TS_REGOPTS_USAGE \
-	"  --username USER      registry user, with --password-stdin (else\n" \
-	"                       TAGSEAL_USERNAME/TAGSEAL_PASSWORD, CI tokens, Docker config)\n" \
-	"  --password-stdin     read the password or token from standard input\n" \
-	"  --ca-file FILE       also trust this CA (PEM) for HTTPS\n" \
-	"  --plain-http         allow plain HTTP to a non-loopback registry\n" \
-	"  --retries N          retries of transient failures (default 4)\n" \
-	"  --timeout SECONDS    give up on a stalled transfer (default 60)\n"
+/* The group's table (opttab.h). */
+extern const ts_optdef ts_regopts_defs[];
 
 typedef struct ts_regopts {
 	ts_registry_opts reg; /* what ts_registry_open takes */
@@ -48,7 +33,7 @@ void ts_regopts_init(ts_regopts *ro);
 
 /* In a getopt_long loop: -2 when opt is not a registry option, -1 when it
  * was taken, else the exit code of a usage error. */
-int ts_regopts_opt(ts_regopts *ro, const char *cmd, int opt, const char *arg);
+int ts_regopts_opt(ts_regopts *ro, const char *cmd, int opt, const char *arg, const char *src);
 
 /* After the loop: -1, or the exit code of a usage error. */
 int ts_regopts_check(const ts_regopts *ro, const char *cmd);

@@ -20,15 +20,8 @@ enum {
 	TS_TO_COLLISION
 };
 
-/* Inside a getopt_long table. */
-#define TS_TAGOPTS_LONGOPTS \
-	{ "tag", required_argument, NULL, TS_TO_TAG }, \
-	{ "scheme", required_argument, NULL, TS_TO_SCHEME }, \
-	{ "version", required_argument, NULL, TS_TO_VERSION }, \
-	{ "build", required_argument, NULL, TS_TO_BUILD }, \
-	{ "git-dir", required_argument, NULL, TS_TO_GITDIR }, \
-	{ "alias", required_argument, NULL, TS_TO_ALIAS }, \
-	{ "on-collision", required_argument, NULL, TS_TO_COLLISION }
+/* The group's table (opttab.h); `tag` adds --repo and --json to it. */
+extern const ts_optdef ts_tagopts_defs[];
 
 typedef struct ts_tagopts {
 	ts_tagname_opts tn;   /* for ts_tagname_resolve (aliases set by the check) */
@@ -39,7 +32,7 @@ typedef struct ts_tagopts {
 
 /* In a getopt_long loop: -2 when opt is not a tag-source option, -1 when it
  * was taken, else the exit code of a usage error. */
-int ts_tagopts_opt(ts_tagopts *t, const char *cmd, int opt, const char *arg);
+int ts_tagopts_opt(ts_tagopts *t, const char *cmd, int opt, const char *arg, const char *src);
 
 /* After the loop: -1, or the exit code of a usage error. */
 int ts_tagopts_check(ts_tagopts *t, const char *cmd);

@@ -3,6 +3,11 @@
  * zstd (libzstd, 1 MiB frames) behind a pull-style reader (see compress.h).
  * Both cut the input into fixed chunks, compress each on a worker thread
  * into a self-contained member or frame, and hand the results out in order.
+ *
+ * The workers are this compressor's own, not a pool shared with the
+ * upload read-ahead, parallel layers or verify: they are CPU-bound, keep
+ * their compressor state for their whole life, and must never wait behind
+ * a blocked I/O task (docs/architecture.md, "Threads and ownership").
  */
 #include <libdeflate.h>
 #include <pthread.h>

@@ -1,11 +1,14 @@
 /*
  * creds.c - where registry credentials come from: the command line, the
  * TAGSEAL_* variables, CI defaults (GitHub Actions, GitLab CI) and the Docker
- * config with its credential helpers. Precedence is in creds.h.
+ * config with its credential helpers (run with a deadline and an answer
+ * bound, names checked first). Precedence, and the one registry flag and
+ * environment credentials belong to (cred_host), are in creds.h.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <jansson.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -14,6 +17,7 @@
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,7 +30,8 @@ extern char **environ;
 
 #define HUB_KEY "https://index.docker.io/v1/"
 #define MAX_CONFIG (4u << 20)
-#define MAX_HELPER_OUT (1u << 20)
+#define MAX_HELPER_OUT (256u << 10) /* a 64 KiB secret, JSON-escaped, fits */
+#define DEFAULT_TIMEOUT_S 60
 #define MAX_PASSWORD (64u << 10)
 
 void ts_secret_free(char *s)
@@ -148,6 +153,20 @@ typedef struct helper_run {
 	pid_t pid;
 } helper_run;
 
+bool ts_creds_helper_name_valid(const char *name)
+{
+	size_t n = name ? strlen(name) : 0;
+	if (n == 0 || n > 128 || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = name[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+		      c == '-'))
+			return false;
+	}
+	return true;
+}
+
 static int helper_spawn(const char *prog, helper_run *h)
 {
 	posix_spawn_file_actions_t fa;
@@ -173,7 +192,8 @@ static int helper_spawn(const char *prog, helper_run *h)
 }
 
 /* Write the server URL with SIGPIPE blocked, so a helper that exits
- * without reading cannot kill us. */
+ * without reading cannot kill us. The URL is far below a pipe's buffer,
+ * so the write does not wait for the helper. */
 static void helper_write(int fd, const char *s)
 {
 	sigset_t pipe_set, old;
@@ -198,28 +218,82 @@ static void helper_write(int fd, const char *s)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
-static void helper_read(int fd, ts_buf *out)
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+enum { RUN_DONE, RUN_TIMEOUT, RUN_TOO_BIG };
+
+/* Read the helper's answer until it closes its output, the deadline
+ * passes (RUN_TIMEOUT) or it says more than MAX_HELPER_OUT (RUN_TOO_BIG). */
+static int helper_read(int fd, int64_t deadline, ts_buf *out)
 {
 	char chunk[4096];
+	int res = RUN_DONE;
+
 	for (;;) {
-		ssize_t n = read(fd, chunk, sizeof(chunk));
-		if (n < 0 && errno == EINTR)
+		struct pollfd pfd = { fd, POLLIN, 0 };
+		int64_t left = deadline - now_ms();
+		ssize_t n;
+		int pr;
+
+		if (left <= 0) {
+			res = RUN_TIMEOUT;
+			break;
+		}
+		pr = poll(&pfd, 1, left > 1000 ? 1000 : (int)left);
+		if (pr < 0 && errno == EINTR)
+			continue;
+		if (pr < 0)
+			break;
+		if (pr == 0)
+			continue;
+		n = read(fd, chunk, sizeof(chunk));
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n <= 0)
 			break;
-		if (out->len + (size_t)n <= MAX_HELPER_OUT)
-			ts_buf_put(out, chunk, (size_t)n);
+		if (out->len + (size_t)n > MAX_HELPER_OUT) {
+			res = RUN_TOO_BIG;
+			break;
+		}
+		ts_buf_put(out, chunk, (size_t)n);
 	}
 	OPENSSL_cleanse(chunk, sizeof(chunk));
+	return res;
 }
 
-static int helper_wait(pid_t pid)
+/* Wait for the helper to exit until the deadline; past it (or when
+ * `kill_now`), kill it. Always reaps it: no zombie is left. Returns the
+ * exit status (128 + signal when killed by a signal), or -1 with *timed_out
+ * set when it had to be killed for the deadline. */
+static int helper_wait(pid_t pid, int64_t deadline, bool kill_now, bool *timed_out)
 {
 	int status;
+	pid_t w;
+
+	*timed_out = false;
+	while (!kill_now) {
+		w = waitpid(pid, &status, WNOHANG);
+		if (w == pid)
+			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+		if (w < 0 && errno != EINTR)
+			return -1;
+		if (now_ms() >= deadline) {
+			*timed_out = true;
+			break;
+		}
+		struct timespec pause = { 0, 20 * 1000000 };
+		nanosleep(&pause, NULL);
+	}
+	kill(pid, SIGKILL);
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
-			return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+			break;
+	return -1;
 }
 
 static ts_code helper_parse(const char *prog, const char *server, const ts_buf *out,
@@ -246,15 +320,26 @@ static ts_code helper_parse(const char *prog, const char *server, const ts_buf *
 	return TS_OK;
 }
 
-ts_code ts_creds_from_helper(const char *name, const char *server, ts_creds *c, ts_error *err)
+ts_code ts_creds_from_helper(const char *name, const char *server, long timeout_s, ts_creds *c,
+			     ts_error *err)
 {
-	char *prog = ts_asprintf("docker-credential-%s", name);
+	char *prog;
 	ts_buf out = TS_BUF_INIT;
 	helper_run h;
 	ts_code rc = TS_OK;
-	int st;
+	int64_t deadline;
+	bool timed_out;
+	int st, res;
 
 	ts_creds_free(c);
+	if (!ts_creds_helper_name_valid(name))
+		return ts_error_setc(err, TS_C_USAGE,
+				     "credential helper name '%s' refused: only [a-z0-9._-] are allowed",
+				     name ? name : "");
+	if (timeout_s <= 0)
+		timeout_s = DEFAULT_TIMEOUT_S;
+	prog = ts_asprintf("docker-credential-%s", name);
+	deadline = now_ms() + (int64_t)timeout_s * 1000;
 	st = helper_spawn(prog, &h);
 	if (st != 0) {
 		rc = ts_error_set(err, TS_EREGISTRY,
@@ -268,10 +353,20 @@ ts_code ts_creds_from_helper(const char *name, const char *server, ts_creds *c, 
 	}
 	helper_write(h.in[1], server);
 	close(h.in[1]);
-	helper_read(h.out[0], &out);
+	res = helper_read(h.out[0], deadline, &out);
 	close(h.out[0]);
-	st = helper_wait(h.pid);
-	if (st == 0)
+	st = helper_wait(h.pid, deadline, res != RUN_DONE, &timed_out);
+	if (res == RUN_TIMEOUT || timed_out)
+		rc = ts_error_setc(err, TS_C_LIMIT,
+				   "credential helper %s gave no answer for %s within %ld s "
+				   "(--timeout); it was stopped",
+				   prog, server, timeout_s);
+	else if (res == RUN_TOO_BIG)
+		rc = ts_error_setc(err, TS_C_LIMIT,
+				   "credential helper %s answered more than %u bytes for %s; "
+				   "it was stopped",
+				   prog, MAX_HELPER_OUT, server);
+	else if (st == 0)
 		rc = helper_parse(prog, server, &out, c, err);
 	else if (!strstr(ts_buf_cstr(&out), "credentials not found"))
 		rc = ts_error_set(err, TS_EREGISTRY,
@@ -379,22 +474,44 @@ static ts_code from_auths(json_t *entry, const char *path, const char *host, ts_
 	return TS_OK;
 }
 
-static ts_code from_config(json_t *root, const char *path, const char *host, ts_creds *c,
-			   ts_error *err)
+/* A helper name from the config is a file-name suffix: "x/../evil" would
+ * run a path relative to the working directory. Refused before anything
+ * runs, naming the file and the field. */
+static ts_code check_helper_name(const char *name, const char *path, const char *field,
+				 const char *host, ts_error *err)
 {
-	json_t *helper = lookup_host(json_object_get(root, "credHelpers"), host);
+	if (ts_creds_helper_name_valid(name))
+		return TS_OK;
+	return ts_error_setc(err, TS_C_INPUT,
+			     "Docker config '%s': %s%s%s%s is '%s', not a credential-helper name "
+			     "([a-z0-9._-]+, not . or ..): refused, nothing was run",
+			     path, field, host ? "[\"" : "", host ? host : "", host ? "\"]" : "",
+			     name);
+}
+
+static ts_code from_config(json_t *root, const char *path, const char *host, long timeout_s,
+			   ts_creds *c, ts_error *err)
+{
+	json_t *helper_v = lookup_host(json_object_get(root, "credHelpers"), host);
+	const char *helper = json_string_value(helper_v);
 	const char *store = json_string_value(json_object_get(root, "credsStore"));
 	const char *server = is_hub(host) ? HUB_KEY : host;
 	json_t *entry;
 	ts_code rc;
 
-	if (json_is_string(helper) && *json_string_value(helper)) {
-		rc = ts_creds_from_helper(json_string_value(helper), server, c, err);
+	if (helper && *helper &&
+	    (rc = check_helper_name(helper, path, "credHelpers", host, err)) != TS_OK)
+		return rc;
+	if (store && *store &&
+	    (rc = check_helper_name(store, path, "credsStore", NULL, err)) != TS_OK)
+		return rc;
+	if (helper && *helper) {
+		rc = ts_creds_from_helper(helper, server, timeout_s, c, err);
 		if (rc != TS_OK || ts_creds_found(c))
 			return rc;
 	}
 	if (store && *store) {
-		rc = ts_creds_from_helper(store, server, c, err);
+		rc = ts_creds_from_helper(store, server, timeout_s, c, err);
 		if (rc != TS_OK || ts_creds_found(c))
 			return rc;
 	}
@@ -404,7 +521,8 @@ static ts_code from_config(json_t *root, const char *path, const char *host, ts_
 	return TS_OK;
 }
 
-ts_code ts_creds_from_docker_config(const char *host, ts_creds *c, ts_error *err)
+ts_code ts_creds_from_docker_config(const char *host, long timeout_s, ts_creds *c,
+				    ts_error *err)
 {
 	char *path = docker_config_path();
 	ts_buf data = TS_BUF_INIT;
@@ -425,7 +543,7 @@ ts_code ts_creds_from_docker_config(const char *host, ts_creds *c, ts_error *err
 					  "Docker config '%s' is not a JSON object (line %d, column %d)",
 					  path, jerr.line, jerr.column);
 		else
-			rc = from_config(root, path, host, c, err);
+			rc = from_config(root, path, host, timeout_s, c, err);
 		json_decref(root);
 	}
 	if (data.ptr)
@@ -472,9 +590,24 @@ static void from_gitlab(const char *host, ts_creds *c)
 		creds_set(c, "gitlab-ci-token", job, NULL, ts_strdup("GitLab CI (CI_JOB_TOKEN)"));
 }
 
+bool ts_creds_same_registry(const char *a, const char *b)
+{
+	if (!a || !b)
+		return false;
+	return strcasecmp(a, b) == 0 || (is_hub(a) && is_hub(b));
+}
+
+bool ts_creds_explicit(const ts_registry_opts *opts)
+{
+	return (opts && (opts->username || opts->password)) || env("TAGSEAL_USERNAME") ||
+	       env("TAGSEAL_PASSWORD");
+}
+
 ts_code ts_creds_lookup(const char *host, const ts_registry_opts *opts, ts_creds *c,
 			ts_error *err)
 {
+	/* flag and environment credentials belong to one registry */
+	bool mine = !opts || !opts->cred_host || ts_creds_same_registry(opts->cred_host, host);
 	ts_code rc;
 
 	ts_creds_free(c);
@@ -482,18 +615,25 @@ ts_code ts_creds_lookup(const char *host, const ts_registry_opts *opts, ts_creds
 		if (!opts->username || !opts->password)
 			return ts_error_set(err, TS_EUSAGE,
 					    "--username and --password-stdin must be given together");
-		creds_set(c, opts->username, opts->password, NULL,
-			  ts_strdup("--username/--password-stdin"));
-		return TS_OK;
+		if (mine) {
+			creds_set(c, opts->username, opts->password, NULL,
+				  ts_strdup("--username/--password-stdin"));
+			return TS_OK;
+		}
 	}
 	rc = from_env(c, err);
-	if (rc != TS_OK || ts_creds_found(c))
+	if (rc != TS_OK)
 		return rc;
+	if (ts_creds_found(c)) {
+		if (mine)
+			return TS_OK;
+		ts_creds_free(c);
+	}
 	from_github(host, c);
 	if (ts_creds_found(c))
 		return TS_OK;
 	from_gitlab(host, c);
 	if (ts_creds_found(c))
 		return TS_OK;
-	return ts_creds_from_docker_config(host, c, err);
+	return ts_creds_from_docker_config(host, opts ? opts->timeout_s : 0, c, err);
 }

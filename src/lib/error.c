@@ -60,6 +60,7 @@ void ts_sanitize(char *out, size_t cap, const char *s)
 	out[i] = '\0';
 }
 
+static void vset(ts_error *err, ts_cause cause, const char *fmt, va_list ap) TS_PRINTF(3, 0);
 static void vset(ts_error *err, ts_cause cause, const char *fmt, va_list ap)
 {
 	err->code = ts_cause_code(cause);

@@ -7,7 +7,9 @@
 #include <errno.h>
 #include <curl/curl.h>
 #include <openssl/crypto.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
+#include <openssl/x509.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -121,6 +123,23 @@ char *ts_url_resolve(const char *base, const char *ref, const char *add_query)
 done:
 	curl_url_cleanup(u);
 	return out;
+}
+
+ts_code ts_http_check_ca_file(const char *path, ts_error *err)
+{
+	FILE *f = fopen(path, "r");
+	X509 *cert;
+	if (!f)
+		return ts_error_setc(err, TS_C_USAGE, "'%s' cannot be read: %s", path, strerror(errno));
+	cert = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	if (!cert)
+		return ts_error_setc(err, TS_C_USAGE,
+				     "'%s' holds no PEM certificate (-----BEGIN CERTIFICATE-----); give "
+				     "the CA certificate that signed the registry's",
+				     path);
+	X509_free(cert);
+	return TS_OK;
 }
 
 int64_t ts_http_range_end(const char *range)

@@ -189,8 +189,8 @@ static ts_code stat_layer(planner *p, ts_layer *l, const char *declared_mt, int6
 	int magic_len;
 	ts_code rc = ts_src_stat(p->src, l->member, &size, &magic, &magic_len, p->err);
 
-	if (rc == TS_EUSAGE && !p->err->msg[0])
-		return ts_error_set(p->err, TS_EUSAGE, "image '%s': layer '%s' is missing",
+	if (rc && p->err->cause == TS_C_ABSENT)
+		return ts_error_setc(p->err, TS_C_ABSENT, "image '%s': layer '%s' is missing",
 				    p->img->path, l->member);
 	if (rc)
 		return rc;
@@ -690,7 +690,6 @@ void ts_image_free(ts_image *img)
 	free(img->manifests);
 	for (size_t i = 0; i < img->n_layers; i++) {
 		free(img->layers[i].member);
-		ts_upload_state_clear(&img->layers[i].resume);
 		free(img->layers[i].src_media_type);
 		json_decref(img->layers[i].descriptor);
 	}
@@ -709,11 +708,14 @@ void ts_image_free(ts_image *img)
 /*
  * Several workers may stream at once, each with its own reader over the
  * source (its own pass over the tarball, which skips other members by
- * seeking). A layer goes to the first worker that reaches it: `claimed`
- * under the lock. After a failure no more layers are claimed.
+ * seeking). A layer goes to the first worker that reaches it: claimed[i]
+ * under the lock. After a failure no more layers are claimed. The claims
+ * belong to one call; the image itself is never written.
  */
 typedef struct stream_shared {
-	ts_image *img;
+	const ts_image *img;
+	const bool *want;
+	bool *claimed;
 	ts_layer_fn fn;
 	pthread_mutex_t mu;
 	bool failed;
@@ -728,47 +730,45 @@ typedef struct stream_ctx {
 	bool started;
 } stream_ctx;
 
-/* Under the lock. A claimed layer's other flags belong to its worker. */
-static bool layer_pending(const ts_layer *l)
+/* Under the lock. */
+static bool layer_pending(const stream_shared *sh, size_t k)
 {
-	return !l->claimed && l->wanted && !l->done && !l->retry;
+	return sh->want[k] && !sh->claimed[k];
 }
 
 static void *want_layer(void *vctx, const char *name, size_t i, const char **resolved, int64_t *size)
 {
 	stream_ctx *s = vctx;
-	ts_image *img = s->sh->img;
-	ts_layer *found = NULL;
+	const ts_image *img = s->sh->img;
+	const ts_layer *found = NULL;
 	(void)i;
 	pthread_mutex_lock(&s->sh->mu);
 	for (size_t k = 0; k < img->n_layers && !s->sh->failed; k++) {
-		ts_layer *l = &img->layers[k];
+		const ts_layer *l = &img->layers[k];
 		/* a directory: the next pending layer; a tarball: this member */
-		if (layer_pending(l) && (!name || strcmp(l->member, name) == 0)) {
+		if (layer_pending(s->sh, k) && (!name || strcmp(l->member, name) == 0)) {
 			found = l;
+			s->sh->claimed[k] = true;
+			*resolved = l->member;
+			*size = l->src_size;
 			break;
 		}
 	}
-	if (found) {
-		found->claimed = true;
-		*resolved = found->member;
-		*size = found->src_size;
-	}
 	pthread_mutex_unlock(&s->sh->mu);
-	return found;
+	return (void *)found;
 }
 
 static ts_code on_layer(void *vctx, void *item, ts_blob_reader read, void *rctx, ts_error *err)
 {
 	stream_ctx *s = vctx;
-	ts_layer *l = item;
-	ts_code rc = s->sh->fn(s->ctx, l, read, rctx, err);
-	pthread_mutex_lock(&s->sh->mu);
-	if (rc == TS_OK && !l->retry)
-		l->done = true;
-	if (rc)
+	const ts_layer *l = item;
+	size_t k = (size_t)(l - s->sh->img->layers);
+	ts_code rc = s->sh->fn(s->ctx, k, l, read, rctx, err);
+	if (rc) {
+		pthread_mutex_lock(&s->sh->mu);
 		s->sh->failed = true;
-	pthread_mutex_unlock(&s->sh->mu);
+		pthread_mutex_unlock(&s->sh->mu);
+	}
 	return rc;
 }
 
@@ -777,11 +777,11 @@ static void *stream_worker(void *arg)
 	stream_ctx *s = arg;
 	s->rc = ts_src_open_for_stream(s->sh->img->path, &s->src, &s->err);
 	if (s->rc == TS_OK && s->src->is_dir) {
-		ts_layer *l;
+		const ts_layer *l;
 		const char *name;
 		int64_t size;
 		while (s->rc == TS_OK && (l = want_layer(s, NULL, 0, &name, &size)) != NULL)
-			s->rc = ts_src_stream_one(s->src, name, size, on_layer, s, l, &s->err);
+			s->rc = ts_src_stream_one(s->src, name, size, on_layer, s, (void *)l, &s->err);
 	} else if (s->rc == TS_OK) {
 		s->rc = ts_src_stream(s->src, want_layer, on_layer, s, &s->err);
 	}
@@ -800,26 +800,25 @@ bool ts_image_parallel_ok(const ts_image *img)
 	return !img->outer_filter;
 }
 
-ts_code ts_image_stream_layers_parallel(ts_image *img, int n, ts_layer_fn fn, void **ctxs,
-					ts_error *err)
+ts_code ts_image_stream_layers_parallel(const ts_image *img, const bool *want, int n,
+					ts_layer_fn fn, void **ctxs, ts_error *err)
 {
-	stream_shared sh = { img, fn, PTHREAD_MUTEX_INITIALIZER, false };
+	stream_shared sh = { img, want, NULL, fn, PTHREAD_MUTEX_INITIALIZER, false };
 	stream_ctx *w;
 	pthread_t *t;
 	size_t pending = 0;
 	ts_code rc = TS_OK;
 
-	for (size_t k = 0; k < img->n_layers; k++) {
-		img->layers[k].claimed = false;
-		if (layer_pending(&img->layers[k]))
+	for (size_t k = 0; k < img->n_layers; k++)
+		if (want[k])
 			pending++;
-	}
 	if (!pending)
 		return TS_OK;
 	if (n < 1 || !ts_image_parallel_ok(img))
 		n = 1;
 	if ((size_t)n > pending)
 		n = (int)pending;
+	sh.claimed = ts_calloc(img->n_layers, sizeof(bool));
 	w = ts_calloc((size_t)n, sizeof(*w));
 	t = ts_calloc((size_t)n, sizeof(*t));
 	for (int i = 0; i < n; i++) {
@@ -840,22 +839,19 @@ ts_code ts_image_stream_layers_parallel(ts_image *img, int n, ts_layer_fn fn, vo
 			rc = w[i].rc;
 			*err = w[i].err;
 		}
+	for (size_t k = 0; rc == TS_OK && k < img->n_layers; k++)
+		if (want[k] && !sh.claimed[k])
+			rc = ts_error_set(err, TS_EUSAGE, "image '%s': layer '%s' was not found while streaming",
+					  img->path, img->layers[k].member);
 	free(w);
 	free(t);
+	free(sh.claimed);
 	pthread_mutex_destroy(&sh.mu);
-	if (rc)
-		return rc;
-	for (size_t k = 0; k < img->n_layers; k++) {
-		ts_layer *l = &img->layers[k];
-		l->claimed = false;
-		if (l->wanted && !l->done && !l->retry)
-			return ts_error_set(err, TS_EUSAGE, "image '%s': layer '%s' was not found while streaming",
-					    img->path, l->member);
-	}
-	return TS_OK;
+	return rc;
 }
 
-ts_code ts_image_stream_layers(ts_image *img, ts_layer_fn fn, void *ctx, ts_error *err)
+ts_code ts_image_stream_layers(const ts_image *img, const bool *want, ts_layer_fn fn, void *ctx,
+			       ts_error *err)
 {
-	return ts_image_stream_layers_parallel(img, 1, fn, &ctx, err);
+	return ts_image_stream_layers_parallel(img, want, 1, fn, &ctx, err);
 }

@@ -373,7 +373,7 @@ ts_code ts_src_stat(ts_src *s, const char *name, int64_t *size, const unsigned c
 		m = ts_src_find(s, name);
 	}
 	if (!m)
-		return TS_EUSAGE;
+		return ts_error_setc(err, TS_C_ABSENT, "image '%s': no member '%s'", s->path, name);
 	*size = m->size;
 	if (m->loaded) {
 		*magic = (const unsigned char *)m->data.ptr;

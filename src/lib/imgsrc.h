@@ -38,7 +38,8 @@ void ts_src_free(ts_src *s);
 ts_src_member *ts_src_find(ts_src *s, const char *name);
 /* The member's bytes (loaded on demand, at most 8 MiB); *data NULL if absent. */
 ts_code ts_src_get(ts_src *s, const char *name, const ts_buf **data, ts_error *err);
-/* Size and first bytes of a member; TS_EUSAGE (no message) if absent. */
+/* Size and first bytes of a member; an absent one is TS_EUSAGE with cause
+ * TS_C_ABSENT. */
 ts_code ts_src_stat(ts_src *s, const char *name, int64_t *size, const unsigned char **magic,
 		    int *magic_len, ts_error *err);
 

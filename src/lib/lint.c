@@ -16,6 +16,8 @@ const char *ts_lint_check(const ts_yref *r)
 	 * Helm values without one take the tag from elsewhere */
 	bool implicit = !r->match.tag && r->kind != TS_YREF_KUSTOMIZE && r->kind != TS_YREF_HELM;
 
+	if (r->reference && ts_ref_has_userinfo(r->reference))
+		return "carries credentials (user:password@): remove them from the file";
 	if (r->kind == TS_YREF_MARKER_TAG)
 		return NULL; /* a bare tag field; its digest is pinned elsewhere */
 	if (r->kind == TS_YREF_MARKER_DIGEST)
@@ -75,7 +77,10 @@ static void add_finding(ts_lint_report *rep, const char *path, const ts_yref *r,
 	f->line = r->line;
 	f->column = r->column;
 	f->kind = r->kind;
-	f->reference = ts_strdup(r->reference);
+	/* a reference with user:password@ is never repeated */
+	f->reference = ts_strdup(r->reference && ts_ref_has_userinfo(r->reference)
+					 ? "(not shown)"
+					 : r->reference);
 	f->reason = reason;
 }
 

@@ -3,7 +3,9 @@
  * --metadata-file JSON (buildx-compatible keys included), GitHub Actions
  * step outputs and summary, and the GitLab dotenv report.
  */
+#include <curl/curl.h>
 #include <errno.h>
+#include <libgen.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <openssl/rand.h>
@@ -32,21 +34,24 @@ char *ts_push_reference(const ts_push_facts *f)
 
 char *ts_url_strip_userinfo(const char *url)
 {
-	const char *scheme, *auth, *at;
-	size_t auth_len;
+	CURLU *u;
+	char *out = NULL, *s = NULL;
 
 	if (!url)
 		return NULL;
-	scheme = strstr(url, "://");
-	auth = scheme ? scheme + 3 : url;
-	auth_len = strcspn(auth, "/?#");
-	at = NULL;
-	for (size_t i = 0; i < auth_len; i++)
-		if (auth[i] == '@')
-			at = auth + i;
-	if (!at)
-		return ts_strdup(url);
-	return ts_asprintf("%.*s%s", (int)(auth - url), url, at + 1);
+	u = curl_url();
+	if (!u)
+		return NULL;
+	/* a URL curl cannot parse is dropped: it might carry credentials */
+	if (curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK &&
+	    curl_url_set(u, CURLUPART_USER, NULL, 0) == CURLUE_OK &&
+	    curl_url_set(u, CURLUPART_PASSWORD, NULL, 0) == CURLUE_OK &&
+	    curl_url_set(u, CURLUPART_OPTIONS, NULL, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_URL, &s, 0) == CURLUE_OK)
+		out = ts_strdup(s);
+	curl_free(s);
+	curl_url_cleanup(u);
+	return out;
 }
 
 /* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
@@ -160,32 +165,39 @@ static char *image_names(const ts_push_facts *f)
 	return ts_buf_detach(&b);
 }
 
-json_t *ts_outputs_metadata(const ts_push_facts *f)
+void ts_outputs_put_facts(json_t *o, const ts_push_facts *f, bool with_reference)
 {
-	char *ref = ts_push_reference(f);
-	char *names = image_names(f);
-	json_t *o = json_object();
-
 	json_object_set_new(o, "repository", ts_json_str(f->repository));
 	json_object_set_new(o, "tag", ts_json_str(f->tag));
 	json_object_set_new(o, "digest", ts_json_str(f->digest));
-	json_object_set_new(o, "reference", ts_json_str(ref));
+	if (with_reference) {
+		char *ref = ts_push_reference(f);
+		json_object_set_new(o, "reference", ts_json_str(ref));
+		free(ref);
+	}
+	json_object_set_new(o, "aliases", ts_outputs_strings_json(f->aliases, f->n_aliases));
 	json_object_set_new(o, "mediaType", ts_json_str(f->media_type));
 	json_object_set_new(o, "size", json_integer((json_int_t)f->size));
-	json_object_set_new(o, "aliases", ts_outputs_strings_json(f->aliases, f->n_aliases));
 	json_object_set_new(o, "platforms", ts_outputs_strings_json(f->platforms, f->n_platforms));
 	json_object_set_new(o, "source", ts_outputs_source_json(f));
 	json_object_set_new(o, "git", ts_outputs_git_json(f));
 	json_object_set_new(o, "ci", ts_outputs_ci_json(f));
 	json_object_set_new(o, "pinned", ts_outputs_pinned_json(f));
 	json_object_set_new(o, "tagseal", ts_json_str(version_of(f)));
+}
+
+json_t *ts_outputs_metadata(const ts_push_facts *f)
+{
+	char *names = image_names(f);
+	json_t *o = json_object();
+
+	ts_outputs_put_facts(o, f, true);
 	json_object_set_new(o, "containerimage.digest", ts_json_str(f->digest));
 	json_object_set_new(o, "containerimage.descriptor",
 			    json_pack("{s:o,s:o,s:I}", "mediaType", ts_json_str(f->media_type),
 				      "digest", ts_json_str(f->digest), "size",
 				      (json_int_t)f->size));
 	json_object_set_new(o, "image.name", ts_json_str(names));
-	free(ref);
 	free(names);
 	return o;
 }
@@ -453,5 +465,61 @@ ts_code ts_outputs_write(const ts_push_facts *f, const ts_output_paths *paths, t
 	if (rc == TS_OK && paths->github_step_summary && *paths->github_step_summary)
 		rc = append_text(paths->github_step_summary, ts_outputs_github_summary, f,
 				 "GITHUB_STEP_SUMMARY", err);
+	return rc;
+}
+
+ts_code ts_output_check_writable(const char *path, const char *what, bool replace, ts_error *err)
+{
+	struct stat st;
+	char *copy, *dir;
+	ts_code rc = TS_OK;
+	bool exists = false;
+
+	if (!*path)
+		return ts_error_setc(err, TS_C_USAGE, "%s: the path is empty", what);
+	if (lstat(path, &st) == 0) {
+		if (S_ISLNK(st.st_mode))
+			return ts_error_setc(err, TS_C_USAGE,
+					     "%s '%s' is a symbolic link; refusing to write to it", what, path);
+		if (!S_ISREG(st.st_mode))
+			return ts_error_setc(err, TS_C_USAGE,
+					     "%s '%s' is not a regular file; refusing to write to it", what,
+					     path);
+		if (access(path, W_OK) != 0)
+			return ts_error_setc(err, TS_C_IO, "%s '%s' is not writable: %s", what, path,
+					     strerror(errno));
+		exists = true;
+	} else if (errno != ENOENT) {
+		return ts_error_setc(err, TS_C_IO, "%s '%s': %s", what, path, strerror(errno));
+	}
+	if (exists && !replace)
+		return TS_OK; /* appended to in place */
+	/* created, or replaced through a temporary file beside it */
+	copy = ts_strdup(path);
+	dir = dirname(copy);
+	if (stat(dir, &st) != 0)
+		rc = ts_error_setc(err, TS_C_IO, "%s '%s': directory '%s' %s", what, path, dir,
+				   errno == ENOENT ? "does not exist" : strerror(errno));
+	else if (!S_ISDIR(st.st_mode))
+		rc = ts_error_setc(err, TS_C_IO, "%s '%s': '%s' is not a directory", what, path, dir);
+	else if (access(dir, W_OK | X_OK) != 0)
+		rc = ts_error_setc(err, TS_C_IO, "%s '%s': directory '%s' is not writable: %s", what,
+				   path, dir, strerror(errno));
+	free(copy);
+	return rc;
+}
+
+ts_code ts_outputs_preflight(const ts_output_paths *paths, ts_error *err)
+{
+	ts_code rc = TS_OK;
+	if (paths->metadata_file)
+		rc = ts_output_check_writable(paths->metadata_file, "--metadata-file", true, err);
+	if (rc == TS_OK && paths->dotenv_file)
+		rc = ts_output_check_writable(paths->dotenv_file, "--dotenv", true, err);
+	if (rc == TS_OK && paths->github_output && *paths->github_output)
+		rc = ts_output_check_writable(paths->github_output, "GITHUB_OUTPUT", false, err);
+	if (rc == TS_OK && paths->github_step_summary && *paths->github_step_summary)
+		rc = ts_output_check_writable(paths->github_step_summary, "GITHUB_STEP_SUMMARY", false,
+					      err);
 	return rc;
 }

@@ -1,399 +1,15 @@
 /*
- * push.c - the push orchestration (see push.h).
+ * push.c - the push orchestration (see push.h): the manifests and index as
+ * pushed, the tag (checked free, put, read back), and inspect's
+ * description. The layers are pushlayers.c's.
  */
-#include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "tagseal/blobcache.h"
-#include "tagseal/push.h"
-
-typedef struct pusher {
-	const ts_push_opts *o;
-	ts_image *img;
-	ts_registry *reg; /* NULL: compute only */
-	ts_family family; /* of the manifests we write */
-	ts_push_result *res;
-	bool trust_known; /* compute only: take stored digests without reading */
-	ts_blobcache *cache; /* NULL: off */
-	pthread_mutex_t *mu; /* res and progress, when layers stream in parallel */
-	char **file_ids; /* per layer: its file's identity before reading, or NULL */
-} pusher;
-
-/* The file a layer is read from, and the layer's name inside that file. */
-static char *layer_path(const pusher *p, const ts_layer *l)
-{
-	if (p->img->kind == TS_IMAGE_OCI_DIR)
-		return ts_asprintf("%s/%s", p->img->path, l->member);
-	return ts_strdup(p->img->path);
-}
-
-static const char *layer_member(const pusher *p, const ts_layer *l)
-{
-	return p->img->kind == TS_IMAGE_OCI_DIR ? "" : l->member;
-}
-
-/* Identify every layer's file before anything is read. */
-static void identify_files(pusher *p)
-{
-	char *whole = NULL;
-	if (!p->cache)
-		return;
-	p->file_ids = ts_calloc(p->img->n_layers + 1, sizeof(char *));
-	if (p->img->kind != TS_IMAGE_OCI_DIR)
-		whole = ts_blobcache_file_id(p->img->path);
-	for (size_t i = 0; i < p->img->n_layers; i++) {
-		char *f;
-		if (p->img->kind != TS_IMAGE_OCI_DIR) {
-			p->file_ids[i] = whole ? ts_strdup(whole) : NULL;
-			continue;
-		}
-		f = layer_path(p, &p->img->layers[i]);
-		p->file_ids[i] = ts_blobcache_file_id(f);
-		free(f);
-	}
-	free(whole);
-}
-
-static void free_file_ids(pusher *p)
-{
-	if (!p->file_ids)
-		return;
-	for (size_t i = 0; i < p->img->n_layers; i++)
-		free(p->file_ids[i]);
-	free(p->file_ids);
-	p->file_ids = NULL;
-}
-
-static const char *file_id(const pusher *p, const ts_layer *l)
-{
-	return p->file_ids ? p->file_ids[l - p->img->layers] : NULL;
-}
-
-/* The layer's bytes were read in full and match its diff_id. */
-static void layer_read_ok(const pusher *p, const ts_layer *l)
-{
-	char *f;
-	if (!file_id(p, l))
-		return;
-	f = layer_path(p, l);
-	ts_blobcache_saw(p->cache, file_id(p, l), f, layer_member(p, l), l->diff_id);
-	free(f);
-}
-
-/* The layer's file is unchanged since its bytes were last read and matched
- * diff_id. */
-static bool layer_seen(const pusher *p, const ts_layer *l)
-{
-	return ts_blobcache_seen(p->cache, file_id(p, l), layer_member(p, l), l->diff_id);
-}
-
-static void lock(const pusher *p)
-{
-	if (p->mu)
-		pthread_mutex_lock(p->mu);
-}
-
-static void unlock(const pusher *p)
-{
-	if (p->mu)
-		pthread_mutex_unlock(p->mu);
-}
-
-static void progress(const pusher *p, const char *fmt, ...) TS_PRINTF(2, 3);
-static void progress(const pusher *p, const char *fmt, ...)
-{
-	ts_buf b = TS_BUF_INIT;
-	va_list ap;
-	if (!p->o->progress)
-		return;
-	va_start(ap, fmt);
-	ts_buf_vprintf(&b, fmt, ap);
-	va_end(ap);
-	lock(p);
-	p->o->progress(ts_buf_cstr(&b));
-	unlock(p);
-	ts_buf_free(&b);
-}
-
-/* ---- layers ---- */
-
-typedef struct layer_rd {
-	ts_compressor *c;
-	ts_layer *l;
-	const char *image;
-} layer_rd;
-
-static long layer_read(void *ctx, char *buf, size_t cap, ts_error *rerr)
-{
-	layer_rd *r = ctx;
-	return ts_compressor_read(r->c, buf, cap, rerr);
-}
-
-/* The uncompressed bytes must be what the config's diff_id says. */
-static ts_code layer_check(void *ctx, ts_error *err)
-{
-	layer_rd *r = ctx;
-	char diff[TS_DIGEST_STRLEN];
-	ts_compressor_input_digest(r->c, diff, NULL);
-	if (r->l->diff_id[0] && strcmp(diff, r->l->diff_id) != 0)
-		return ts_error_set(err, TS_EUSAGE,
-				    "image '%s': layer '%s' has content digest %s but the config's diff_id is %s",
-				    r->image, r->l->member, diff, r->l->diff_id);
-	return TS_OK;
-}
-
-/* Without a registry: read everything, hash it. */
-static ts_code drain(ts_blob_reader read, void *ctx, char digest[TS_DIGEST_STRLEN], int64_t *size,
-		     ts_error *err)
-{
-	char *buf = ts_malloc(1 << 20);
-	ts_sha256 *h = ts_sha256_new();
-	ts_error rerr = TS_ERROR_INIT;
-	long n;
-	*size = 0;
-	while ((n = read(ctx, buf, 1 << 20, &rerr)) > 0) {
-		ts_sha256_update(h, buf, (size_t)n);
-		*size += n;
-	}
-	free(buf);
-	ts_sha256_final(h, digest);
-	ts_sha256_free(h);
-	if (n < 0) {
-		*err = rerr;
-		return rerr.code ? rerr.code : TS_EUSAGE;
-	}
-	return TS_OK;
-}
-
-static ts_code on_layer(void *ctx, ts_layer *l, ts_blob_reader read, void *rctx, ts_error *err)
-{
-	pusher *p = ctx;
-	ts_code rc;
-
-	if (l->verify_only) {
-		char diff[TS_DIGEST_STRLEN];
-		int64_t n;
-		progress(p, "checking layer %s (already in the registry)", l->member);
-		rc = drain(read, rctx, diff, &n, err);
-		if (rc == TS_OK && strcmp(diff, l->diff_id) != 0)
-			rc = ts_error_set(err, TS_EUSAGE,
-					  "image '%s': layer '%s' has content digest %s but the config's diff_id is %s",
-					  p->img->path, l->member, diff, l->diff_id);
-		if (rc == TS_OK)
-			layer_read_ok(p, l);
-		return rc;
-	}
-
-	if (l->enc == TS_ENC_RAW) {
-		layer_rd lr = { NULL, l, p->img->path };
-		rc = ts_compressor_new(p->o->compression, p->o->jobs, read, rctx, &lr.c, err);
-		if (rc)
-			return rc;
-		progress(p, "compressing and uploading layer %s (%lld bytes)", l->member,
-			 (long long)l->src_size);
-		if (p->reg) {
-			rc = ts_registry_blob_upload(p->reg, NULL, -1, layer_read, &lr, layer_check,
-						     &l->resume, l->out_digest, &l->out_size, err);
-		} else {
-			rc = drain(layer_read, &lr, l->out_digest, &l->out_size, err);
-			if (rc == TS_OK)
-				rc = layer_check(&lr, err);
-		}
-		if (rc == TS_OK && !l->diff_id[0])
-			ts_compressor_input_digest(lr.c, l->diff_id, NULL);
-		if (rc == TS_OK) {
-			ts_blobcache_put(p->cache, l->diff_id, l->out_digest, l->out_size);
-			layer_read_ok(p, l);
-		}
-		ts_compressor_free(lr.c);
-	} else {
-		progress(p, "uploading layer %s (%lld bytes)", l->member, (long long)l->src_size);
-		if (p->reg)
-			rc = ts_registry_blob_upload(p->reg, l->src_digest[0] ? l->src_digest : NULL,
-						     l->src_size, read, rctx, NULL, &l->resume,
-						     l->out_digest, &l->out_size, err);
-		else {
-			rc = drain(read, rctx, l->out_digest, &l->out_size, err);
-			if (rc == TS_OK && l->src_digest[0] && strcmp(l->src_digest, l->out_digest) != 0)
-				rc = ts_error_set(err, TS_EUSAGE, "image '%s': blob %s: its bytes have digest %s",
-						  p->img->path, l->src_digest, l->out_digest);
-		}
-	}
-	if (rc != TS_OK && err->retryable && p->reg) {
-		/* start this layer over in another pass over the image */
-		progress(p, "layer %s: %s; it will be sent again", l->member, err->msg);
-		l->retry = true;
-		l->retry_free = err->retryable == TS_RETRY_FREE;
-		ts_error_clear(err);
-		return TS_OK;
-	}
-	if (rc == TS_OK && p->reg) {
-		lock(p);
-		p->res->blobs_uploaded++;
-		unlock(p);
-	}
-	else if (rc == TS_EUSAGE && strncmp(err->msg, "image '", 7) != 0)
-		ts_error_prefix(err, "image '%s'", p->img->path);
-	return rc;
-}
-
-/* Whether the repository has a blob, or can have it by mounting it from
- * --mount-from. */
-static ts_code blob_present(pusher *p, const char *digest, bool *present, ts_error *err)
-{
-	ts_code rc = ts_registry_blob_exists(p->reg, digest, present, err);
-	if (rc == TS_OK && !*present && p->o->mount_from)
-		rc = ts_registry_blob_mount(p->reg, digest, p->o->mount_from, present, err);
-	return rc;
-}
-
-/* Decide which layers must be read: skip those the registry has. */
-static ts_code plan_layers(pusher *p, ts_error *err)
-{
-	for (size_t i = 0; i < p->img->n_layers; i++) {
-		ts_layer *l = &p->img->layers[i];
-		l->wanted = !l->foreign;
-		if (l->foreign) {
-			memcpy(l->out_digest, l->src_digest, TS_DIGEST_STRLEN);
-			l->out_size = l->src_size;
-			l->done = true;
-			continue;
-		}
-		if (l->enc == TS_ENC_RAW && ts_blobcache_get(p->cache, l->diff_id, l->out_digest, &l->out_size)) {
-			/* compressed before: use it if the registry has it (or we only compute) */
-			bool exists = p->trust_known || !p->reg;
-			ts_code rc = exists ? TS_OK : blob_present(p, l->out_digest, &exists, err);
-			if (rc)
-				return rc;
-			if (exists && layer_seen(p, l)) {
-				/* this very file was read and checked before, and
-				 * has not changed since */
-				progress(p, "layer %s: unchanged since it was last checked; the registry has %s",
-					 l->member, l->out_digest);
-				l->done = true;
-				if (p->reg && !p->trust_known)
-					p->res->blobs_present++;
-				continue;
-			}
-			if (exists) {
-				/* the bytes are read and checked against the diff_id:
-				 * a cache entry never stands in for unread bytes */
-				l->verify_only = true;
-				if (p->reg && !p->trust_known)
-					p->res->blobs_present++;
-				continue;
-			}
-			l->out_digest[0] = '\0';
-		}
-		if (l->enc != TS_ENC_RAW && l->src_digest[0] && p->trust_known) {
-			memcpy(l->out_digest, l->src_digest, TS_DIGEST_STRLEN);
-			l->out_size = l->src_size;
-			l->done = true;
-			continue;
-		}
-		if (l->enc != TS_ENC_RAW && l->src_digest[0] && p->reg) {
-			bool exists = false;
-			ts_code rc = blob_present(p, l->src_digest, &exists, err);
-			if (rc)
-				return rc;
-			if (exists) {
-				memcpy(l->out_digest, l->src_digest, TS_DIGEST_STRLEN);
-				l->out_size = l->src_size;
-				l->done = true;
-				p->res->blobs_present++;
-			}
-		}
-	}
-	return TS_OK;
-}
-
-/* How many layers go up at once: layers that are compressed on the way
- * already use every core, so they go one at a time; layers sent as they
- * are (or only checked) go up --jobs at a time, each on its own connection. */
-static int layer_streams(const pusher *p)
-{
-	int n = p->o->jobs > 0 ? p->o->jobs : ts_compress_default_threads();
-	if (n < 2 || !ts_image_parallel_ok(p->img))
-		return 1;
-	for (size_t i = 0; i < p->img->n_layers; i++) {
-		const ts_layer *l = &p->img->layers[i];
-		if (l->wanted && !l->done && l->enc == TS_ENC_RAW && !l->verify_only)
-			return 1;
-	}
-	return n > 4 ? 4 : n;
-}
-
-/* One pass over the image with n workers, each with its own connection. */
-static ts_code stream_pass(pusher *p, ts_error *err)
-{
-	int n = layer_streams(p);
-	pusher *w;
-	void **ctxs;
-	pthread_mutex_t mu;
-	ts_code rc = TS_OK;
-	int made = 1;
-
-	if (n == 1 || !p->reg)
-		return ts_image_stream_layers(p->img, on_layer, p, err);
-	pthread_mutex_init(&mu, NULL);
-	w = ts_calloc((size_t)n, sizeof(*w));
-	ctxs = ts_calloc((size_t)n, sizeof(*ctxs));
-	for (int i = 0; i < n; i++) {
-		w[i] = *p;
-		w[i].mu = &mu;
-		ctxs[i] = &w[i];
-	}
-	for (; made < n; made++)
-		if (ts_registry_clone(p->reg, &w[made].reg, err) != TS_OK) {
-			ts_error_clear(err); /* fewer workers, then */
-			break;
-		}
-	rc = ts_image_stream_layers_parallel(p->img, made, on_layer, ctxs, err);
-	for (int i = 1; i < made; i++)
-		ts_registry_free(w[i].reg);
-	free(w);
-	free(ctxs);
-	pthread_mutex_destroy(&mu);
-	return rc;
-}
-
-/* Stream the wanted layers; layers whose upload failed in a way another
- * attempt may cure are sent again (resuming their session) in more passes,
- * up to --retries + 1 attempts. */
-static ts_code stream_with_retries(pusher *p, ts_error *err)
-{
-	for (int failed = 0;;) {
-		bool again = false, counted = false;
-		ts_code rc = stream_pass(p, err);
-		if (rc)
-			return rc;
-		for (size_t i = 0; i < p->img->n_layers; i++) {
-			ts_layer *l = &p->img->layers[i];
-			if (l->retry && !l->retry_free)
-				counted = true;
-		}
-		if (counted)
-			failed++;
-		for (size_t i = 0; i < p->img->n_layers; i++) {
-			ts_layer *l = &p->img->layers[i];
-			if (!l->retry)
-				continue;
-			if (counted && failed >= ts_registry_attempts(p->reg))
-				return ts_error_set(err, TS_EREGISTRY,
-						    "layer %s could not be uploaded to %s after %d attempts",
-						    l->member, p->o->repo->host, failed);
-			l->retry = l->retry_free = false;
-			again = true;
-		}
-		if (!again)
-			return TS_OK;
-	}
-}
+#include "pushint.h"
 
 /* ---- manifests ---- */
 
@@ -439,7 +55,7 @@ static bool manifest_needs_rewrite(const pusher *p, const ts_manifest *m)
 		return true;
 	for (size_t i = 0; i < m->n_layers; i++) {
 		const ts_layer *l = &p->img->layers[m->layers[i]];
-		if (strcmp(l->out_digest, l->src_digest) != 0)
+		if (strcmp(push_state(p, l)->out_digest, l->src_digest) != 0)
 			return true;
 	}
 	return false;
@@ -481,7 +97,8 @@ static void build_manifest(const pusher *p, const ts_manifest *m, ts_buf *out, c
 	layers = json_array();
 	for (size_t i = 0; i < m->n_layers; i++) {
 		const ts_layer *l = &p->img->layers[m->layers[i]];
-		json_t *d = descriptor(layer_media_type(p, m, l), l->out_digest, l->out_size);
+		const push_layer *st = push_state(p, l);
+		json_t *d = descriptor(layer_media_type(p, m, l), st->out_digest, st->out_size);
 		json_t *src = l->descriptor;
 		/* keep the source descriptor's extra fields (urls, annotations) */
 		if (json_is_object(src)) {
@@ -553,9 +170,9 @@ static ts_code put_manifests(pusher *p, ts_buf *top, const char **top_mt, ts_err
 		ts_buf body = TS_BUF_INIT;
 		build_manifest(p, m, &body, &mts[i]);
 		ts_sha256_digest(body.ptr, body.len, digests[i]);
-		memcpy(m->out_digest, digests[i], TS_DIGEST_STRLEN);
+		memcpy(p->man_digests[i], digests[i], TS_DIGEST_STRLEN);
 		sizes[i] = (int64_t)body.len;
-		if (p->reg) {
+		if (p->mode == PUSH_UPLOAD) {
 			rc = ts_registry_blob_put(p->reg, m->config_digest, m->config.ptr, m->config.len, err);
 			if (rc == TS_OK && img->is_index)
 				rc = ts_registry_manifest_put(p->reg, digests[i], mts[i], body.ptr, body.len,
@@ -660,31 +277,30 @@ static ts_code put_tag(pusher *p, const char *tag, const ts_buf *top, const char
 static ts_code existing_tag(pusher *p, ts_error *err)
 {
 	ts_manifest_info info;
-	ts_registry *reg = p->reg;
 	ts_buf top = TS_BUF_INIT;
 	const char *mt = NULL;
-	ts_code rc = ts_registry_manifest_head(reg, p->o->tag, &info, err);
+	ts_code rc = ts_registry_manifest_head(p->reg, p->o->tag, &info, err);
 
 	if (rc || !info.exists)
 		return rc;
-	progress(p, "tag %s exists (%s): computing our digest to compare", p->o->tag, info.digest);
-	p->reg = NULL;
-	p->trust_known = true;
-	rc = plan_layers(p, err);
+	push_progress(p, "tag %s exists (%s): computing our digest to compare", p->o->tag, info.digest);
+	p->mode = PUSH_COMPARE;
+	rc = push_plan_layers(p, err);
 	if (rc == TS_OK)
-		rc = ts_image_stream_layers(p->img, on_layer, p, err);
+		rc = push_stream_layers(p, err);
 	if (rc == TS_OK)
 		rc = put_manifests(p, &top, &mt, err);
-	p->reg = reg;
-	p->trust_known = false;
 	if (rc == TS_OK) {
 		ts_sha256_digest(top.ptr, top.len, p->res->digest);
 		snprintf(p->res->media_type, sizeof(p->res->media_type), "%s", mt);
 		p->res->size = (int64_t)top.len;
-		if (strcmp(info.digest, p->res->digest) == 0)
+		if (strcmp(info.digest, p->res->digest) == 0) {
 			p->res->unchanged = true;
-		else
+			p->res->tagged = true;
+			ts_buf_put(&p->res->manifest, top.ptr, top.len);
+		} else {
 			rc = refuse(p, info.digest, err);
+		}
 	}
 	ts_buf_free(&top);
 	return rc;
@@ -711,36 +327,34 @@ static ts_code check_options(const ts_push_opts *o, ts_image *img, pusher *p, ts
 
 ts_code ts_push(const ts_push_opts *o, ts_push_result *res, ts_error *err)
 {
-	pusher p = { o, NULL, NULL, TS_FAMILY_OCI, res, false, NULL, NULL, NULL };
+	pusher p = { .o = o, .res = res, .family = TS_FAMILY_OCI };
 	ts_buf top = TS_BUF_INIT;
 	const char *top_mt = NULL;
 	ts_code rc;
 
 	memset(res, 0, sizeof(*res));
+	if (!o->dry_run && !o->registry)
+		return ts_error_set(err, TS_EINTERNAL, "push: no registry connection");
+	p.mode = o->dry_run ? PUSH_COMPUTE : PUSH_UPLOAD;
+	p.reg = o->dry_run ? NULL : o->registry;
 	rc = ts_image_open(o->image_path, o->image_name, &p.img, err);
 	if (rc)
 		return rc;
+	push_state_init(&p);
 	rc = check_options(o, p.img, &p, err);
 	if (rc)
 		goto out;
 	if (!o->no_cache)
 		p.cache = ts_blobcache_open(ts_compression_id(o->compression));
-	identify_files(&p);
-	if (!o->dry_run && o->registry) {
-		p.reg = o->registry;
-	} else if (!o->dry_run) {
-		rc = ts_registry_open(o->repo, &o->reg, &p.reg, err);
-		if (rc)
-			goto out;
-	}
-	if (!o->dry_run) {
+	push_identify_files(&p);
+	if (p.mode == PUSH_UPLOAD) {
 		rc = existing_tag(&p, err);
 		if (rc != TS_OK || res->unchanged)
 			goto out;
 	}
-	rc = plan_layers(&p, err);
+	rc = push_plan_layers(&p, err);
 	if (rc == TS_OK)
-		rc = stream_with_retries(&p, err);
+		rc = push_stream_layers(&p, err);
 	if (rc == TS_OK)
 		rc = put_manifests(&p, &top, &top_mt, err);
 	if (rc)
@@ -748,28 +362,21 @@ ts_code ts_push(const ts_push_opts *o, ts_push_result *res, ts_error *err)
 	ts_sha256_digest(top.ptr, top.len, res->digest);
 	snprintf(res->media_type, sizeof(res->media_type), "%s", top_mt);
 	res->size = (int64_t)top.len;
+	ts_buf_put(&res->manifest, top.ptr, top.len);
 	if (o->dry_run)
 		goto out;
 	if (p.img->is_index)
-		progress(&p, "pushed %zu platform manifests of the index", p.img->n_manifests);
+		push_progress(&p, "pushed %zu platform manifests of the index", p.img->n_manifests);
 	/* the manifest (or index) by digest first: complete before any tag names it */
 	rc = ts_registry_manifest_put(p.reg, res->digest, top_mt, top.ptr, top.len, NULL, err);
 	if (rc == TS_OK)
 		rc = put_tag(&p, o->tag, &top, top_mt, err);
-	for (size_t i = 0; rc == TS_OK && i < o->n_aliases; i++) {
-		/* aliases are mutable by design: moved only after the tag is in place */
-		rc = ts_registry_manifest_put(p.reg, o->aliases[i], top_mt, top.ptr, top.len, NULL, err);
-		if (rc)
-			ts_error_prefix(err, "alias '%s'", o->aliases[i]);
-	}
+	if (rc == TS_OK)
+		res->tagged = true;
 	res->bytes_uploaded = ts_registry_bytes_sent(p.reg);
 out:
-	for (size_t i = 0; p.img && p.reg && i < p.img->n_layers; i++)
-		ts_registry_upload_abandon(p.reg, &p.img->layers[i].resume); /* left after a failure */
 	ts_buf_free(&top);
-	if (p.reg != o->registry)
-		ts_registry_free(p.reg);
-	free_file_ids(&p);
+	push_state_free(&p);
 	ts_image_free(p.img);
 	ts_blobcache_free(p.cache);
 	return rc;
@@ -777,7 +384,10 @@ out:
 
 void ts_push_result_free(ts_push_result *r)
 {
-	if (!r || !r->platforms)
+	if (!r)
+		return;
+	ts_buf_free(&r->manifest);
+	if (!r->platforms)
 		return;
 	for (size_t i = 0; i < r->n_platforms; i++)
 		free(r->platforms[i]);
@@ -795,7 +405,7 @@ static const char *enc_name(ts_layer_enc e)
 ts_code ts_push_describe(const ts_push_opts *o, bool compute, json_t **out, ts_error *err)
 {
 	ts_push_result res;
-	pusher p = { o, NULL, NULL, TS_FAMILY_OCI, &res, false, NULL, NULL, NULL };
+	pusher p = { .o = o, .res = &res, .mode = PUSH_COMPUTE, .family = TS_FAMILY_OCI };
 	ts_buf top = TS_BUF_INIT;
 	const char *top_mt = NULL;
 	json_t *j, *mans;
@@ -806,11 +416,12 @@ ts_code ts_push_describe(const ts_push_opts *o, bool compute, json_t **out, ts_e
 	rc = ts_image_open(o->image_path, o->image_name, &p.img, err);
 	if (rc)
 		return rc;
+	push_state_init(&p);
 	rc = check_options(o, p.img, &p, err);
 	if (rc == TS_OK && compute) {
-		rc = plan_layers(&p, err);
+		rc = push_plan_layers(&p, err);
 		if (rc == TS_OK)
-			rc = ts_image_stream_layers(p.img, on_layer, &p, err);
+			rc = push_stream_layers(&p, err);
 		if (rc == TS_OK)
 			rc = put_manifests(&p, &top, &top_mt, err);
 		if (rc == TS_OK)
@@ -818,6 +429,7 @@ ts_code ts_push_describe(const ts_push_opts *o, bool compute, json_t **out, ts_e
 	}
 	if (rc) {
 		ts_buf_free(&top);
+		push_state_free(&p);
 		ts_image_free(p.img);
 		ts_push_result_free(&res);
 		return rc;
@@ -838,23 +450,25 @@ ts_code ts_push_describe(const ts_push_opts *o, bool compute, json_t **out, ts_e
 		json_t *jm = json_object(), *layers = json_array();
 		json_object_set_new(jm, "platform", m->platform ? json_string(m->platform) : json_null());
 		json_object_set_new(jm, "sourceDigest", m->digest[0] ? json_string(m->digest) : json_null());
-		json_object_set_new(jm, "digest", compute && m->out_digest[0] ? json_string(m->out_digest)
-									  : json_null());
+		json_object_set_new(jm, "digest", compute && p.man_digests[i][0] ? json_string(p.man_digests[i])
+										  : json_null());
 		json_object_set_new(jm, "config", descriptor(m->config_media_type ? m->config_media_type
 										  : p.family == TS_FAMILY_OCI ? TS_MT_OCI_CONFIG : TS_MT_DOCKER_CONFIG,
 							     m->config_digest, (int64_t)m->config.len));
 		for (size_t k = 0; k < m->n_layers; k++) {
-			ts_layer *l = &p.img->layers[m->layers[k]];
+			const ts_layer *l = &p.img->layers[m->layers[k]];
+			const push_layer *st = push_state(&p, l);
+			const char *diff_id = l->diff_id[0] ? l->diff_id : st->diff_id;
 			json_t *jl = json_object();
 			json_object_set_new(jl, "source", json_string(l->member));
 			json_object_set_new(jl, "sourceMediaType", l->src_media_type ? json_string(l->src_media_type) : json_null());
 			json_object_set_new(jl, "sourceSize", json_integer(l->src_size));
 			json_object_set_new(jl, "sourceCompression", json_string(enc_name(l->enc)));
-			json_object_set_new(jl, "diffID", l->diff_id[0] ? json_string(l->diff_id) : json_null());
+			json_object_set_new(jl, "diffID", diff_id[0] ? json_string(diff_id) : json_null());
 			json_object_set_new(jl, "mediaType", json_string(layer_media_type(&p, m, l)));
-			json_object_set_new(jl, "digest", l->out_digest[0] ? json_string(l->out_digest)
+			json_object_set_new(jl, "digest", st->out_digest[0] ? json_string(st->out_digest)
 							   : l->enc != TS_ENC_RAW && l->src_digest[0] ? json_string(l->src_digest) : json_null());
-			json_object_set_new(jl, "size", l->out_digest[0] ? json_integer(l->out_size)
+			json_object_set_new(jl, "size", st->out_digest[0] ? json_integer(st->out_size)
 							 : l->enc != TS_ENC_RAW ? json_integer(l->src_size) : json_null());
 			json_object_set_new(jl, "compress", json_boolean(l->enc == TS_ENC_RAW));
 			json_object_set_new(jl, "foreign", json_boolean(l->foreign));
@@ -866,6 +480,7 @@ ts_code ts_push_describe(const ts_push_opts *o, bool compute, json_t **out, ts_e
 	json_object_set_new(j, "manifests", mans);
 	*out = j;
 	ts_buf_free(&top);
+	push_state_free(&p);
 	ts_image_free(p.img);
 	ts_push_result_free(&res);
 	return TS_OK;

@@ -1,6 +1,10 @@
 /*
  * readahead.c - the read-ahead thread of an upload (readahead.h): a reader
  * fills a ring of slots, hashing as it goes, while the sender takes.
+ *
+ * A thread of its own per upload, not a task on a shared pool: it blocks
+ * on its reader (the compressor) and on the sender, and on a bounded pool
+ * it could hold the worker the compressor needs (docs/architecture.md).
  */
 #include <pthread.h>
 #include <stdio.h>

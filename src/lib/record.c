@@ -39,19 +39,7 @@ char *ts_record_line_new(const ts_push_facts *f, time_t t, const char *prev)
 
 	ts_rfc3339_utc(t, when);
 	json_object_set_new(o, "time", json_string(when));
-	json_object_set_new(o, "repository", ts_json_str(f->repository));
-	json_object_set_new(o, "tag", ts_json_str(f->tag));
-	json_object_set_new(o, "digest", ts_json_str(f->digest));
-	json_object_set_new(o, "aliases", ts_outputs_strings_json(f->aliases, f->n_aliases));
-	json_object_set_new(o, "mediaType", ts_json_str(f->media_type));
-	json_object_set_new(o, "size", json_integer((json_int_t)f->size));
-	json_object_set_new(o, "platforms", ts_outputs_strings_json(f->platforms, f->n_platforms));
-	json_object_set_new(o, "source", ts_outputs_source_json(f));
-	json_object_set_new(o, "git", ts_outputs_git_json(f));
-	json_object_set_new(o, "ci", ts_outputs_ci_json(f));
-	json_object_set_new(o, "pinned", ts_outputs_pinned_json(f));
-	json_object_set_new(o, "tagseal",
-			    ts_json_str(f->tagseal_version ? f->tagseal_version : TAGSEAL_VERSION));
+	ts_outputs_put_facts(o, f, false);
 	json_object_set_new(o, "prev", ts_json_str(prev));
 	s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);

@@ -1,5 +1,7 @@
 /*
  * ref.c - parsing and normalising image references (distribution grammar).
+ * A reference carrying credentials (user:password@host/...) is refused
+ * without repeating it: no error here echoes the text before an '@'.
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -108,6 +110,25 @@ void ts_ref_free(ts_ref *r)
 	r->host = r->path = r->tag = r->digest = NULL;
 }
 
+ts_code ts_refuse_userinfo(const char *s, const char *what, ts_error *err)
+{
+	if (!ts_ref_has_userinfo(s))
+		return TS_OK;
+	return ts_error_setc(err, TS_C_USAGE,
+			     "%s: a reference must not carry credentials (user:password@): "
+			     "use --username/--password-stdin or docker login",
+			     what ? what : "reference");
+}
+
+bool ts_ref_has_userinfo(const char *s)
+{
+	/* The grammar allows one '@', followed by a digest (algorithm:hex),
+	 * which never holds a '/' or another '@'. Anything else after the
+	 * first '@' means the text before it is user[:password]. */
+	const char *at = s ? strchr(s, '@') : NULL;
+	return at && strpbrk(at + 1, "/@") != NULL;
+}
+
 ts_code ts_ref_parse(const char *s, ts_ref *out, const char *what, ts_error *err)
 {
 	ts_ref r = TS_REF_INIT;
@@ -122,13 +143,17 @@ ts_code ts_ref_parse(const char *s, ts_ref *out, const char *what, ts_error *err
 	if (len > 4096)
 		return ts_error_set(err, TS_EUSAGE, "%s: image reference is too long", what);
 
+	if (ts_refuse_userinfo(s, what, err) != TS_OK)
+		return TS_EUSAGE;
 	at = strchr(s, '@');
 	name_end = at ? at : s + len;
 	if (at) {
+		/* not the text before '@': it may be "user:password" after all */
 		if (!ts_digest_valid(at + 1))
 			return ts_error_set(err, TS_EUSAGE,
-					    "%s: '%s': digest must be sha256: and 64 lower-case hex digits",
-					    what, s);
+					    "%s: '@%.80s': the digest after '@' must be sha256: and "
+					    "64 lower-case hex digits",
+					    what, at + 1);
 		r.digest = ts_strdup(at + 1);
 	}
 	/* tag: a ':' after the last '/' */
@@ -219,15 +244,60 @@ ts_code ts_ref_parse(const char *s, ts_ref *out, const char *what, ts_error *err
 	return TS_OK;
 }
 
+/* "HOST:PORT" alone: a registry named without a repository path. */
+static bool host_port_only(const char *s)
+{
+	const char *colon = strrchr(s, ':');
+	if (strchr(s, '/') || !colon || colon == s || !colon[1])
+		return false;
+	for (const char *p = colon + 1; *p; p++)
+		if (*p < '0' || *p > '9')
+			return false;
+	/* a host has a dot, is localhost, or is bracketed IPv6 */
+	return memchr(s, '.', (size_t)(colon - s)) || strncmp(s, "localhost:", 10) == 0 ||
+	       s[0] == '[';
+}
+
 ts_code ts_repo_parse(const char *s, ts_ref *out, const char *what, ts_error *err)
 {
-	ts_code rc = ts_ref_parse(s, out, what, err);
+	const char *w = what ? what : "repository", *scheme = strstr(s, "://");
+	ts_code rc;
+
+	/* what people write instead of a repository, each with what to do */
+	if (ts_refuse_userinfo(s, w, err) != TS_OK)
+		return TS_EUSAGE;
+	if (strchr(s, '@')) {
+		/* the text before an '@' is never shown: it may be user:password */
+		const char *at = strchr(s, '@');
+		if (ts_digest_valid(at + 1))
+			return ts_error_setc(err, TS_C_USAGE,
+					     "%s: '%.200s' names a digest: a repository (host[:port]/path) "
+					     "is expected; the digest is what the push makes",
+					     w, s);
+		return ts_error_setc(err, TS_C_USAGE,
+				     "%s: a repository (host[:port]/path) has no '@' (what follows it is "
+				     "not a digest, and a reference must not carry credentials)",
+				     w);
+	}
+	if (scheme)
+		return ts_error_setc(err, TS_C_USAGE,
+				     "%s: '%.200s' has a scheme: write the repository as host[:port]/path "
+				     "('%.200s'); plain HTTP is used by itself for loopback hosts and needs "
+				     "--plain-http elsewhere",
+				     w, s, scheme + 3);
+	if (host_port_only(s))
+		return ts_error_setc(err, TS_C_USAGE,
+				     "%s: '%.200s' names a registry but no repository in it: add the path, "
+				     "as in %.200s/team/app",
+				     w, s, s);
+	rc = ts_ref_parse(s, out, what, err);
 	if (rc)
 		return rc;
-	if (out->tag || out->digest) {
-		ts_error_set(err, TS_EUSAGE,
-			     "%s: '%s' must be a repository without a tag or digest (host[:port]/path)",
-			     what ? what : "repository", s);
+	if (out->tag) {
+		ts_error_setc(err, TS_C_USAGE,
+			      "%s: '%.200s' names a tag: give the repository alone (%s/%s) and the "
+			      "tag with --tag %s",
+			      w, s, out->host, out->path, out->tag);
 		ts_ref_free(out);
 		return TS_EUSAGE;
 	}

@@ -183,6 +183,21 @@ static void set_origin(ts_registry *r)
 		ts_http_set_origin(r->http, &r->origin);
 }
 
+/* Does the registry's port answer a TLS handshake? (No certificate check,
+ * nothing sent: only to explain a failure.) */
+static bool speaks_tls(ts_registry *r)
+{
+	ts_http_req q = { 0 };
+	ts_error perr = TS_ERROR_INIT;
+	bool tls;
+	q.method = "GET";
+	q.url = ts_asprintf("https://%s/v2/", r->api_host);
+	q.tls_probe = true;
+	tls = ts_http_once(r->http, &q, "asking whether the registry speaks TLS", &perr) == TS_OK;
+	ts_http_req_free(&q);
+	return tls;
+}
+
 static ts_code ping(ts_registry *r, ts_error *err)
 {
 	ts_http_req q = { 0 };
@@ -214,6 +229,14 @@ static ts_code ping(ts_registry *r, ts_error *err)
 	     attempt++) {
 		ts_http_backoff(r->http, attempt, -1);
 		rc = ts_http_once(r->http, &q, "connecting to the registry", err);
+	}
+	if (rc == TS_OK && q.status == 400 && strcmp(r->scheme, "http") == 0 &&
+	    speaks_tls(r)) {
+		/* plain HTTP sent to a TLS port: the server's 400 says nothing useful */
+		rc = ts_error_setc(err, TS_C_TLS,
+				   "connecting to the registry: %s speaks HTTPS on that port, not plain "
+				   "HTTP: drop --plain-http (and give --ca-file FILE if its CA is private)",
+				   r->host);
 	}
 	ts_http_req_free(&q);
 	return rc;

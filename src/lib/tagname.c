@@ -349,14 +349,16 @@ ts_code ts_tagname_expand(const char *tmpl, const ts_tagname_ctx *ctx, const cha
 static const struct preset {
 	const char *name, *tmpl;
 } presets[] = {
-	{ "sha", "{sha}" },
+	/* every preset that names the commit says when the tree is not the
+	 * commit ({dirty}: "-dirty", git describe's convention) */
+	{ "sha", "{sha}{dirty}" },
 	{ "semver", "{version}" },
-	{ "semver-sha", "{version}-g{sha}" },
-	{ "describe", "{version}-{distance}-g{sha}" },
+	{ "semver-sha", "{version}-g{sha}{dirty}" },
+	{ "describe", "{version}-{distance}-g{sha}{dirty}" },
 	{ "date-build", "{date:%Y%m%d}-{build}" },
-	{ "date-sha", "{date:%Y%m%d}-g{sha}" },
-	{ "branch-sha", "{branch}-g{sha}" },
-	{ "build-sha", "{build}-g{sha}" },
+	{ "date-sha", "{date:%Y%m%d}-g{sha}{dirty}" },
+	{ "branch-sha", "{branch}-g{sha}{dirty}" },
+	{ "build-sha", "{build}-g{sha}{dirty}" },
 };
 
 const char *ts_tagname_preset(const char *name)
@@ -375,8 +377,8 @@ const char *ts_tagname_preset_names(void)
 const char *ts_tagname_default_scheme(bool have_version, bool have_build)
 {
 	if (have_version)
-		return have_build ? "{version}-{build}.g{sha}" : "{version}-g{sha}";
-	return have_build ? "{date:%Y%m%d}-{build}.g{sha}" : "{date:%Y%m%d}-g{sha}";
+		return have_build ? "{version}-{build}.g{sha}{dirty}" : "{version}-g{sha}{dirty}";
+	return have_build ? "{date:%Y%m%d}-{build}.g{sha}{dirty}" : "{date:%Y%m%d}-g{sha}{dirty}";
 }
 
 char *ts_tagname_sanitize_branch(const char *branch)

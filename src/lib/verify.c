@@ -3,12 +3,16 @@
  * chain in one streaming pass, then resolve every recorded (repository,
  * tag) in its registry with a bounded pool of threads (each with its own
  * ts_registry) and collect what moved, vanished or could not be checked.
+ * Flag and environment credentials go to one registry only (cred_host:
+ * by default the registry of line 1). Every message is one line without
+ * control characters and never repeats a reference's user:password@.
  */
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "tagseal/creds.h"
 #include "tagseal/outputs.h"
 #include "tagseal/record.h"
 #include "tagseal/ref.h"
@@ -32,6 +36,7 @@ typedef struct chain_state {
 	bool chain_reported;
 	const char *anchor;
 	bool anchor_seen;
+	char *first_host; /* registry of line 1, when it names a valid one */
 } chain_state;
 
 static void add_finding(ts_verify_report *rep, ts_finding_kind kind, size_t line,
@@ -45,11 +50,17 @@ static void add_finding(ts_verify_report *rep, ts_finding_kind kind, size_t line
 	f->kind = kind;
 	f->line = line;
 	if (e) {
-		f->repository = ts_strdup(e->repository);
+		f->repository = e->repository && !ts_ref_has_userinfo(e->repository)
+					? ts_strdup(e->repository)
+					: NULL;
 		f->tag = e->tag ? ts_strdup(e->tag) : NULL;
 		f->recorded = e->digest ? ts_strdup(e->digest) : NULL;
 	}
 	f->current = current ? ts_strdup(current) : NULL;
+	/* record values and registry answers: no terminal escapes */
+	for (char *p = message; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	f->message = message;
 	if (kind == TS_FINDING_CHAIN || kind == TS_FINDING_BAD_LINE || kind == TS_FINDING_TORN ||
 	    kind == TS_FINDING_ANCHOR)
@@ -172,6 +183,7 @@ typedef struct target {
 
 typedef struct pool {
 	const ts_verify_opts *opts;
+	const ts_registry_opts *reg; /* opts->registry with cred_host settled */
 	target *targets;
 	size_t n_targets;
 	repo_group *groups;
@@ -204,6 +216,13 @@ static void check_one(ts_registry *reg, target *t)
 	if (ts_registry_manifest_head(reg, t->e->tag, &info, &e) != TS_OK) {
 		t->status = ST_ERROR;
 		t->msg = ts_strdup(e.msg);
+	} else if (info.exists && !ts_digest_valid(info.digest)) {
+		char shown[TS_DIGEST_STRLEN];
+		ts_sanitize(shown, sizeof(shown), info.digest);
+		t->status = ST_ERROR;
+		t->msg = ts_asprintf("the registry answered Docker-Content-Digest '%s', which is "
+				     "not sha256:<64 hex>",
+				     shown);
 	} else if (!info.exists) {
 		t->status = ST_GONE;
 	} else if (strcmp(info.digest, t->e->digest) != 0) {
@@ -225,7 +244,7 @@ static ts_registry *open_group(pool *p, size_t g)
 	pthread_mutex_unlock(&p->lock);
 	if (failed)
 		return NULL;
-	if (ts_registry_open(&p->groups[g].ref, p->opts->registry, &reg, &e) == TS_OK)
+	if (ts_registry_open(&p->groups[g].ref, p->reg, &reg, &e) == TS_OK)
 		return reg;
 	pthread_mutex_lock(&p->lock);
 	if (!p->groups[g].failed) {
@@ -296,7 +315,8 @@ static void run_pool(pool *p)
 	free(th);
 }
 
-/* Normalise repositories; a name that does not parse is a finding. */
+/* Normalise repositories; a name that does not parse is a finding. The
+ * host of line 1 is kept: flag and environment credentials default to it. */
 static size_t normalise(chain_state *cs)
 {
 	size_t kept = 0;
@@ -304,17 +324,22 @@ static size_t normalise(chain_state *cs)
 		entry *e = &cs->entries[i];
 		ts_ref r = TS_REF_INIT;
 		ts_error er = TS_ERROR_INIT;
-		if (ts_repo_parse(e->repository, &r, "repository", &er) != TS_OK ||
-		    !ts_tag_valid(e->tag)) {
+		bool repo_ok = ts_repo_parse(e->repository, &r, "repository", &er) == TS_OK;
+		if (!repo_ok || !ts_tag_valid(e->tag)) {
+			/* the parser's message never repeats user:password@ */
 			add_finding(cs->rep, TS_FINDING_BAD_LINE, e->line, e, NULL,
-				    ts_asprintf("'%s:%s' is not a valid repository and tag",
-						e->repository, e->tag));
+				    repo_ok ? ts_asprintf("tag '%.200s' of %s is not a valid tag", e->tag,
+							  e->repository)
+					    : ts_asprintf("%s", er.msg));
+			ts_ref_free(&r);
 			free(e->repository);
 			free(e->tag);
 			free(e->digest);
 			continue;
 		}
 		e->key = ts_ref_repo_string(&r);
+		if (e->line == 1)
+			cs->first_host = ts_strdup(r.host);
 		ts_ref_free(&r);
 		cs->entries[kept++] = *e;
 	}
@@ -409,15 +434,67 @@ static void collect_results(ts_verify_report *rep, pool *p, size_t n_groups)
 		      finding_cmp);
 }
 
+static void add_note(ts_verify_report *rep, char *note)
+{
+	for (char *p = note; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	rep->notes = ts_realloc(rep->notes, (rep->n_notes + 1) * sizeof(*rep->notes));
+	rep->notes[rep->n_notes++] = note;
+}
+
+/* Flag and environment credentials belong to one registry: cred_host as
+ * given (--registry-for-credentials), else the registry of line 1, whose
+ * bytes anchor the chain (a line appended by anyone cannot move it). A
+ * record whose line 1 names no registry uses them nowhere. Notes name the
+ * repositories that are checked without them. */
+static void settle_cred_host(chain_state *cs, const pool *p, size_t n_groups,
+			     ts_registry_opts *ro)
+{
+	const char *who = ro->username ? "--username/--password-stdin"
+				       : "TAGSEAL_USERNAME/TAGSEAL_PASSWORD";
+
+	if (!ts_creds_explicit(ro))
+		return;
+	if (!ro->cred_host) {
+		ro->cred_host = cs->first_host ? cs->first_host : "";
+		if (cs->first_host)
+			add_note(cs->rep, ts_asprintf("%s credentials are for %s, the registry of "
+						      "line 1 (--registry-for-credentials names another)",
+						      who, cs->first_host));
+		else
+			add_note(cs->rep, ts_asprintf("line 1 names no registry: %s credentials are "
+						      "not used (--registry-for-credentials HOST "
+						      "names their registry)",
+						      who));
+	}
+	for (size_t g = 0; *ro->cred_host && g < n_groups; g++) {
+		if (ts_creds_same_registry(ro->cred_host, p->groups[g].ref.host))
+			continue;
+		char *repo = ts_ref_repo_string(&p->groups[g].ref);
+		add_note(cs->rep, ts_asprintf("line %zu: %s is not on %s: checked without the %s "
+					      "credentials (its own Docker config entry or CI "
+					      "default, if any)",
+					      p->groups[g].first_line, repo, ro->cred_host, who));
+		free(repo);
+	}
+}
+
 static void check_registry(chain_state *cs, const ts_verify_opts *opts)
 {
+	ts_registry_opts ro = TS_REGISTRY_OPTS_INIT;
 	pool p;
 	size_t n_groups;
 
 	memset(&p, 0, sizeof(p));
 	p.opts = opts;
+	if (opts->registry)
+		ro = *opts->registry;
+	p.reg = &ro;
 	normalise(cs);
 	make_targets(cs, &p, &n_groups);
+	if (!opts->offline && p.n_targets)
+		settle_cred_host(cs, &p, n_groups, &ro);
 	if (!opts->offline && p.n_targets) {
 		pthread_mutex_init(&p.lock, NULL);
 		run_pool(&p);
@@ -459,6 +536,7 @@ ts_code ts_verify_record(const char *path, const ts_verify_opts *opts, ts_verify
 		free(cs.entries[i].digest);
 	}
 	free(cs.entries);
+	free(cs.first_host);
 	return rc;
 }
 
@@ -519,6 +597,9 @@ void ts_verify_report_free(ts_verify_report *rep)
 		free(f->message);
 	}
 	free(rep->findings);
+	for (size_t i = 0; i < rep->n_notes; i++)
+		free(rep->notes[i]);
+	free(rep->notes);
 	free(rep->path);
 	memset(rep, 0, sizeof(*rep));
 }

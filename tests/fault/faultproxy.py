@@ -37,7 +37,8 @@ Quirks imitate what real registries do differently, on every request:
                       can still ask the session how much it holds
 
 The proxy binds port 0 (or --port), prints the port on stdout and writes it to
---port-file once it listens, logs one line per request to --log, and stops by
+--port-file once it listens, logs one line per request to --log (upload requests also with the Content-Range
+sent and the Range answered), and stops by
 itself after --lifetime seconds (or on SIGTERM/SIGINT). Python stdlib only.
 """
 
@@ -415,7 +416,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
             cfg.note("%s %s -> fault reset (%d)" % (self.command, self.path, status))
             return
         self.wfile.write(data)
-        cfg.note("%s %s -> %d" % (self.command, self.path, status))
+        cfg.note("%s %s -> %d%s" % (self.command, self.path, status, self.ranges(resp)))
+
+    def ranges(self, resp):
+        """For upload requests: the Content-Range sent and the Range the
+        registry answered, so tests can see where an upload resumed."""
+        if "/blobs/uploads/" not in self.path:
+            return ""
+        out = ""
+        if self.headers.get("Content-Range"):
+            out += " content-range=" + self.headers["Content-Range"]
+        if resp.getheader("Range"):
+            out += " range=" + resp.getheader("Range")
+        return out
 
 
 class Server(http.server.ThreadingHTTPServer):

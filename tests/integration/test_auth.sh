@@ -7,15 +7,59 @@
 # case checks the exit code; at the end no password or token may appear in
 # anything tagseal printed or wrote.
 #
-# The requests go through registry.c and auth.c via the probe in test_auth
-# (tests/unit/test_auth.c: open, list tags, upload a blob); once
-# 'tagseal push' takes --password-stdin, pushes are tested too.
+# Every case runs the real binary: `tagseal push` (each to a repository of
+# its own, so blobs are uploaded every time) or `tagseal tag --repo` (which
+# only lists tags). The scope composition of a single token request (read-only
+# actions, a scope from the challenge) is driven by `test_auth token` (see
+# tests/unit/test_auth.c), which has no command-line equivalent.
 . "$(dirname "$0")/../lib/common.sh"
 . "$TS_LIB_DIR/registry.sh"
 . "$TS_LIB_DIR/tokenserver.sh"
-ts_need docker-registry htpasswd openssl python3 curl
+. "$TS_LIB_DIR/fixtures.sh"
+. "$TS_LIB_DIR/faultproxy.sh"
+ts_need docker-registry htpasswd openssl python3 curl skopeo umoci jq
 
-. "$TS_LIB_DIR/authprobe.sh"
+unset TAGSEAL_USERNAME TAGSEAL_PASSWORD GITHUB_TOKEN GITHUB_ACTOR CI_REGISTRY \
+	CI_REGISTRY_USER CI_REGISTRY_PASSWORD CI_JOB_TOKEN
+export DOCKER_CONFIG=$T/docker-none
+TRANSCRIPT=$T/transcript
+: >"$TRANSCRIPT"
+fixture_oci_archive "$T/img.tar" v1 2 7 >/dev/null
+N=0
+
+# push EXPECTED REPO [ARGS...]: push the test image to REPO+a fresh suffix
+# (tag v1) with ARGS; output in $T/out and $T/err, both also appended to
+# $TRANSCRIPT (grep it for secrets).
+push() {
+	local want=$1 repo=$2 rc=0
+	shift 2
+	N=$((N + 1))
+	"$TAGSEAL" push "$T/img.tar" --repo "$repo$N" --tag v1 "$@" >"$T/out" 2>"$T/err" || rc=$?
+	cat "$T/out" "$T/err" >>"$TRANSCRIPT"
+	if [ "$rc" != "$want" ]; then
+		{ echo "tagseal push --repo $repo$N $*"; echo "exit $rc, expected $want"; cat "$T/err"; } >&2
+		ts_fail "push to $repo$N exited $rc, expected $want"
+	fi
+}
+
+# tags EXPECTED REPO [ARGS...]: `tagseal tag --tag v1 --repo REPO ARGS`
+# (reading only: lists the tags), output as for push.
+tags() {
+	local want=$1 repo=$2 rc=0
+	shift 2
+	"$TAGSEAL" tag --tag v1 --repo "$repo" "$@" >"$T/out" 2>"$T/err" || rc=$?
+	cat "$T/out" "$T/err" >>"$TRANSCRIPT"
+	if [ "$rc" != "$want" ]; then
+		{ echo "tagseal tag --repo $repo $*"; echo "exit $rc, expected $want"; cat "$T/err"; } >&2
+		ts_fail "tag --repo $repo exited $rc, expected $want"
+	fi
+}
+
+# error_line: the one error line of the last run (verbose lines aside).
+error_line() {
+	grep '^tagseal: error:' "$T/err" >"$T/errline" || true
+	assert_one_line "$T/errline"
+}
 
 PW='Pa55 w0rd!:x'   # a space and a colon on purpose
 JOB_TOKEN='glcbt-job-token-4711'
@@ -34,35 +78,35 @@ registry_htpasswd "$T/htpasswd" alice "$PW"
 htpasswd -Bb "$T/htpasswd" gitlab-ci-token "$JOB_TOKEN" 2>/dev/null
 registry_start --name BASIC --htpasswd "$T/htpasswd"
 
-probe 0 "$BASIC/team/app" --username alice --password-stdin -v <<<"$PW"
+push 0 "$BASIC/team/app" --username alice --password-stdin -v <<<"$PW"
 assert_contains "$T/err" "credentials for $BASIC from --username/--password-stdin"
-assert_contains "$T/out" "probe ok"
+assert_contains "$T/out" "@sha256:"
 
-probe 4 "$BASIC/team/app" --username alice --password-stdin <<<"wrong-password"
-assert_one_line "$T/err"
+push 4 "$BASIC/team/app" --username alice --password-stdin <<<"wrong-password"
+error_line
 assert_contains "$T/err" "HTTP 401"
 assert_contains "$T/err" "--password-stdin"
 
-probe 4 "$BASIC/team/app"
-assert_one_line "$T/err"
+push 4 "$BASIC/team/app" </dev/null
+error_line
 assert_contains "$T/err" "$BASIC requires a username and password"
 assert_contains "$T/err" "docker login $BASIC"
 
-TAGSEAL_USERNAME=alice TAGSEAL_PASSWORD=$PW probe 0 "$BASIC/team/app"
-TAGSEAL_USERNAME=alice probe 2 "$BASIC/team/app"
+TAGSEAL_USERNAME=alice TAGSEAL_PASSWORD=$PW push 0 "$BASIC/team/app"
+TAGSEAL_USERNAME=alice push 2 "$BASIC/team/app"
 assert_contains "$T/err" "TAGSEAL_PASSWORD"
 
 # GitLab CI's default for the host in CI_REGISTRY
-CI_REGISTRY=$BASIC CI_JOB_TOKEN=$JOB_TOKEN probe 0 "$BASIC/team/app" -v
+CI_REGISTRY=$BASIC CI_JOB_TOKEN=$JOB_TOKEN push 0 "$BASIC/team/app" -v
 assert_contains "$T/err" "GitLab CI (CI_JOB_TOKEN)"
 
 # Docker config: auths, with and without a scheme
 docker_config "$T/dc-auths" "{\"auths\":{\"http://$BASIC\":{\"auth\":\"$(b64 "alice:$PW")\"}}}"
-DOCKER_CONFIG=$T/dc-auths probe 0 "$BASIC/team/app"
+DOCKER_CONFIG=$T/dc-auths push 0 "$BASIC/team/app"
 docker_config "$T/dc-auths2" "{\"auths\":{\"$BASIC\":{\"auth\":\"$(b64 "alice:wrong")\"}}}"
-DOCKER_CONFIG=$T/dc-auths2 probe 4 "$BASIC/team/app"
+DOCKER_CONFIG=$T/dc-auths2 push 4 "$BASIC/team/app"
 # ... the command line wins over it
-DOCKER_CONFIG=$T/dc-auths2 probe 0 "$BASIC/team/app" --username alice --password-stdin <<<"$PW"
+DOCKER_CONFIG=$T/dc-auths2 push 0 "$BASIC/team/app" --username alice --password-stdin <<<"$PW"
 
 # Docker config: credHelpers with a real docker-credential-* program
 mkdir -p "$T/bin"
@@ -78,10 +122,10 @@ fi
 EOF
 chmod +x "$T/bin/docker-credential-tstest"
 docker_config "$T/dc-helper" "{\"credHelpers\":{\"$BASIC\":\"tstest\"}}"
-PATH=$T/bin:$PATH DOCKER_CONFIG=$T/dc-helper probe 0 "$BASIC/team/app" -v
+PATH=$T/bin:$PATH DOCKER_CONFIG=$T/dc-helper push 0 "$BASIC/team/app" -v
 assert_contains "$T/err" "credential helper docker-credential-tstest"
 docker_config "$T/dc-store" '{"credsStore":"tstest"}'
-PATH=$T/bin:$PATH DOCKER_CONFIG=$T/dc-store probe 0 "$BASIC/team/app"
+PATH=$T/bin:$PATH DOCKER_CONFIG=$T/dc-store push 0 "$BASIC/team/app"
 
 # ---- token auth ----
 tokenserver_keys "$T/tk"
@@ -95,21 +139,33 @@ token_registry() {
 tokenserver_start --name TOKENS "$T/tk" --user "alice:$PW" --refresh-token "$REFRESH:alice"
 token_registry TOKREG TOKENS
 
-probe 0 "$TOKREG/team/app" --username alice --password-stdin -v <<<"$PW"
-assert_contains "$TOKENS_LOG" "GET basic alice repository:team/app:pull,push ->"
+push 0 "$TOKREG/team/app" --username alice --password-stdin -v <<<"$PW"
+assert_contains "$TOKENS_LOG" "GET basic alice repository:team/app$N:pull,push ->"
 assert_contains "$T/err" "token for $TOKREG from 127.0.0.1:$TOKENS_PORT"
+SRC=team/app$N   # holds the image's blobs now
 
-probe 4 "$TOKREG/team/app" --username alice --password-stdin <<<"wrong-password"
-assert_one_line "$T/err"
+push 4 "$TOKREG/team/app" --username alice --password-stdin <<<"wrong-password"
+error_line
 assert_contains "$T/err" "authentication to $TOKREG failed: token service 127.0.0.1:$TOKENS_PORT answered HTTP 401 UNAUTHORIZED"
 
 # anonymous: the token grants nothing, the registry refuses
-probe 4 "$TOKREG/team/app"
-assert_one_line "$T/err"
+push 4 "$TOKREG/team/app"
+error_line
 assert_contains "$T/err" "HTTP 401"
 
-# scopes: read-only actions, a mount source, a scope added after the token
-"$PROBE" token "$TOKREG" team/app "Bearer realm=\"http://127.0.0.1:$TOKENS_PORT/token\",service=\"tagseal-test\",scope=\"registry:catalog:*\"" \
+# a mount source: its pull scope is added after the first token, which is
+# then fetched anew with both scopes
+push 0 "$TOKREG/team/app" --mount-from "$TOKREG/$SRC" -v --username alice --password-stdin <<<"$PW"
+assert_contains "$T/err" "lacks a scope; fetching a new one"
+assert_contains "$TOKENS_LOG" "GET basic alice repository:team/app$N:pull,push|repository:$SRC:pull ->"
+grep -Eq "blob sha256:[0-9a-f]{64} mounted from $SRC" "$T/err" || ts_fail "no blob mounted from $SRC"
+
+# scopes of one token request: read-only actions, a mount source, a scope
+# from the challenge, a scope added after the token (ts_auth alone, through
+# test_auth's token mode: no command asks for exactly these)
+TOKEN_PROBE=${TS_AUTH_PROBE:-$TS_BUILD_DIR/tests/test_auth}
+[ -x "$TOKEN_PROBE" ] || ts_fail "$TOKEN_PROBE not built"
+"$TOKEN_PROBE" token "$TOKREG" team/app "Bearer realm=\"http://127.0.0.1:$TOKENS_PORT/token\",service=\"tagseal-test\",scope=\"registry:catalog:*\"" \
 	--actions pull --scope team/base:pull --username alice --password-stdin \
 	<<<"$PW" >"$T/out" 2>"$T/err" || { cat "$T/err" >&2; ts_fail "token probe failed"; }
 cat "$T/out" "$T/err" >>"$TRANSCRIPT"
@@ -120,11 +176,11 @@ assert_contains "$TOKENS_LOG" "GET basic alice repository:team/app:pull|reposito
 # an identity token (refresh token) from the Docker config: the OAuth2 POST
 docker_config "$T/dc-idtok" \
 	"{\"auths\":{\"$TOKREG\":{\"auth\":\"$(b64 "alice:")\",\"identitytoken\":\"$REFRESH\"}}}"
-DOCKER_CONFIG=$T/dc-idtok probe 0 "$TOKREG/team/app"
-assert_contains "$TOKENS_LOG" "POST refresh_token alice repository:team/app:pull,push"
+DOCKER_CONFIG=$T/dc-idtok push 0 "$TOKREG/team/app"
+assert_contains "$TOKENS_LOG" "POST refresh_token alice repository:team/app$N:pull,push"
 docker_config "$T/dc-idtok-bad" \
 	"{\"auths\":{\"$TOKREG\":{\"auth\":\"$(b64 "alice:")\",\"identitytoken\":\"revoked\"}}}"
-DOCKER_CONFIG=$T/dc-idtok-bad probe 4 "$TOKREG/team/app"
+DOCKER_CONFIG=$T/dc-idtok-bad push 4 "$TOKREG/team/app"
 assert_contains "$T/err" "HTTP 401"
 
 # a token service without the POST form: fall back to GET
@@ -132,69 +188,66 @@ tokenserver_start --name TOK404 "$T/tk" --mode post404 --user "alice:$PW" --refr
 token_registry REG404 TOK404
 docker_config "$T/dc-idtok404" \
 	"{\"auths\":{\"$REG404\":{\"auth\":\"$(b64 "alice:")\",\"identitytoken\":\"$REFRESH\"}}}"
-DOCKER_CONFIG=$T/dc-idtok404 probe 0 "$REG404/team/app"
+DOCKER_CONFIG=$T/dc-idtok404 push 0 "$REG404/team/app"
 assert_contains "$TOK404_LOG" "POST REFUSED404"
-assert_contains "$TOK404_LOG" "GET basic alice repository:team/app:pull,push"
+assert_contains "$TOK404_LOG" "GET basic alice repository:team/app$N:pull,push"
 
 # a token service that knows only the OAuth2 POST: password grant
 tokenserver_start --name TOK405 "$T/tk" --mode get405 --user "alice:$PW"
 token_registry REG405 TOK405
-probe 0 "$REG405/team/app" --username alice --password-stdin <<<"$PW"
+push 0 "$REG405/team/app" --username alice --password-stdin <<<"$PW"
 assert_contains "$TOK405_LOG" "GET REFUSED405"
-assert_contains "$TOK405_LOG" "POST password alice repository:team/app:pull,push"
+assert_contains "$TOK405_LOG" "POST password alice repository:team/app$N:pull,push"
 
 # a token realm redirecting to another host: the credentials stay behind
 tokenserver_start --name TOKOTHER "$T/tk" --bind 127.0.0.2 --user "alice:$PW"
 tokenserver_start --name TOKREDIR "$T/tk" --user "alice:$PW" \
 	--redirect "http://127.0.0.2:$TOKOTHER_PORT/token"
 token_registry REGREDIR TOKREDIR
-probe 4 "$REGREDIR/team/app" --username alice --password-stdin <<<"$PW"
+push 4 "$REGREDIR/team/app" --username alice --password-stdin <<<"$PW"
 assert_contains "$TOKREDIR_LOG" "GET REDIRECTED"
-assert_contains "$TOKOTHER_LOG" "GET anonymous - repository:team/app:pull,push"
+assert_contains "$TOKOTHER_LOG" "GET anonymous - repository:team/app$N:pull,push"
 assert_not_contains "$TOKOTHER_LOG" "alice"
 
 # a reduced grant: reading works, the push is refused by the registry
 tokenserver_start --name TOKRED "$T/tk" --mode reduced --user "alice:$PW"
 token_registry REGRED TOKRED
-probe 0 "$REGRED/team/app" --pull-only --username alice --password-stdin <<<"$PW"
-probe 4 "$REGRED/team/app" --username alice --password-stdin <<<"$PW"
-assert_one_line "$T/err"
+tags 0 "$REGRED/team/app" --username alice --password-stdin <<<"$PW"
+push 4 "$REGRED/team/app" --username alice --password-stdin <<<"$PW"
+error_line
 assert_contains "$T/err" "HTTP 401"
 assert_contains "$TOKRED_LOG" '"actions": ["pull"]'
 
-# tokens that live 2 s are fetched again before they expire
+# tokens that live 2 s are fetched again before they expire (a proxy holds
+# the first manifest PUT 3 s, so the push outlives its first token)
 tokenserver_start --name TOKSHORT "$T/tk" --expires 2 --user "alice:$PW"
 token_registry REGSHORT TOKSHORT
-probe 0 "$REGSHORT/team/app" --sleep 3 -v --username alice --password-stdin <<<"$PW"
+faultproxy_start --name SLOWP "$REGSHORT_URL" --faults stall --stall 3 --methods PUT \
+	--paths /manifests/ --rate 1 --max-faults 1
+push 0 "$SLOWP/team/app" -v --username alice --password-stdin <<<"$PW"
+assert_eq "$(faultproxy_count SLOWP 'fault stall')" 1 "the manifest PUT was held"
 assert_contains "$T/err" "is about to expire; fetching a new one"
 [ "$(grep -c '^GET basic alice' "$TOKSHORT_LOG")" -ge 2 ] || ts_fail "token not refreshed"
 
-# ---- tagseal push itself, once it takes credentials ----
-if "$TAGSEAL" push --help 2>/dev/null | grep -q -- --password-stdin; then
-	. "$TS_LIB_DIR/fixtures.sh"
-	ts_need skopeo umoci jq
-	fixture_oci_archive "$T/img.tar" v1 2 7 >/dev/null
-	for reg in BASIC TOKREG; do
-		repo=${!reg}/team/pushed
-		run_ts 0 push "$T/img.tar" --repo "$repo" --tag v1 --username alice --password-stdin \
-			--digest-file "$T/digest-$reg" --metadata-file "$T/meta-$reg.json" \
-			--record "$T/record-$reg.jsonl" <<<"$PW"
-		cat "$T/out" "$T/err" "$T/digest-$reg" "$T/meta-$reg.json" "$T/record-$reg.jsonl" >>"$TRANSCRIPT"
-		registry_pull_verify "$repo:v1" "$T/pulled-$reg" --src-tls-verify=false \
-			--src-creds "alice:$PW" >/dev/null
-		run_ts 4 push "$T/img.tar" --repo "$repo" --tag v2 --username alice --password-stdin \
-			<<<"wrong-password"
-		cat "$T/out" "$T/err" >>"$TRANSCRIPT"
-		assert_one_line "$T/err"
-		assert_contains "$T/err" "401"
-		TS_RC=0
-		"$TAGSEAL" push "$T/img.tar" --repo "$repo" --tag v3 -v \
-			>>"$TRANSCRIPT" 2>&1 </dev/null || TS_RC=$?
-		assert_eq "$TS_RC" 4 "anonymous push to $reg"
-	done
-else
-	echo "note: tagseal push does not take --password-stdin yet; probe only" >&2
-fi
+# ---- every output of a push, pulled back; refusals ----
+for reg in BASIC TOKREG; do
+	repo=${!reg}/team/pushed
+	run_ts 0 push "$T/img.tar" --repo "$repo" --tag v1 --username alice --password-stdin \
+		--digest-file "$T/digest-$reg" --metadata-file "$T/meta-$reg.json" \
+		--record "$T/record-$reg.jsonl" <<<"$PW"
+	cat "$T/out" "$T/err" "$T/digest-$reg" "$T/meta-$reg.json" "$T/record-$reg.jsonl" >>"$TRANSCRIPT"
+	registry_pull_verify "$repo:v1" "$T/pulled-$reg" --src-tls-verify=false \
+		--src-creds "alice:$PW" >/dev/null
+	run_ts 4 push "$T/img.tar" --repo "$repo" --tag v2 --username alice --password-stdin \
+		<<<"wrong-password"
+	cat "$T/out" "$T/err" >>"$TRANSCRIPT"
+	error_line
+	assert_contains "$T/err" "401"
+	TS_RC=0
+	"$TAGSEAL" push "$T/img.tar" --repo "$repo" --tag v3 -v \
+		>>"$TRANSCRIPT" 2>&1 </dev/null || TS_RC=$?
+	assert_eq "$TS_RC" 4 "anonymous push to $reg"
+done
 
 # ---- nothing secret anywhere ----
 for s in "$PW" "$(b64 "alice:$PW")" "$JOB_TOKEN" "$REFRESH" wrong-password; do

@@ -109,3 +109,19 @@ registry_stop OTHER
 ! kill -0 "$other_pid" 2>/dev/null || ts_fail "registry_stop left pid $other_pid running"
 curl -s --max-time 2 "http://$OTHER/v2/" >/dev/null && ts_fail "registry_stop left $OTHER answering"
 echo "harness ok"
+
+# a part a test could not run is logged for scripts/test.sh's summary
+cat >"$T/partial.sh" <<EOS
+. "$TS_LIB_DIR/common.sh"
+ts_skip_part "frobnicator absent: frobbing not run"
+echo rest-ran
+EOS
+out=$(TS_SKIP_LOG="$T/skipped.log" TAGSEAL=$TAGSEAL bash "$T/partial.sh" 2>"$T/partial.err") ||
+	ts_fail "a test with a skipped part failed"
+assert_eq "$out" "rest-ran" "the rest of a test with a skipped part runs"
+assert_eq "$(cat "$T/skipped.log")" "partial: frobnicator absent: frobbing not run" "skipped-part log"
+assert_contains "$T/partial.err" "SKIP (part): frobnicator absent"
+# and scripts/test.sh counts each line as one skipped in its summary
+grep -q 'count_skipped_parts' "$TS_SOURCE_DIR/scripts/test.sh" ||
+	ts_fail "scripts/test.sh does not count skipped parts"
+echo "ok: skipped parts are logged"

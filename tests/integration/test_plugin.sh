@@ -156,7 +156,7 @@ jq -e '.SchemaVersion == "0.1.0" and (.Vendor | length > 0) and (.ShortDescripti
 	and (.URL | startswith("https://"))' <<<"$meta" >/dev/null || ts_fail "plugin metadata: $meta"
 assert_eq "tagseal $(jq -r .Version <<<"$meta")" "$("$TAGSEAL" --version)" "plugin metadata Version"
 if ! command -v docker >/dev/null 2>&1; then
-	echo "SKIP: docker CLI absent: 'docker tagseal' not run" >&2
+	ts_skip_part "docker CLI absent: 'docker tagseal' not run"
 	echo "ok: plugin (without the docker CLI)"
 	exit 0
 fi
@@ -181,4 +181,35 @@ assert_eq "$(registry_pull_verify "$REGISTRY/team/app:1.0.0" "$T/pull-docker" "$
 	"docker tagseal push: pulled digest"
 (cd "$T/dk" && HOME="$T/home" PATH="$T/bin:$PATH" docker --help) 2>&1 | grep -q 'tagseal\*' ||
 	ts_fail "docker --help does not list the tagseal plugin"
+
+# Docker's global options before the plugin's name reach the plugin first
+# (`docker --config DIR tagseal ...` runs `docker-tagseal --config DIR tagseal ...`):
+# --config is where the credentials are (HOME's config has none now),
+# --debug is -v, engine options are ignored with a note.
+mkdir -p "$T/cfg/cli-plugins" "$T/home2"
+cp "$T/home/.docker/config.json" "$T/cfg/config.json"
+cp "$T/home/.docker/cli-plugins/docker-tagseal" "$T/cfg/cli-plugins/"
+dk() { (cd "$T/dk" && env -u DOCKER_CONFIG HOME="$T/home2" PATH="$T/bin:$PATH" docker "$@"); }
+RC=0
+dk --config "$T/cfg" --debug tagseal push image.tar --repo "$REGISTRY/team/app" --tag 1.0.1 \
+	>"$T/out" 2>"$T/err" || RC=$?
+[ "$RC" = 0 ] || { cat "$T/out" "$T/err" >&2; ts_fail "docker --config DIR --debug tagseal push exited $RC"; }
+assert_contains "$T/err" "credentials for $REGISTRY from Docker config $T/cfg/config.json"
+[[ $(tail -n 1 "$T/out") =~ ^$REGISTRY/team/app:1\.0\.1@sha256:[0-9a-f]{64}$ ]] ||
+	ts_fail "docker --config tagseal push printed '$(tail -n 1 "$T/out")'"
+RC=0
+dk --config="$T/cfg" --context default -l info tagseal --version >"$T/out" 2>"$T/err" || RC=$?
+[ "$RC" = 0 ] || { cat "$T/out" "$T/err" >&2; ts_fail "docker --context/-l tagseal --version exited $RC"; }
+assert_eq "$(cat "$T/out")" "$("$TAGSEAL" --version)" "docker --context -l tagseal --version"
+assert_contains "$T/err" "ignoring docker's --context"
+# without a tagseal binary the plugin says so
+RC=0
+(cd "$T/dk" && env -u DOCKER_CONFIG HOME="$T/home" PATH="/usr/local/bin:/usr/bin:/bin" \
+	TAGSEAL_BIN= docker tagseal --version) >"$T/out" 2>"$T/err" || RC=$?
+if command -v tagseal >/dev/null 2>&1 && [ "$(command -v tagseal)" != "$T/bin/tagseal" ]; then
+	ts_skip_part "a tagseal on PATH: the missing-binary message is not checked"
+else
+	[ "$RC" != 0 ] || ts_fail "the plugin without a tagseal binary exited 0"
+	assert_contains "$T/err" "the tagseal binary was not found"
+fi
 echo "ok: plugin"

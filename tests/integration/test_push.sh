@@ -148,6 +148,6 @@ if [ -d "$TS_SOURCE_DIR/../shared/fixtures/ggcr" ]; then
 	assert_contains "$T/err" "test_image_1"
 	assert_contains "$T/err" "test_image_2"
 else
-	echo "SKIP (part): ../shared absent, go-containerregistry tarballs not pushed" >&2
+	ts_skip_part "../shared absent, go-containerregistry tarballs not pushed"
 fi
 echo "test_push: all formats pushed and verified"

@@ -95,7 +95,7 @@ if [ -d "$TS_SOURCE_DIR/../shared/fixtures/ggcr" ]; then
 	refused 2 ggcr-null "manifest.json is null" "$G/null_manifest.tar"
 	refused 2 ggcr-nomanifest "neither manifest.json" "$G/no_manifest.tar"
 else
-	echo "SKIP (part): ../shared absent, broken go-containerregistry tarballs not tried" >&2
+	ts_skip_part "../shared absent, broken go-containerregistry tarballs not tried"
 fi
 
 # a registry that is not there: exit 4 naming the host

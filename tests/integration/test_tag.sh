@@ -111,7 +111,16 @@ assert_eq "$(out | python3 -c 'import json,sys; print(json.load(sys.stdin)["tag"
 echo change >>"$R/f-one"
 tg 0 -- --git-dir "$R" --scheme 'x{dirty}'
 assert_eq "$(out)" "x-dirty" "tracked change is dirty"
+# a dirty tree never gets the clean commit's tag from a preset or the default
+tg 0 -- --git-dir "$R" --scheme semver-sha
+assert_eq "$(out)" "2.0.0-g$(short)-dirty" "semver-sha on a dirty tree"
+tg 0 -- --git-dir "$R" --scheme sha
+assert_eq "$(out)" "$(short)-dirty" "sha on a dirty tree"
+tg 0 -- --git-dir "$R"
+[[ $(out) == *-g$(short)-dirty ]] || ts_fail "the default scheme on a dirty tree gave '$(out)'"
 g checkout -q -- f-one
+tg 0 -- --git-dir "$R" --scheme semver-sha
+assert_eq "$(out)" "2.0.0-g$(short)" "semver-sha on the clean tree"
 rm "$R/untracked"
 
 # ---- branches: sanitised; detached HEAD needs the CI's branch ----
@@ -263,7 +272,7 @@ if command -v umoci >/dev/null && command -v skopeo >/dev/null; then
 			"push and tag agree ($args)"
 	done
 else
-	echo "push comparison skipped: umoci or skopeo not installed" >&2
+	ts_skip_part "umoci or skopeo not installed: push comparison not run"
 fi
 
 # ---- with --repo: collisions and the alias rule against a real registry ----
@@ -305,6 +314,6 @@ if command -v docker-registry >/dev/null && command -v curl >/dev/null; then
 	assert_contains "$T/err" "alias latest"
 	tg 2 -- --tag x --repo 'Bad/Repo'
 else
-	echo "registry part skipped: docker-registry or curl not installed" >&2
+	ts_skip_part "docker-registry or curl not installed: registry part not run"
 fi
 echo "tag ok"

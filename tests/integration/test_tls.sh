@@ -4,15 +4,40 @@
 # CA trusted; without it (or with another CA) the certificate is refused with
 # exit 4 and a message saying what failed and how to fix it; an untrusted
 # registry on loopback is never retried in plain HTTP. No secret in output.
-#
-# Runs through the probe in test_auth (see test_auth.sh); once 'tagseal
-# push' takes --ca-file and --password-stdin, through push too.
+# Every case runs `tagseal push` (each to a repository of its own).
 . "$(dirname "$0")/../lib/common.sh"
 . "$TS_LIB_DIR/registry.sh"
 . "$TS_LIB_DIR/tokenserver.sh"
-ts_need docker-registry htpasswd openssl python3 curl
+. "$TS_LIB_DIR/fixtures.sh"
+ts_need docker-registry htpasswd openssl python3 curl skopeo umoci jq
 
-. "$TS_LIB_DIR/authprobe.sh"
+unset TAGSEAL_USERNAME TAGSEAL_PASSWORD GITHUB_TOKEN GITHUB_ACTOR CI_REGISTRY \
+	CI_REGISTRY_USER CI_REGISTRY_PASSWORD CI_JOB_TOKEN
+export DOCKER_CONFIG=$T/docker-none
+TRANSCRIPT=$T/transcript
+: >"$TRANSCRIPT"
+fixture_oci_archive "$T/img.tar" v1 1 11 >/dev/null
+N=0
+
+# push EXPECTED REPO [ARGS...]: push the test image to REPO+a fresh suffix
+# (tag v1); output in $T/out and $T/err, both also appended to $TRANSCRIPT.
+push() {
+	local want=$1 repo=$2 rc=0
+	shift 2
+	N=$((N + 1))
+	"$TAGSEAL" push "$T/img.tar" --repo "$repo$N" --tag v1 "$@" >"$T/out" 2>"$T/err" || rc=$?
+	cat "$T/out" "$T/err" >>"$TRANSCRIPT"
+	if [ "$rc" != "$want" ]; then
+		{ echo "tagseal push --repo $repo$N $*"; echo "exit $rc, expected $want"; cat "$T/err"; } >&2
+		ts_fail "push to $repo$N exited $rc, expected $want"
+	fi
+}
+
+# error_line: the one error line of the last run (verbose lines aside).
+error_line() {
+	grep '^tagseal: error:' "$T/err" >"$T/errline" || true
+	assert_one_line "$T/errline"
+}
 
 PW='tls-Secret 99'
 
@@ -25,18 +50,17 @@ registry_htpasswd "$T/htpasswd" alice "$PW"
 registry_start --name TLSREG --htpasswd "$T/htpasswd" --tls "$T/tls/server.crt" "$T/tls/server.key"
 PORT=${TLSREG##*:}
 
-probe 0 "$TLSREG/team/app" --ca-file "$CA" --username alice --password-stdin -v <<<"$PW"
+push 0 "$TLSREG/team/app" --ca-file "$CA" --username alice --password-stdin -v <<<"$PW"
 assert_contains "$T/err" "reached over https"
-probe 0 "localhost:$PORT/team/app" --ca-file "$CA" --username alice --password-stdin <<<"$PW"
+push 0 "localhost:$PORT/team/app" --ca-file "$CA" --username alice --password-stdin <<<"$PW"
 
 # not trusted: exit 4, what failed and how to fix it, and no plain-HTTP retry
 for ca in "" "$T/other/ca/ca.crt"; do
-	probe 4 "$TLSREG/team/app" ${ca:+--ca-file "$ca"} --username alice --password-stdin -v <<<"$PW"
+	push 4 "$TLSREG/team/app" ${ca:+--ca-file "$ca"} --username alice --password-stdin -v <<<"$PW"
 	assert_contains "$T/err" "certificate"
 	assert_contains "$T/err" "--ca-file"
 	assert_not_contains "$T/err" "reached over http"
-	grep -v '^probe: ' "$T/err" >"$T/errline"
-	assert_one_line "$T/errline"
+	error_line
 done
 
 # ---- token auth, registry and realm both over HTTPS ----
@@ -45,41 +69,33 @@ tokenserver_start --name TOKENS "$T/tk" --user "alice:$PW" \
 	--tls-cert "$T/tls/server.crt" --tls-key "$T/tls/server.key"
 registry_start --name TOKREG --tls "$T/tls/server.crt" "$T/tls/server.key" \
 	--token "https://127.0.0.1:$TOKENS_PORT/token" tagseal-test tagseal-test-issuer "$T/tk/token.crt"
-probe 0 "$TOKREG/team/app" --ca-file "$CA" --username alice --password-stdin <<<"$PW"
-assert_contains "$TOKENS_LOG" "GET basic alice repository:team/app:pull,push"
+push 0 "$TOKREG/team/app" --ca-file "$CA" --username alice --password-stdin <<<"$PW"
+assert_contains "$TOKENS_LOG" "GET basic alice repository:team/app$N:pull,push"
 
 # a realm whose certificate is not trusted: the token request fails, exit 4
 tokenserver_start --name BADTLS "$T/tk" --user "alice:$PW" \
 	--tls-cert "$T/other/server.crt" --tls-key "$T/other/server.key"
 registry_start --name BADREG --tls "$T/tls/server.crt" "$T/tls/server.key" \
 	--token "https://127.0.0.1:$BADTLS_PORT/token" tagseal-test tagseal-test-issuer "$T/tk/token.crt"
-probe 4 "$BADREG/team/app" --ca-file "$CA" --username alice --password-stdin <<<"$PW"
-assert_one_line "$T/err"
+push 4 "$BADREG/team/app" --ca-file "$CA" --username alice --password-stdin <<<"$PW"
+error_line
 assert_contains "$T/err" "TLS with token service 127.0.0.1:$BADTLS_PORT failed"
 assert_contains "$T/err" "--ca-file"
 [ ! -s "$BADTLS_LOG" ] || ts_fail "the password reached a token service that was not trusted"
 
-# ---- tagseal push itself, once it takes --ca-file and credentials ----
-if "$TAGSEAL" push --help 2>/dev/null | grep -q -- --ca-file &&
-	"$TAGSEAL" push --help 2>/dev/null | grep -q -- --password-stdin; then
-	. "$TS_LIB_DIR/fixtures.sh"
-	ts_need skopeo umoci jq
-	fixture_oci_archive "$T/img.tar" v1 1 11 >/dev/null
-	run_ts 0 push "$T/img.tar" --repo "$TLSREG/team/pushed" --tag v1 --ca-file "$CA" \
-		--username alice --password-stdin -v <<<"$PW"
-	cat "$T/out" "$T/err" >>"$TRANSCRIPT"
-	# the registry offers HTTP/2 over TLS (Go's server does): it is used
-	assert_contains "$T/err" "(HTTP/2)"
-	registry_pull_verify "$TLSREG/team/pushed:v1" "$T/pulled" --src-cert-dir "$T/tls/ca" \
-		--src-creds "alice:$PW" >/dev/null
-	run_ts 4 push "$T/img.tar" --repo "$TLSREG/team/pushed" --tag v2 \
-		--username alice --password-stdin <<<"$PW"
-	cat "$T/out" "$T/err" >>"$TRANSCRIPT"
-	assert_one_line "$T/err"
-	assert_contains "$T/err" "--ca-file"
-else
-	echo "note: tagseal push does not take --ca-file/--password-stdin yet; probe only" >&2
-fi
+# ---- a push over HTTPS, pulled back; the CA is needed every time ----
+run_ts 0 push "$T/img.tar" --repo "$TLSREG/team/pushed" --tag v1 --ca-file "$CA" \
+	--username alice --password-stdin -v <<<"$PW"
+cat "$T/out" "$T/err" >>"$TRANSCRIPT"
+# the registry offers HTTP/2 over TLS (Go's server does): it is used
+assert_contains "$T/err" "(HTTP/2)"
+registry_pull_verify "$TLSREG/team/pushed:v1" "$T/pulled" --src-cert-dir "$T/tls/ca" \
+	--src-creds "alice:$PW" >/dev/null
+run_ts 4 push "$T/img.tar" --repo "$TLSREG/team/pushed" --tag v2 \
+	--username alice --password-stdin <<<"$PW"
+cat "$T/out" "$T/err" >>"$TRANSCRIPT"
+error_line
+assert_contains "$T/err" "--ca-file"
 
 for s in "$PW" "$(printf 'alice:%s' "$PW" | base64 -w0)"; do
 	assert_not_contains "$TRANSCRIPT" "$s"

@@ -59,6 +59,17 @@ ts_skip() {
 	exit 77
 }
 
+# ts_skip_part WHY: this test could not run a part of itself (a tool or
+# ../shared absent); it goes on with the rest. The reason is logged and,
+# when scripts/test.sh runs the suite (TS_SKIP_LOG set), counted in its
+# summary line as skipped.
+ts_skip_part() {
+	echo "SKIP (part): $*" >&2
+	if [ -n "${TS_SKIP_LOG:-}" ]; then
+		printf '%s: %s\n' "$(basename "$0" .sh)" "$*" >>"$TS_SKIP_LOG"
+	fi
+}
+
 # ts_fail WHY: fail this test, naming the test's line that led here (the
 # first caller outside tests/lib).
 ts_fail() {

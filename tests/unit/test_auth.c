@@ -2,25 +2,19 @@
  * test_auth.c - the WWW-Authenticate parser and the auth state machine
  * (Basic answers, refusals, plain-HTTP rules) without a network.
  *
- * Also a test-only probe used by tests/integration/test_auth.sh and
- * test_tls.sh until 'tagseal push' exists:
- *   test_auth probe REPO [--ca-file F] [--plain-http] [--username U
- *                    --password-stdin] [--pull-only] [--sleep S] [-v]
- * opens REPO through registry.c, lists its tags, uploads a small blob
- * (unless --pull-only) and exits with the ts_code, printing the error line.
- * And `test_auth token ...` (see token_probe) drives ts_auth alone.
+ * Also `test_auth token ...` (see token_probe), used by
+ * tests/integration/test_auth.sh: one token request through ts_auth alone,
+ * with scopes no tagseal command asks for together.
  */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "check_run.h"
 #include "tagseal/auth.h"
 #include "tagseal/creds.h"
-#include "tagseal/digest.h"
-#include "tagseal/registry.h"
+#include "tagseal/netopts.h"
 
 static ts_challenge *parse_ok(const char *h, size_t *n)
 {
@@ -258,73 +252,7 @@ START_TEST(identity_token_only_cannot_answer_basic)
 }
 END_TEST
 
-/* ---- the probe ---- */
-
-static void probe_log(void *ud, const char *line)
-{
-	(void)ud;
-	fprintf(stderr, "probe: %s\n", line);
-}
-
-static int probe(int argc, char **argv)
-{
-	ts_registry_opts o = TS_REGISTRY_OPTS_INIT;
-	ts_error err = TS_ERROR_INIT;
-	ts_ref ref = TS_REF_INIT;
-	ts_registry *r = NULL;
-	char *password = NULL, **tags = NULL, data[64], digest[TS_DIGEST_STRLEN];
-	int pull_only = 0, sleep_s = 0;
-	size_t ntags = 0;
-	ts_code rc;
-
-	for (int i = 3; i < argc; i++) {
-		if (!strcmp(argv[i], "--ca-file") && i + 1 < argc)
-			o.ca_file = argv[++i];
-		else if (!strcmp(argv[i], "--plain-http"))
-			o.plain_http = true;
-		else if (!strcmp(argv[i], "--username") && i + 1 < argc)
-			o.username = argv[++i];
-		else if (!strcmp(argv[i], "--password-stdin")) {
-			if ((rc = ts_creds_read_password_stdin(&password, &err)) != TS_OK)
-				goto done;
-			o.password = password;
-		} else if (!strcmp(argv[i], "--pull-only"))
-			pull_only = 1;
-		else if (!strcmp(argv[i], "--sleep") && i + 1 < argc)
-			sleep_s = atoi(argv[++i]);
-		else if (!strcmp(argv[i], "-v")) {
-			o.verbose = 1;
-			o.log = probe_log;
-		}
-	}
-	o.retries = 0;
-	rc = ts_repo_parse(argv[2], &ref, "REPO", &err);
-	if (rc == TS_OK)
-		rc = ts_registry_open(&ref, &o, &r, &err);
-	if (rc == TS_OK)
-		rc = ts_registry_tags_list(r, &tags, &ntags, &err);
-	ts_registry_tags_free(tags);
-	if (rc == TS_OK && !pull_only) {
-		snprintf(data, sizeof(data), "tagseal probe %d", (int)getpid());
-		ts_sha256_digest(data, strlen(data), digest);
-		rc = ts_registry_blob_put(r, digest, data, strlen(data), &err);
-	}
-	if (rc == TS_OK && sleep_s) {
-		sleep((unsigned)sleep_s);
-		snprintf(data, sizeof(data), "tagseal probe %d, later", (int)getpid());
-		ts_sha256_digest(data, strlen(data), digest);
-		rc = ts_registry_blob_put(r, digest, data, strlen(data), &err);
-	}
-done:
-	if (rc != TS_OK)
-		fprintf(stderr, "tagseal: error: %s\n", err.msg);
-	else
-		printf("probe ok: %zu tags\n", ntags);
-	ts_registry_free(r);
-	ts_ref_free(&ref);
-	ts_secret_free(password);
-	return (int)rc;
-}
+/* ---- the token mode (for tests/integration/test_auth.sh) ---- */
 
 /* test_auth token HOST PATH CHALLENGE [--actions A] [--scope PATH:ACTIONS]...
  * [--username U --password-stdin] [--ca-file F]: answer one challenge with
@@ -384,8 +312,6 @@ int main(int argc, char **argv)
 	Suite *s;
 	TCase *tc, *tm;
 
-	if (argc >= 3 && strcmp(argv[1], "probe") == 0)
-		return probe(argc, argv);
 	if (argc >= 5 && strcmp(argv[1], "token") == 0)
 		return token_probe(argc, argv);
 	s = suite_create("auth");

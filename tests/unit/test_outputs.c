@@ -317,6 +317,67 @@ START_TEST(write_all_outputs)
 }
 END_TEST
 
+/* Every output path is checked before the push: named in the error. */
+START_TEST(preflight_paths)
+{
+	char dir[] = "/tmp/ts_preflight_XXXXXX";
+	ts_error err = TS_ERROR_INIT;
+	ts_output_paths p = { 0 };
+	char *file, *missing, *link, *cmd;
+	FILE *fp;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	file = ts_asprintf("%s/present", dir);
+	missing = ts_asprintf("%s/no/such/dir/out.json", dir);
+	link = ts_asprintf("%s/link", dir);
+	fp = fopen(file, "w");
+	ck_assert_ptr_nonnull(fp);
+	fclose(fp);
+	ck_assert_int_eq(symlink(file, link), 0);
+
+	ck_assert_int_eq(ts_output_check_writable(file, "--record", false, &err), TS_OK);
+	ck_assert_int_eq(ts_output_check_writable(file, "--digest-file", true, &err), TS_OK);
+	ck_assert_int_eq(ts_output_check_writable(dir, "--record", false, &err), TS_EUSAGE);
+	ck_assert_ptr_nonnull(strstr(err.msg, "not a regular file"));
+	ck_assert_int_eq(ts_output_check_writable(link, "--digest-file", true, &err), TS_EUSAGE);
+	ck_assert_ptr_nonnull(strstr(err.msg, "symbolic link"));
+	ck_assert_int_eq(ts_output_check_writable(missing, "--metadata-file", true, &err), TS_EUSAGE);
+	ck_assert_ptr_nonnull(strstr(err.msg, "--metadata-file '"));
+	ck_assert_ptr_nonnull(strstr(err.msg, "does not exist"));
+
+	p.metadata_file = file;
+	p.github_output = missing;
+	ck_assert_int_eq(ts_outputs_preflight(&p, &err), TS_EUSAGE);
+	ck_assert_ptr_nonnull(strstr(err.msg, "GITHUB_OUTPUT '"));
+	p.github_output = "";
+	ck_assert_int_eq(ts_outputs_preflight(&p, &err), TS_OK);
+
+	cmd = ts_asprintf("rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+	free(cmd);
+	free(file);
+	free(missing);
+	free(link);
+}
+END_TEST
+
+/* The record line and the metadata object share one builder of the facts. */
+START_TEST(shared_facts)
+{
+	ts_push_facts f = facts();
+	json_t *m = ts_outputs_metadata(&f), *shared = json_object();
+	const char *k;
+	json_t *v;
+
+	ts_outputs_put_facts(shared, &f, true);
+	ck_assert_int_ge(json_object_size(shared), 13);
+	json_object_foreach(shared, k, v)
+		ck_assert_msg(json_equal(v, json_object_get(m, k)), "key %s differs", k);
+	json_decref(shared);
+	json_decref(m);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("outputs");
@@ -333,6 +394,8 @@ int main(void)
 	tcase_add_test(tc, no_aliases);
 	tcase_add_test(tc, dotenv_limits);
 	tcase_add_test(tc, write_all_outputs);
+	tcase_add_test(tc, preflight_paths);
+	tcase_add_test(tc, shared_facts);
 	suite_add_tcase(s, tc);
 	return ts_check_run(s);
 }

@@ -91,6 +91,44 @@ START_TEST(tag_grammar)
 }
 END_TEST
 
+/* A reference with user:password@ is refused, and no message repeats the
+ * password (whatever else is wrong with the reference). */
+START_TEST(refuses_userinfo_without_echo)
+{
+	static const char *refs[] = {
+		"alice:S3cret@127.0.0.1:5000/app",
+		"alice:S3cret@127.0.0.1:5000/app:1@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+		"https://alice:S3cret@ghcr.io/org/app",
+		"alice:S3cret@ghcr.io/Org/App:-bad",
+		"alice:pa/S3cret@ghcr.io/app",
+		"alice:p@S3cret@ghcr.io/app",
+		"alice:S3cret@app",
+		"alice:S3cret@127.0.0.1:5000",
+		"alice@ghcr.io/app",
+	};
+	ts_ref r = TS_REF_INIT;
+	for (size_t i = 0; i < sizeof(refs) / sizeof(refs[0]); i++) {
+		ts_error err = TS_ERROR_INIT;
+		ck_assert_int_eq(ts_ref_parse(refs[i], &r, "--image", &err), TS_EUSAGE);
+		ck_assert_msg(!strstr(err.msg, "S3cret") && !strstr(err.msg, "alice"),
+			      "%s: %s", refs[i], err.msg);
+		ck_assert_ptr_nonnull(strstr(err.msg, "--image"));
+		ck_assert_int_eq(ts_repo_parse(refs[i], &r, "--repo", &err), TS_EUSAGE);
+		ck_assert_msg(!strstr(err.msg, "S3cret"), "%s: %s", refs[i], err.msg);
+	}
+	{
+		ts_error err = TS_ERROR_INIT;
+		ck_assert_int_eq(ts_repo_parse(refs[0], &r, "--repo", &err), TS_EUSAGE);
+		ck_assert_ptr_nonnull(strstr(err.msg, "must not carry credentials"));
+		ck_assert_ptr_nonnull(strstr(err.msg, "--username/--password-stdin"));
+	}
+	ck_assert(ts_ref_has_userinfo(refs[0]));
+	ck_assert(!ts_ref_has_userinfo("ghcr.io/org/app:1@sha256:0123"));
+	ck_assert(!ts_ref_has_userinfo("app@sha256:0123"));
+	ck_assert(!ts_ref_has_userinfo("ghcr.io/org/app"));
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("ref");
@@ -102,6 +140,7 @@ int main(void)
 	tcase_add_test(tc, rejects_bad_names);
 	tcase_add_test(tc, loopback_hosts);
 	tcase_add_test(tc, tag_grammar);
+	tcase_add_test(tc, refuses_userinfo_without_echo);
 	suite_add_tcase(s, tc);
 	return ts_check_run(s);
 }

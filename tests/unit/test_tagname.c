@@ -209,15 +209,16 @@ END_TEST
 
 START_TEST(presets_and_default)
 {
-	ck_assert_str_eq(ts_tagname_preset("sha"), "{sha}");
+	ck_assert_str_eq(ts_tagname_preset("sha"), "{sha}{dirty}");
 	ck_assert_str_eq(ts_tagname_preset("semver"), "{version}");
-	ck_assert_str_eq(ts_tagname_preset("semver-sha"), "{version}-g{sha}");
+	ck_assert_str_eq(ts_tagname_preset("semver-sha"), "{version}-g{sha}{dirty}");
 	ck_assert_str_eq(ts_tagname_preset("date-build"), "{date:%Y%m%d}-{build}");
 	ck_assert_ptr_null(ts_tagname_preset("semvr"));
-	ck_assert_str_eq(ts_tagname_default_scheme(true, true), "{version}-{build}.g{sha}");
-	ck_assert_str_eq(ts_tagname_default_scheme(true, false), "{version}-g{sha}");
-	ck_assert_str_eq(ts_tagname_default_scheme(false, true), "{date:%Y%m%d}-{build}.g{sha}");
-	ck_assert_str_eq(ts_tagname_default_scheme(false, false), "{date:%Y%m%d}-g{sha}");
+	ck_assert_str_eq(ts_tagname_default_scheme(true, true), "{version}-{build}.g{sha}{dirty}");
+	ck_assert_str_eq(ts_tagname_default_scheme(true, false), "{version}-g{sha}{dirty}");
+	ck_assert_str_eq(ts_tagname_default_scheme(false, true),
+			 "{date:%Y%m%d}-{build}.g{sha}{dirty}");
+	ck_assert_str_eq(ts_tagname_default_scheme(false, false), "{date:%Y%m%d}-g{sha}{dirty}");
 	/* every preset expands to a valid tag with full facts */
 	{
 		const char *names = ts_tagname_preset_names();

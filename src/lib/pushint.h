@@ -1,0 +1,72 @@
+/*
+ * pushint.h - what push.c (manifests, the tag) and pushlayers.c (planning
+ * and streaming the layers) share: the pusher and push's own per-layer
+ * state. Internal to the engine.
+ */
+#ifndef TAGSEAL_PUSHINT_H
+#define TAGSEAL_PUSHINT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "tagseal/blobcache.h"
+#include "tagseal/push.h"
+
+/* What a run of the pusher does with the registry. */
+typedef enum push_mode {
+	PUSH_UPLOAD,  /* send what the registry lacks */
+	PUSH_COMPARE, /* the tag exists: compute our digest to compare, trusting the
+		       * digests the source states; nothing is written */
+	PUSH_COMPUTE  /* no registry at all (dry run, inspect) */
+} push_mode;
+
+/* Push's state for one layer of the image (same index as ts_image.layers). */
+typedef struct push_layer {
+	bool wanted;         /* to be streamed */
+	bool done;           /* the registry has it as out_digest (or it is computed) */
+	bool retry;          /* failed in a way a new pass may cure */
+	bool retry_free;     /* ... and that pass is not a failed attempt */
+	bool verify_only;    /* the registry has it (layer cache): only check the
+			      * bytes against diff_id */
+	char out_digest[TS_DIGEST_STRLEN]; /* the blob as the registry has it */
+	int64_t out_size;
+	char diff_id[TS_DIGEST_STRLEN];    /* of the bytes read, when compressed here */
+	ts_upload_state resume; /* an interrupted upload to continue */
+} push_layer;
+
+typedef struct pusher {
+	const ts_push_opts *o;
+	ts_image *img;
+	ts_registry *reg;     /* this worker's connection; NULL in PUSH_COMPUTE */
+	push_mode mode;
+	ts_family family;     /* of the manifests we write */
+	ts_push_result *res;
+	ts_blobcache *cache;  /* NULL: off */
+	pthread_mutex_t *mu;  /* res and progress, when layers stream in parallel */
+	char **file_ids;      /* per layer: its file's identity before reading, or NULL */
+	push_layer *layers;   /* per image layer */
+	char (*man_digests)[TS_DIGEST_STRLEN]; /* per manifest: its digest as pushed */
+} pusher;
+
+static inline push_layer *push_state(const pusher *p, const ts_layer *l)
+{
+	return &p->layers[l - p->img->layers];
+}
+
+/* Allocate the per-layer and per-manifest state for p->img; free it. */
+void push_state_init(pusher *p);
+void push_state_free(pusher *p);
+
+void push_progress(const pusher *p, const char *fmt, ...) TS_PRINTF(2, 3);
+
+/* Identify every layer's file (layer cache) before anything is read. */
+void push_identify_files(pusher *p);
+
+/* Decide which layers must be read: skip those the registry has. */
+ts_code push_plan_layers(pusher *p, ts_error *err);
+
+/* Stream the wanted layers; in PUSH_UPLOAD, layers whose upload failed in a
+ * way another attempt may cure are sent again in more passes. */
+ts_code push_stream_layers(pusher *p, ts_error *err);
+
+#endif

@@ -1,0 +1,445 @@
+/*
+ * pushlayers.c - push's layers: deciding which the registry still needs
+ * (pushint.h), and streaming them - compressed on the way where the source
+ * stores them raw - to the registry on one or more connections, with
+ * further passes for uploads another attempt may cure.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pushint.h"
+
+void push_state_init(pusher *p)
+{
+	p->layers = ts_calloc(p->img->n_layers + 1, sizeof(*p->layers));
+	p->man_digests = ts_calloc(p->img->n_manifests + 1, TS_DIGEST_STRLEN);
+}
+
+void push_state_free(pusher *p)
+{
+	for (size_t i = 0; p->layers && i < p->img->n_layers; i++) {
+		if (p->reg)
+			ts_registry_upload_abandon(p->reg, &p->layers[i].resume); /* left after a failure */
+		ts_upload_state_clear(&p->layers[i].resume);
+	}
+	free(p->layers);
+	free(p->man_digests);
+	p->layers = NULL;
+	p->man_digests = NULL;
+	if (p->file_ids) {
+		for (size_t i = 0; i < p->img->n_layers; i++)
+			free(p->file_ids[i]);
+		free(p->file_ids);
+		p->file_ids = NULL;
+	}
+}
+
+/* The file a layer is read from, and the layer's name inside that file. */
+static char *layer_path(const pusher *p, const ts_layer *l)
+{
+	if (p->img->kind == TS_IMAGE_OCI_DIR)
+		return ts_asprintf("%s/%s", p->img->path, l->member);
+	return ts_strdup(p->img->path);
+}
+
+static const char *layer_member(const pusher *p, const ts_layer *l)
+{
+	return p->img->kind == TS_IMAGE_OCI_DIR ? "" : l->member;
+}
+
+void push_identify_files(pusher *p)
+{
+	char *whole = NULL;
+	if (!p->cache)
+		return;
+	p->file_ids = ts_calloc(p->img->n_layers + 1, sizeof(char *));
+	if (p->img->kind != TS_IMAGE_OCI_DIR)
+		whole = ts_blobcache_file_id(p->img->path);
+	for (size_t i = 0; i < p->img->n_layers; i++) {
+		char *f;
+		if (p->img->kind != TS_IMAGE_OCI_DIR) {
+			p->file_ids[i] = whole ? ts_strdup(whole) : NULL;
+			continue;
+		}
+		f = layer_path(p, &p->img->layers[i]);
+		p->file_ids[i] = ts_blobcache_file_id(f);
+		free(f);
+	}
+	free(whole);
+}
+
+static const char *file_id(const pusher *p, const ts_layer *l)
+{
+	return p->file_ids ? p->file_ids[l - p->img->layers] : NULL;
+}
+
+/* The layer's bytes were read in full and match its diff_id. */
+static void layer_read_ok(const pusher *p, const ts_layer *l, const char *diff_id)
+{
+	char *f;
+	if (!file_id(p, l))
+		return;
+	f = layer_path(p, l);
+	ts_blobcache_saw(p->cache, file_id(p, l), f, layer_member(p, l), diff_id);
+	free(f);
+}
+
+/* The layer's file is unchanged since its bytes were last read and matched
+ * diff_id. */
+static bool layer_seen(const pusher *p, const ts_layer *l)
+{
+	return ts_blobcache_seen(p->cache, file_id(p, l), layer_member(p, l), l->diff_id);
+}
+
+static void lock(const pusher *p)
+{
+	if (p->mu)
+		pthread_mutex_lock(p->mu);
+}
+
+static void unlock(const pusher *p)
+{
+	if (p->mu)
+		pthread_mutex_unlock(p->mu);
+}
+
+void push_progress(const pusher *p, const char *fmt, ...)
+{
+	ts_buf b = TS_BUF_INIT;
+	va_list ap;
+	if (!p->o->progress)
+		return;
+	va_start(ap, fmt);
+	ts_buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	lock(p);
+	p->o->progress(p->o->progress_ud, ts_buf_cstr(&b));
+	unlock(p);
+	ts_buf_free(&b);
+}
+
+/* ---- one layer ---- */
+
+/* The source's reader, noting whether an error came from it (such errors
+ * already name the image). */
+typedef struct src_rd {
+	ts_blob_reader read;
+	void *ctx;
+	bool failed;
+} src_rd;
+
+static long src_read(void *ctx, char *buf, size_t cap, ts_error *rerr)
+{
+	src_rd *s = ctx;
+	long n = s->read(s->ctx, buf, cap, rerr);
+	if (n < 0)
+		s->failed = true;
+	return n;
+}
+
+typedef struct layer_rd {
+	ts_compressor *c;
+	const ts_layer *l;
+	const char *image;
+	bool check_failed;   /* layer_check made the error */
+} layer_rd;
+
+static long layer_read(void *ctx, char *buf, size_t cap, ts_error *rerr)
+{
+	layer_rd *r = ctx;
+	return ts_compressor_read(r->c, buf, cap, rerr);
+}
+
+/* The uncompressed bytes must be what the config's diff_id says. */
+static ts_code layer_check(void *ctx, ts_error *err)
+{
+	layer_rd *r = ctx;
+	char diff[TS_DIGEST_STRLEN];
+	ts_compressor_input_digest(r->c, diff, NULL);
+	if (r->l->diff_id[0] && strcmp(diff, r->l->diff_id) != 0) {
+		r->check_failed = true;
+		return ts_error_setc(err, TS_C_INPUT,
+				     "image '%s': layer '%s' has content digest %s but the config's diff_id is %s",
+				     r->image, r->l->member, diff, r->l->diff_id);
+	}
+	return TS_OK;
+}
+
+/* Without a registry: read everything, hash it. */
+static ts_code drain(ts_blob_reader read, void *ctx, char digest[TS_DIGEST_STRLEN], int64_t *size,
+		     ts_error *err)
+{
+	char *buf = ts_malloc(1 << 20);
+	ts_sha256 *h = ts_sha256_new();
+	ts_error rerr = TS_ERROR_INIT;
+	long n;
+	*size = 0;
+	while ((n = read(ctx, buf, 1 << 20, &rerr)) > 0) {
+		ts_sha256_update(h, buf, (size_t)n);
+		*size += n;
+	}
+	free(buf);
+	ts_sha256_final(h, digest);
+	ts_sha256_free(h);
+	if (n < 0) {
+		*err = rerr;
+		return rerr.code ? rerr.code : TS_EUSAGE;
+	}
+	return TS_OK;
+}
+
+/* A layer already in the registry: only check its bytes against diff_id. */
+static ts_code verify_layer(pusher *p, const ts_layer *l, src_rd *sr, ts_error *err)
+{
+	char diff[TS_DIGEST_STRLEN];
+	int64_t n;
+	ts_code rc;
+	push_progress(p, "checking layer %s (already in the registry)", l->member);
+	rc = drain(src_read, sr, diff, &n, err);
+	if (rc == TS_OK && strcmp(diff, l->diff_id) != 0)
+		rc = ts_error_setc(err, TS_C_INPUT,
+				   "image '%s': layer '%s' has content digest %s but the config's diff_id is %s",
+				   p->img->path, l->member, diff, l->diff_id);
+	if (rc == TS_OK)
+		layer_read_ok(p, l, l->diff_id);
+	return rc;
+}
+
+static ts_code on_layer(void *ctx, size_t index, const ts_layer *l, ts_blob_reader read,
+			void *rctx, ts_error *err)
+{
+	pusher *p = ctx;
+	push_layer *s = &p->layers[index];
+	src_rd sr = { read, rctx, false };
+	bool named = false; /* the error names the image already */
+	ts_code rc;
+
+	if (s->verify_only) {
+		rc = verify_layer(p, l, &sr, err);
+		s->done = rc == TS_OK;
+		return rc;
+	}
+	if (l->enc == TS_ENC_RAW) {
+		layer_rd lr = { NULL, l, p->img->path, false };
+		rc = ts_compressor_new(p->o->compression, p->o->jobs, src_read, &sr, &lr.c, err);
+		if (rc)
+			return rc;
+		push_progress(p, "compressing and uploading layer %s (%lld bytes)", l->member,
+			      (long long)l->src_size);
+		if (p->mode == PUSH_UPLOAD) {
+			rc = ts_registry_blob_upload(p->reg, NULL, -1, layer_read, &lr, layer_check,
+						     &s->resume, s->out_digest, &s->out_size, err);
+		} else {
+			rc = drain(layer_read, &lr, s->out_digest, &s->out_size, err);
+			if (rc == TS_OK)
+				rc = layer_check(&lr, err);
+			named = true; /* made by the reader or by layer_check */
+		}
+		named = named || sr.failed || lr.check_failed;
+		if (rc == TS_OK) {
+			if (l->diff_id[0])
+				memcpy(s->diff_id, l->diff_id, TS_DIGEST_STRLEN);
+			else
+				ts_compressor_input_digest(lr.c, s->diff_id, NULL);
+			ts_blobcache_put(p->cache, s->diff_id, s->out_digest, s->out_size);
+			layer_read_ok(p, l, s->diff_id);
+		}
+		ts_compressor_free(lr.c);
+	} else {
+		push_progress(p, "uploading layer %s (%lld bytes)", l->member, (long long)l->src_size);
+		if (p->mode == PUSH_UPLOAD) {
+			rc = ts_registry_blob_upload(p->reg, l->src_digest[0] ? l->src_digest : NULL,
+						     l->src_size, src_read, &sr, NULL, &s->resume,
+						     s->out_digest, &s->out_size, err);
+			named = sr.failed;
+		} else {
+			rc = drain(src_read, &sr, s->out_digest, &s->out_size, err);
+			if (rc == TS_OK && l->src_digest[0] && strcmp(l->src_digest, s->out_digest) != 0)
+				rc = ts_error_setc(err, TS_C_INPUT, "image '%s': blob %s: its bytes have digest %s",
+						   p->img->path, l->src_digest, s->out_digest);
+			named = true;
+		}
+	}
+	if (rc != TS_OK && err->retryable && p->mode == PUSH_UPLOAD) {
+		/* start this layer over in another pass over the image */
+		push_progress(p, "layer %s: %s; it will be sent again", l->member, err->msg);
+		s->retry = true;
+		s->retry_free = err->retryable == TS_RETRY_FREE;
+		ts_error_clear(err);
+		return TS_OK;
+	}
+	if (rc == TS_OK) {
+		s->done = true;
+		if (p->mode == PUSH_UPLOAD) {
+			lock(p);
+			p->res->blobs_uploaded++;
+			unlock(p);
+		}
+	} else if (rc == TS_EUSAGE && !named) {
+		/* the registry client's own check of the bytes sent */
+		ts_error_prefix(err, "image '%s'", p->img->path);
+	}
+	return rc;
+}
+
+/* ---- planning ---- */
+
+/* Whether the repository has a blob, or can have it by mounting it from
+ * --mount-from. */
+static ts_code blob_present(pusher *p, const char *digest, bool *present, ts_error *err)
+{
+	ts_code rc = ts_registry_blob_exists(p->reg, digest, present, err);
+	if (rc == TS_OK && !*present && p->o->mount_from)
+		rc = ts_registry_blob_mount(p->reg, digest, p->o->mount_from, present, err);
+	return rc;
+}
+
+ts_code push_plan_layers(pusher *p, ts_error *err)
+{
+	for (size_t i = 0; i < p->img->n_layers; i++) {
+		const ts_layer *l = &p->img->layers[i];
+		push_layer *s = &p->layers[i];
+		s->wanted = !l->foreign;
+		if (l->foreign) {
+			memcpy(s->out_digest, l->src_digest, TS_DIGEST_STRLEN);
+			s->out_size = l->src_size;
+			s->done = true;
+			continue;
+		}
+		if (l->enc == TS_ENC_RAW && ts_blobcache_get(p->cache, l->diff_id, s->out_digest, &s->out_size)) {
+			/* compressed before: use it if the registry has it (or we only compute) */
+			bool exists = p->mode != PUSH_UPLOAD;
+			ts_code rc = exists ? TS_OK : blob_present(p, s->out_digest, &exists, err);
+			if (rc)
+				return rc;
+			if (exists && layer_seen(p, l)) {
+				/* this very file was read and checked before, and
+				 * has not changed since */
+				push_progress(p, "layer %s: unchanged since it was last checked; the registry has %s",
+					      l->member, s->out_digest);
+				s->done = true;
+				if (p->mode == PUSH_UPLOAD)
+					p->res->blobs_present++;
+				continue;
+			}
+			if (exists) {
+				/* the bytes are read and checked against the diff_id:
+				 * a cache entry never stands in for unread bytes */
+				s->verify_only = true;
+				if (p->mode == PUSH_UPLOAD)
+					p->res->blobs_present++;
+				continue;
+			}
+			s->out_digest[0] = '\0';
+		}
+		if (l->enc != TS_ENC_RAW && l->src_digest[0] && p->mode == PUSH_COMPARE) {
+			memcpy(s->out_digest, l->src_digest, TS_DIGEST_STRLEN);
+			s->out_size = l->src_size;
+			s->done = true;
+			continue;
+		}
+		if (l->enc != TS_ENC_RAW && l->src_digest[0] && p->mode == PUSH_UPLOAD) {
+			bool exists = false;
+			ts_code rc = blob_present(p, l->src_digest, &exists, err);
+			if (rc)
+				return rc;
+			if (exists) {
+				memcpy(s->out_digest, l->src_digest, TS_DIGEST_STRLEN);
+				s->out_size = l->src_size;
+				s->done = true;
+				p->res->blobs_present++;
+			}
+		}
+	}
+	return TS_OK;
+}
+
+/* ---- streaming ---- */
+
+/* How many layers go up at once: layers that are compressed on the way
+ * already use every core, so they go one at a time; layers sent as they
+ * are (or only checked) go up --jobs at a time, each on its own connection. */
+static int layer_streams(const pusher *p)
+{
+	int n = p->o->jobs > 0 ? p->o->jobs : ts_compress_default_threads();
+	if (n < 2 || !ts_image_parallel_ok(p->img) || p->mode != PUSH_UPLOAD)
+		return 1;
+	for (size_t i = 0; i < p->img->n_layers; i++) {
+		const push_layer *s = &p->layers[i];
+		if (s->wanted && !s->done && p->img->layers[i].enc == TS_ENC_RAW && !s->verify_only)
+			return 1;
+	}
+	return n > 4 ? 4 : n;
+}
+
+/* One pass over the image with n workers, each with its own connection. */
+static ts_code stream_pass(pusher *p, const bool *want, ts_error *err)
+{
+	int n = layer_streams(p);
+	pusher *w;
+	void **ctxs;
+	pthread_mutex_t mu;
+	ts_code rc = TS_OK;
+	int made = 1;
+
+	if (n == 1)
+		return ts_image_stream_layers(p->img, want, on_layer, p, err);
+	pthread_mutex_init(&mu, NULL);
+	w = ts_calloc((size_t)n, sizeof(*w));
+	ctxs = ts_calloc((size_t)n, sizeof(*ctxs));
+	for (int i = 0; i < n; i++) {
+		w[i] = *p;
+		w[i].mu = &mu;
+		ctxs[i] = &w[i];
+	}
+	for (; made < n; made++)
+		if (ts_registry_clone(p->reg, &w[made].reg, err) != TS_OK) {
+			ts_error_clear(err); /* fewer workers, then */
+			break;
+		}
+	rc = ts_image_stream_layers_parallel(p->img, want, made, on_layer, ctxs, err);
+	for (int i = 1; i < made; i++)
+		ts_registry_free(w[i].reg);
+	free(w);
+	free(ctxs);
+	pthread_mutex_destroy(&mu);
+	return rc;
+}
+
+ts_code push_stream_layers(pusher *p, ts_error *err)
+{
+	size_t n = p->img->n_layers;
+	bool *want = ts_calloc(n + 1, sizeof(bool));
+	ts_code rc = TS_OK;
+
+	for (int failed = 0;;) {
+		bool again = false, counted = false;
+		for (size_t i = 0; i < n; i++)
+			want[i] = p->layers[i].wanted && !p->layers[i].done;
+		rc = stream_pass(p, want, err);
+		if (rc)
+			break;
+		for (size_t i = 0; i < n; i++)
+			if (p->layers[i].retry && !p->layers[i].retry_free)
+				counted = true;
+		if (counted)
+			failed++;
+		for (size_t i = 0; i < n && rc == TS_OK; i++) {
+			push_layer *s = &p->layers[i];
+			if (!s->retry)
+				continue;
+			if (counted && failed >= ts_registry_attempts(p->reg))
+				rc = ts_error_set(err, TS_EREGISTRY,
+						  "layer %s could not be uploaded to %s after %d attempts",
+						  p->img->layers[i].member, p->o->repo->host, failed);
+			s->retry = s->retry_free = false;
+			again = true;
+		}
+		if (rc || !again)
+			break;
+	}
+	free(want);
+	return rc;
+}
