@@ -15,23 +15,43 @@
 
 static int run(int argc, char **argv);
 
-const ts_command ts_cmd_attest = {
-	"attest", run, "attest to an image's digest (SLSA provenance, SBOM, ...) with a key",
-	"usage: tagseal attest IMAGE --key FILE [OPTIONS]\n"
-	"\n"
+static const ts_optdef attest_defs[] = {
+	TS_SO_KEY_PRIVATE_DEF,
+	{ "predicate", TS_SO_PREDICATE, 0, TS_OPT_VALUE, "FILE",
+	  "a JSON predicate (an SPDX or CycloneDX SBOM, ...)", 0, 0 },
+	{ "predicate-type", TS_SO_PREDICATE_TYPE, 0, TS_OPT_VALUE, "URI",
+	  "its type (required with --predicate)", 0, 0 },
+	{ "git-dir", TS_SO_GIT_DIR, 0, TS_OPT_VALUE, "DIR",
+	  "the repository for provenance (default: discovered)", 0, 0 },
+	TS_SO_FORMAT_DEF,
+	{ NULL, 0, 0, 0, NULL, NULL, 0, 0 }
+};
+
+static const ts_optgroup attest_groups[] = {
+	{ "options", attest_defs },
+	{ "registry access", ts_regopts_defs },
+	TS_COMMON_GROUP,
+	{ NULL, NULL }
+};
+
+static const ts_cmdspec attest_spec = {
+	"attest IMAGE --key FILE [--predicate FILE --predicate-type URI] [OPTIONS]",
 	"Signs an in-toto statement about IMAGE's digest (REPO:TAG resolved now, or\n"
 	"REPO@DIGEST) in a DSSE envelope and stores it next to the image. Without\n"
 	"--predicate the predicate is SLSA provenance v1 built from the git\n"
-	"repository (remote, commit, ref) and the CI run (system, run URL).\n"
-	"The last line on stdout is REPO@sha256:<digest>.\n"
-	"\n"
-	"options:\n"
-	"  --key FILE           private key (as for 'tagseal sign')\n"
-	"  --predicate FILE     a JSON predicate (an SPDX or CycloneDX SBOM, ...)\n"
-	"  --predicate-type URI its type (required with --predicate)\n"
-	"  --git-dir DIR        the repository for provenance (default: discovered)\n"
-	TS_SIGOPTS_FORMAT_USAGE TS_REGOPTS_USAGE TS_COMMON_USAGE,
+	"repository (remote, commit, ref) and the CI run (system, run URL). The last\n"
+	"line on stdout is REPO@sha256:<digest>.\n",
+	attest_groups, NULL,
+	"0 attested\n"
+	"2 bad usage, an unreadable predicate, or a key that cannot be used (nothing is\n"
+	"  pushed)\n"
+	"4 registry, network, TLS or auth failure\n"
+	"5 the attestation was lost to concurrent writers\n",
 };
+
+const ts_command ts_cmd_attest = { "attest", run,
+				   "attest to an image's digest (SLSA provenance, SBOM, ...) with a key",
+				   &attest_spec };
 
 typedef struct attest_args {
 	const char *key, *predicate, *ptype, *git_dir, *image;
@@ -41,32 +61,28 @@ typedef struct attest_args {
 
 static int parse(int argc, char **argv, attest_args *a)
 {
-	static const struct option longopts[] = {
-		{ "key", required_argument, NULL, TS_SO_KEY },
-		{ "signature-format", required_argument, NULL, TS_SO_FORMAT },
-		{ "predicate", required_argument, NULL, TS_SO_PREDICATE },
-		{ "predicate-type", required_argument, NULL, TS_SO_PREDICATE_TYPE },
-		{ "git-dir", required_argument, NULL, TS_SO_GIT_DIR },
-		TS_REGOPTS_LONGOPTS, TS_COMMON_LONGOPTS, { NULL, 0, NULL, 0 },
-	};
+	ts_optiter *it = ts_opt_begin("attest", &attest_spec, argc, argv);
+	const char *arg;
 	int opt, rc = -1;
 
-	while (rc < 0 && (opt = getopt_long(argc, argv, TS_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
-		switch (opt) {
-		case TS_SO_KEY: a->key = optarg; break;
-		case TS_SO_PREDICATE: a->predicate = optarg; break;
-		case TS_SO_PREDICATE_TYPE: a->ptype = optarg; break;
-		case TS_SO_GIT_DIR: a->git_dir = optarg; break;
-		case TS_SO_FORMAT:
-			if (!ts_sigformat_parse(optarg, &a->fmt))
-				rc = ts_msg_usage("attest", "--signature-format '%s': expected bundle, "
-					"classic or both", optarg);
+	while (rc < 0 && (opt = ts_opt_next(it, &arg)) != 0) {
+		if (opt < 0) {
+			rc = 2;
 			break;
+		}
+		switch (opt) {
+		case TS_SO_KEY: a->key = arg; break;
+		case TS_SO_PREDICATE: a->predicate = arg; break;
+		case TS_SO_PREDICATE_TYPE: a->ptype = arg; break;
+		case TS_SO_GIT_DIR: a->git_dir = arg; break;
+		case TS_SO_FORMAT: rc = ts_sigcli_format("attest", ts_opt_src(it), arg, &a->fmt); break;
 		default:
-			if ((rc = ts_regopts_opt(&a->ro, "attest", opt, optarg)) == -2)
+			if ((rc = ts_regopts_opt(&a->ro, "attest", opt, arg, ts_opt_src(it))) == -2)
 				rc = ts_cli_common_opt(&ts_cmd_attest, opt);
 		}
 	}
+	optind = ts_opt_operands(it);
+	ts_opt_free(it);
 	if (rc >= 0)
 		return rc;
 	if (optind >= argc)

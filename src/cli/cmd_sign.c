@@ -9,24 +9,36 @@
 
 static int run(int argc, char **argv);
 
-const ts_command ts_cmd_sign = {
-	"sign", run, "sign an image's digest with a key (cosign-compatible)",
-	"usage: tagseal sign IMAGE --key FILE [OPTIONS]\n"
-	"\n"
+static const ts_optdef sign_defs[] = {
+	TS_SO_KEY_PRIVATE_DEF,
+	TS_SO_FORMAT_DEF,
+	{ "recursive", TS_SO_RECURSIVE, 0, TS_OPT_SWITCH, NULL,
+	  "for an image index, also sign each manifest it lists", 0, 0 },
+	{ NULL, 0, 0, 0, NULL, NULL, 0, 0 }
+};
+
+static const ts_optgroup sign_groups[] = {
+	{ "options", sign_defs },
+	{ "registry access", ts_regopts_defs },
+	TS_COMMON_GROUP,
+	{ NULL, NULL }
+};
+
+static const ts_cmdspec sign_spec = {
+	"sign IMAGE --key FILE [--signature-format bundle|classic|both] [--recursive] [OPTIONS]",
 	"IMAGE is REPO:TAG (resolved to its digest now) or REPO@DIGEST. Signs the\n"
 	"digest and stores the signature next to the image, keeping every signature\n"
-	"already there. The last line on stdout is REPO@sha256:<digest>.\n"
-	"\n"
-	"options:\n"
-	"  --key FILE           private key: PEM (ECDSA P-256, RSA 2048+, Ed25519;\n"
-	"                       encrypted PKCS#8 with TAGSEAL_KEY_PASSWORD) or cosign's\n"
-	"                       cosign.key (COSIGN_PASSWORD or TAGSEAL_KEY_PASSWORD)\n"
-	"  --recursive          for an image index, also sign each manifest it lists\n"
-	TS_SIGOPTS_FORMAT_USAGE TS_REGOPTS_USAGE TS_COMMON_USAGE
-	"\n"
-	"Exit: 0 signed; 2 bad usage or a key that cannot be used (nothing is pushed);\n"
-	"4 registry failure; 5 the signature was lost to concurrent writers.\n",
+	"already there (docs/signing.md). The last line on stdout is\n"
+	"REPO@sha256:<digest>.\n",
+	sign_groups, NULL,
+	"0 signed\n"
+	"2 bad usage, or a key that cannot be used (nothing is pushed)\n"
+	"4 registry, network, TLS or auth failure\n"
+	"5 the signature was lost to concurrent writers\n",
 };
+
+const ts_command ts_cmd_sign = { "sign", run, "sign an image's digest with a key (cosign-compatible)",
+				 &sign_spec };
 
 /* --recursive: each manifest an index lists, signed the same way. */
 static ts_code sign_children(ts_sigtarget *t, const ts_key *key, ts_sigformat fmt, ts_error *err)
@@ -47,13 +59,7 @@ static ts_code sign_children(ts_sigtarget *t, const ts_key *key, ts_sigformat fm
 
 static int run(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "key", required_argument, NULL, TS_SO_KEY },
-		{ "signature-format", required_argument, NULL, TS_SO_FORMAT },
-		{ "recursive", no_argument, NULL, TS_SO_RECURSIVE },
-		TS_REGOPTS_LONGOPTS, TS_COMMON_LONGOPTS, { NULL, 0, NULL, 0 },
-	};
-	const char *key_path = NULL, *image;
+	const char *key_path = NULL, *arg;
 	ts_sigformat fmt = TS_SIGFMT_DEFAULT;
 	ts_regopts ro;
 	ts_error err = TS_ERROR_INIT;
@@ -61,20 +67,27 @@ static int run(int argc, char **argv)
 	ts_sigtarget t = { 0 };
 	ts_sign_result res;
 	bool recursive = false;
+	ts_optiter *it;
 	int opt, rc = -1;
 
 	ts_regopts_init(&ro);
-	while (rc < 0 && (opt = getopt_long(argc, argv, TS_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
-		if (opt == TS_SO_KEY)
-			key_path = optarg;
-		else if (opt == TS_SO_RECURSIVE)
-			recursive = true;
-		else if (opt == TS_SO_FORMAT && !ts_sigformat_parse(optarg, &fmt))
-			rc = ts_msg_usage("sign", "--signature-format '%s': expected bundle, classic or both",
-					  optarg);
-		else if (opt != TS_SO_FORMAT && opt != TS_SO_RECURSIVE && (rc = ts_regopts_opt(&ro, "sign", opt, optarg)) == -2)
-			rc = ts_cli_common_opt(&ts_cmd_sign, opt);
+	it = ts_opt_begin("sign", &sign_spec, argc, argv);
+	while (rc < 0 && (opt = ts_opt_next(it, &arg)) != 0) {
+		if (opt < 0) {
+			rc = 2;
+			break;
+		}
+		switch (opt) {
+		case TS_SO_KEY: key_path = arg; break;
+		case TS_SO_RECURSIVE: recursive = true; break;
+		case TS_SO_FORMAT: rc = ts_sigcli_format("sign", ts_opt_src(it), arg, &fmt); break;
+		default:
+			if ((rc = ts_regopts_opt(&ro, "sign", opt, arg, ts_opt_src(it))) == -2)
+				rc = ts_cli_common_opt(&ts_cmd_sign, opt);
+		}
 	}
+	optind = ts_opt_operands(it);
+	ts_opt_free(it);
 	if (rc < 0 && optind >= argc)
 		rc = ts_msg_usage("sign", "IMAGE is missing");
 	if (rc < 0 && optind + 1 < argc)
@@ -85,9 +98,9 @@ static int run(int argc, char **argv)
 		rc = ts_regopts_check(&ro, "sign");
 	if (rc >= 0)
 		goto out;
-	image = argv[optind];
 	if (ts_key_load_private(key_path, &key, &err) != TS_OK ||
-	    ts_regopts_finish(&ro, 2, &err) != TS_OK || ts_sigtarget_open(image, &ro, &t, &err) != TS_OK ||
+	    ts_regopts_finish(&ro, 2, &err) != TS_OK ||
+	    ts_sigtarget_open(argv[optind], &ro, &t, &err) != TS_OK ||
 	    ts_sign_digest(t.reg, &t.ref, t.digest, key, fmt, &res, &err) != TS_OK) {
 		rc = ts_msg_fail(&err);
 		goto out;

@@ -14,41 +14,64 @@
 
 #define MAX_REQUIRE 16
 
-const char ts_verify_image_usage[] =
-	"usage: tagseal verify IMAGE --key PUB [--require WHAT]... [OPTIONS]\n"
-	"\n"
+static const ts_optdef verify_image_defs[] = {
+	{ "key", TS_SO_KEY, 0, TS_OPT_VALUE, "PUB", "the public key (PEM), e.g. cosign.pub", 0, 0 },
+	{ "require", TS_SO_REQUIRE, 0, TS_OPT_LIST, "WHAT",
+	  "signature (the default), provenance (a SLSA provenance\n"
+	  "attestation), or a predicate type URI; repeatable, all\n"
+	  "must be met", 0, 0 },
+	{ NULL, 0, 0, 0, NULL, NULL, 0, 0 }
+};
+
+static const ts_optgroup verify_image_groups[] = {
+	{ "options", verify_image_defs },
+	{ "registry access", ts_regopts_defs },
+	TS_COMMON_GROUP,
+	{ NULL, NULL }
+};
+
+const ts_cmdspec ts_verify_image_spec = {
+	"verify IMAGE --key PUB [--require signature|provenance|URI]... [OPTIONS]",
 	"IMAGE is REPO:TAG (resolved to its digest now) or REPO@DIGEST. Finds the\n"
 	"signatures and attestations attached to that digest (Sigstore bundles as\n"
 	"OCI referrers, through the referrers API or the sha256-<hex> fallback tag,\n"
 	"and cosign's sha256-<hex>.sig/.att tags), checks each with the key, and\n"
-	"that what was signed names this very digest.\n"
-	"\n"
-	"options:\n"
-	"  --key PUB            the public key (PEM), e.g. cosign.pub\n"
-	"  --require WHAT       signature (the default), provenance (a SLSA provenance\n"
-	"                       attestation), or a predicate type URI; repeatable, all\n"
-	"                       must be met\n"
-	TS_REGOPTS_USAGE TS_COMMON_USAGE
-	"\n"
-	"Every attachment found is reported on stderr with why it failed.\n"
-	"Exit: 0 all requirements met (last stdout line REPO@sha256:<digest>); 2 bad\n"
-	"usage or unusable key; 4 registry failure; 5 nothing valid meets a requirement.\n";
-
-static const ts_command verify_image_cmd = {
-	"verify", NULL, "verify an image's signatures", ts_verify_image_usage,
+	"that what was signed names this very digest (docs/signing.md).\n",
+	verify_image_groups,
+	"Every attachment found is reported on stderr with why it failed.\n",
+	"0 every requirement met; the last stdout line is REPO@sha256:<digest>\n"
+	"2 bad usage, or a key that cannot be used\n"
+	"4 registry, network, TLS or auth failure\n"
+	"5 nothing valid meets a requirement\n",
 };
 
-/* Options of verify (both forms) that take a value. */
+static int run_image(int argc, char **argv)
+{
+	return ts_verify_image_run(argc, argv);
+}
+
+static const ts_command verify_image_cmd = {
+	"verify", run_image, "verify an image's signatures and attestations", &ts_verify_image_spec,
+};
+
+/* Whether `a` (an argument starting with '-') is an option of either form
+ * of verify that takes its value from the next argument: read from the two
+ * option tables, so the dispatch follows them. */
+static bool spec_takes_value(const ts_cmdspec *spec, const char *a)
+{
+	for (const ts_optgroup *g = spec->groups; g->title; g++)
+		for (const ts_optdef *d = g->defs; d->name; d++) {
+			bool hit = a[1] == '-' ? strcmp(a + 2, d->name) == 0
+					       : d->shortname && a[1] == d->shortname && !a[2];
+			if (hit)
+				return d->kind != TS_OPT_SWITCH;
+		}
+	return false;
+}
+
 static bool takes_value(const char *a)
 {
-	static const char *const with_value[] = {
-		"--record", "--jobs", "--anchor", "--username", "--ca-file", "--retries",
-		"--timeout", "--key", "--require", "-j",
-	};
-	for (size_t i = 0; i < sizeof(with_value) / sizeof(with_value[0]); i++)
-		if (strcmp(a, with_value[i]) == 0)
-			return true;
-	return false;
+	return spec_takes_value(ts_cmd_verify.spec, a) || spec_takes_value(&ts_verify_image_spec, a);
 }
 
 bool ts_verify_is_image_form(int argc, char **argv)
@@ -95,12 +118,7 @@ static void report(const ts_sig_report *rep)
 
 int ts_verify_image_run(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "key", required_argument, NULL, TS_SO_KEY },
-		{ "require", required_argument, NULL, TS_SO_REQUIRE },
-		TS_REGOPTS_LONGOPTS, TS_COMMON_LONGOPTS, { NULL, 0, NULL, 0 },
-	};
-	const char *key_path = NULL, *require[MAX_REQUIRE];
+	const char *key_path = NULL, *require[MAX_REQUIRE], *arg;
 	size_t n_require = 0;
 	ts_regopts ro;
 	ts_error err = TS_ERROR_INIT;
@@ -108,26 +126,32 @@ int ts_verify_image_run(int argc, char **argv)
 	ts_sigtarget t = { 0 };
 	ts_sig_report rep = { 0 };
 	bool ok = true;
+	ts_optiter *it;
 	int opt, rc = -1;
 
 	ts_regopts_init(&ro);
-	optind = 1;
-	while (rc < 0 && (opt = getopt_long(argc, argv, TS_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+	it = ts_opt_begin("verify", &ts_verify_image_spec, argc, argv);
+	while (rc < 0 && (opt = ts_opt_next(it, &arg)) != 0) {
+		if (opt < 0) {
+			rc = 2;
+			break;
+		}
 		if (opt == TS_SO_KEY) {
-			key_path = optarg;
+			key_path = arg;
 		} else if (opt == TS_SO_REQUIRE) {
 			if (n_require == MAX_REQUIRE)
 				rc = ts_msg_usage("verify", "at most %d --require", MAX_REQUIRE);
-			else if (strcmp(optarg, "signature") && strcmp(optarg, "provenance") &&
-				 !strchr(optarg, ':'))
-				rc = ts_msg_usage("verify", "--require '%s': expected signature, "
-						  "provenance or a predicate type URI", optarg);
+			else if (strcmp(arg, "signature") && strcmp(arg, "provenance") &&
+				 !strchr(arg, ':'))
+				rc = ts_msg_usage("verify", "%s '%s': expected signature, "
+						  "provenance or a predicate type URI", ts_opt_src(it), arg);
 			else
-				require[n_require++] = optarg;
-		} else if ((rc = ts_regopts_opt(&ro, "verify", opt, optarg)) == -2) {
+				require[n_require++] = arg;
+		} else if ((rc = ts_regopts_opt(&ro, "verify", opt, arg, ts_opt_src(it))) == -2) {
 			rc = ts_cli_common_opt(&verify_image_cmd, opt);
 		}
 	}
+	optind = ts_opt_operands(it);
 	if (rc < 0 && optind >= argc)
 		rc = ts_msg_usage("verify", "IMAGE is missing");
 	if (rc < 0 && optind + 1 < argc)
@@ -163,6 +187,7 @@ int ts_verify_image_run(int argc, char **argv)
 	printf("%s@%s\n", t.repo, t.digest);
 	rc = 0;
 out:
+	ts_opt_free(it);
 	ts_sig_report_free(&rep);
 	ts_sigtarget_close(&t);
 	ts_key_free(key);

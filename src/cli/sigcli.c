@@ -6,6 +6,13 @@
 
 #include "sigcli.h"
 
+int ts_sigcli_format(const char *cmd, const char *src, const char *arg, ts_sigformat *fmt)
+{
+	if (ts_sigformat_parse(arg, fmt))
+		return -1;
+	return ts_msg_usage(cmd, "%s '%s': expected bundle, classic or both", src, arg);
+}
+
 ts_code ts_sigtarget_open(const char *image, ts_regopts *ro, ts_sigtarget *t, ts_error *err)
 {
 	ts_code rc;

@@ -1,7 +1,7 @@
 /*
  * sigcli.h - what sign, attest and verify IMAGE share on the command line:
- * the --key and --signature-format options, loading the key before the
- * registry is touched, and opening the image's repository with its digest.
+ * the --key and --signature-format options (opttab.h entries), and opening
+ * the image's repository with its digest resolved.
  */
 #ifndef TAGSEAL_SIGCLI_H
 #define TAGSEAL_SIGCLI_H
@@ -16,11 +16,17 @@
 enum { TS_SO_KEY = 0x4100, TS_SO_FORMAT, TS_SO_REQUIRE, TS_SO_PREDICATE, TS_SO_PREDICATE_TYPE,
        TS_SO_GIT_DIR, TS_SO_RECURSIVE };
 
-#define TS_SIGOPTS_FORMAT_USAGE \
-	"  --signature-format F bundle (Sigstore bundle as an OCI referrer, what cosign 3\n" \
-	"                       writes), classic (cosign's sha256-<hex>.sig/.att tags) or\n" \
-	"                       both (default: every cosign, Kyverno, policy-controller\n" \
-	"                       and Ratify version finds one)\n"
+#define TS_SO_KEY_PRIVATE_DEF \
+	{ "key", TS_SO_KEY, 0, TS_OPT_VALUE, "FILE", \
+	  "the private key: PEM (ECDSA P-256, RSA 2048+, Ed25519;\n" \
+	  "encrypted PKCS#8 with TAGSEAL_KEY_PASSWORD) or cosign's\n" \
+	  "cosign.key (COSIGN_PASSWORD or TAGSEAL_KEY_PASSWORD)", 0, 0 }
+#define TS_SO_FORMAT_DEF \
+	{ "signature-format", TS_SO_FORMAT, 0, TS_OPT_VALUE, "F", \
+	  "bundle (a Sigstore bundle as an OCI referrer, what\n" \
+	  "cosign 3 writes), classic (cosign's sha256-<hex>.sig/.att\n" \
+	  "tags) or both (the default: every cosign, Kyverno,\n" \
+	  "policy-controller and Ratify version finds one)", 0, 0 }
 
 /* The image's repository opened, its digest resolved. */
 typedef struct ts_sigtarget {
@@ -29,6 +35,9 @@ typedef struct ts_sigtarget {
 	char digest[TS_DIGEST_STRLEN];
 	char *repo; /* host/path */
 } ts_sigtarget;
+
+/* --signature-format's value, or a usage error (returns 2; -1 when taken). */
+int ts_sigcli_format(const char *cmd, const char *src, const char *arg, ts_sigformat *fmt);
 
 /* Parse IMAGE, open its registry with ro (after ts_regopts_finish), and
  * resolve the digest. Prints nothing. */

@@ -16,7 +16,9 @@ bool ts_verify_is_image_form(int argc, char **argv);
 /* Run the image form; returns the exit code. */
 int ts_verify_image_run(int argc, char **argv);
 
-/* Its --help text. */
-extern const char ts_verify_image_usage[];
+/* Its options, --help text and exit codes (opttab.h), for the lead to merge
+ * into verify's own table. */
+struct ts_cmdspec;
+extern const struct ts_cmdspec ts_verify_image_spec;
 
 #endif
