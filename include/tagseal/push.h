@@ -42,7 +42,7 @@ typedef struct ts_push_opts {
 	const char *tag;
 	ts_compression compression;
 	ts_format format;
-	int jobs;                 /* compression threads; <= 0: all cores */
+	int jobs;                 /* compression threads; <= 0: the cores, at most 8 */
 	bool dry_run;             /* compute the digest, upload nothing */
 	bool no_cache;            /* do not use the layer cache (blobcache.h) */
 	const char *mount_from;   /* repository path on the same registry to mount blobs from */
