@@ -2,13 +2,15 @@
 # actions/run.sh - the push step of the tagseal GitHub Action (action.yml).
 #
 # Every input arrives as an environment variable set by the step's `env:`
-# (never spliced into shell text), and is passed to tagseal as one argv
-# element; the password goes through --password-stdin, never argv.
+# (never spliced into shell text). Most are tagseal's own environment form
+# of its options, TAGSEAL_OPT_TAG, _SCHEME, _ALIAS, _PIN, _RECORD, _CA_FILE,
+# _COMPRESSION (lists one item a line), which tagseal parses itself; this
+# script handles only what is the action's own:
 #
-#   INPUT_IMAGE (required)  INPUT_REPOSITORY  INPUT_TAG  INPUT_SCHEME
-#   INPUT_ALIASES, INPUT_PIN (newline-separated)  INPUT_RECORD
-#   INPUT_USERNAME  INPUT_PASSWORD  INPUT_REGISTRY_CA  INPUT_COMPRESSION
-#   INPUT_EXTRA_ARGS (split on blanks and new lines; no quoting, no expansion)
+#   INPUT_IMAGE (required)  INPUT_REPOSITORY (lower-cased; default the
+#   workflow's repository on ghcr.io)  INPUT_USERNAME  INPUT_PASSWORD (on
+#   standard input, never argv)  INPUT_EXTRA_ARGS (split on blanks and new
+#   lines; no quoting, no expansion)
 #   TAGSEAL_ACTION_BIN   the tagseal to run (default: tagseal on PATH)
 #   TAGSEAL_ACTION_TOKEN the workflow's github.token: sent only to ghcr.io
 #
@@ -19,17 +21,6 @@ set -euo pipefail
 die() {
 	printf 'tagseal action: error: %s\n' "$*" >&2
 	exit 2
-}
-
-# add_lines OPTION TEXT: one OPTION per non-blank line of TEXT (trimmed).
-add_lines() {
-	local opt=$1 line
-	while IFS= read -r line || [ -n "$line" ]; do
-		line=${line%$'\r'}
-		line=${line#"${line%%[![:space:]]*}"}
-		line=${line%"${line##*[![:space:]]}"}
-		[ -z "$line" ] || args+=("$opt" "$line")
-	done <<<"$2"
 }
 
 bin=${TAGSEAL_ACTION_BIN:-}
@@ -48,13 +39,6 @@ fi
 repo=${repo,,}
 
 args=(push --repo "$repo")
-[ -z "${INPUT_TAG:-}" ] || args+=(--tag "$INPUT_TAG")
-[ -z "${INPUT_SCHEME:-}" ] || args+=(--scheme "$INPUT_SCHEME")
-add_lines --alias "${INPUT_ALIASES:-}"
-add_lines --pin "${INPUT_PIN:-}"
-[ -z "${INPUT_RECORD:-}" ] || args+=(--record "$INPUT_RECORD")
-[ -z "${INPUT_REGISTRY_CA:-}" ] || args+=(--ca-file "$INPUT_REGISTRY_CA")
-[ -z "${INPUT_COMPRESSION:-}" ] || args+=(--compression "$INPUT_COMPRESSION")
 if [ -n "${INPUT_EXTRA_ARGS:-}" ]; then
 	read -r -d '' -a extra <<<"$INPUT_EXTRA_ARGS" || true
 	args+=("${extra[@]}")

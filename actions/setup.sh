@@ -20,7 +20,7 @@ out=${GITHUB_OUTPUT:-/dev/stdout}
 
 # Build and run-time dependencies (the -dev packages pull in the libraries).
 DEPS=(build-essential cmake pkg-config libcurl4-openssl-dev libssl-dev libarchive-dev
-	libjansson-dev libyaml-dev libgit2-dev libdeflate-dev zlib1g-dev libzstd-dev)
+	libjansson-dev libyaml-dev libgit2-dev libdeflate-dev zlib1g-dev libzstd-dev libsodium-dev)
 
 say() { printf 'tagseal action: %s\n' "$*" >&2; }
 

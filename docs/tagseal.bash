@@ -2,7 +2,7 @@
 _tagseal() {
 	local cur=${COMP_WORDS[COMP_CWORD]} cmd=${COMP_WORDS[1]} opts
 	if [ "$COMP_CWORD" -eq 1 ]; then
-		COMPREPLY=($(compgen -W "push tag pin verify lint inspect help --version --help" -- "$cur"))
+		COMPREPLY=($(compgen -W "push tag pin verify lint inspect keygen sign attest help --version --help" -- "$cur"))
 		return
 	fi
 	case $cmd in
@@ -12,6 +12,9 @@ _tagseal() {
 	verify) opts="--record --json --jobs --offline --anchor --registry-for-credentials --username --password-stdin --ca-file --plain-http --retries --timeout --verbose --quiet --help " ;;
 	lint) opts="--allow --json --verbose --quiet --help " ;;
 	inspect) opts="--image --compression --format --no-compute --verbose --quiet --help " ;;
+	keygen) opts="--verbose --quiet --help " ;;
+	sign) opts="--key --signature-format --recursive --username --password-stdin --ca-file --plain-http --retries --timeout --verbose --quiet --help " ;;
+	attest) opts="--key --predicate --predicate-type --git-dir --signature-format --username --password-stdin --ca-file --plain-http --retries --timeout --verbose --quiet --help " ;;
 	*) opts= ;;
 	esac
 	if [[ $cur == -* ]]; then

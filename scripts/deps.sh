@@ -10,7 +10,7 @@ set -euo pipefail
 PACKAGES=(
 	build-essential cmake pkg-config
 	libcurl4-openssl-dev libssl-dev libarchive-dev libjansson-dev libyaml-dev
-	libgit2-dev libdeflate-dev zlib1g-dev libzstd-dev check
+	libgit2-dev libdeflate-dev zlib1g-dev libzstd-dev libsodium-dev check
 	docker-registry skopeo umoci apache2-utils openssl rsync yamllint git
 	ca-certificates zstd gzip time jq python3 clang
 	python3-yaml python3-jsonschema

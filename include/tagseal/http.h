@@ -43,6 +43,9 @@ void ts_origin_str(const ts_origin *o, char *out, size_t cap);
  * (it may carry upload state or signed credentials) nor any userinfo. */
 void ts_url_for_log(const char *url, char *out, size_t cap);
 
+/* Its path alone, likewise (for messages that name the host already). */
+void ts_url_path_for_log(const char *url, char *out, size_t cap);
+
 /* Resolve `ref` (absolute, or relative as a Location or Link target may
  * be) against `base`, optionally appending a query parameter; a new string,
  * or NULL when either does not parse. */

@@ -46,6 +46,10 @@ typedef struct ts_layer {
 	ts_layer_enc enc;
 	char diff_id[TS_DIGEST_STRLEN];    /* from the config, "" if unknown */
 	bool foreign;                      /* non-distributable: never uploaded */
+	/* labelled compressed (+gzip, +zstd) but its bytes are an uncompressed
+	 * tar (podman save --uncompressed): read as one, so that push
+	 * compresses it and labels it truthfully */
+	bool mislabelled;
 	json_t *descriptor;                /* the source descriptor (urls, annotations), or NULL */
 } ts_layer;
 

@@ -57,6 +57,10 @@ typedef struct ts_push_facts {
 	const char *ci_url;        /* run URL (any user:password@ is dropped) */
 	const char *ci_actor;
 	const char *tagseal_version; /* NULL: this build's TAGSEAL_VERSION */
+	/* The tag already held this digest: the run pushed nothing new (it may
+	 * still have moved aliases). Written as "unchanged": true; absent for
+	 * a push that created the tag, so older records read the same. */
+	bool unchanged;
 } ts_push_facts;
 
 #define TS_PUSH_FACTS_INIT { .git_dirty = -1 }

@@ -42,7 +42,7 @@ typedef struct ts_push_opts {
 	const char *tag;
 	ts_compression compression;
 	ts_format format;
-	int jobs;                 /* compression threads; <= 0: all cores */
+	int jobs;                 /* compression threads; <= 0: the cores, at most 8 */
 	bool dry_run;             /* compute the digest, upload nothing */
 	bool no_cache;            /* do not use the layer cache (blobcache.h) */
 	const char *mount_from;   /* repository path on the same registry to mount blobs from */
@@ -66,6 +66,10 @@ typedef struct ts_push_result {
 	size_t n_platforms;
 	int64_t bytes_uploaded;
 	size_t blobs_uploaded, blobs_present;
+	/* What a person should know about how the image was written: layers
+	 * relabelled, annotations a Docker manifest cannot carry. One line each,
+	 * '\n'-separated; empty when there is nothing to say. */
+	ts_buf notes;
 } ts_push_result;
 
 ts_code ts_push(const ts_push_opts *opts, ts_push_result *out, ts_error *err);

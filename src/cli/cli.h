@@ -19,7 +19,7 @@ typedef struct ts_command {
 } ts_command;
 
 extern const ts_command ts_cmd_push, ts_cmd_tag, ts_cmd_pin, ts_cmd_verify,
-	ts_cmd_lint, ts_cmd_inspect;
+	ts_cmd_lint, ts_cmd_inspect, ts_cmd_keygen, ts_cmd_sign, ts_cmd_attest;
 
 /* Verbosity: -q = -1, default 0, -v = 1, -vv = 2. */
 void ts_msg_set_verbosity(int level);

@@ -7,9 +7,11 @@
 #include <string.h>
 
 #include "cli.h"
+#include "verify_image.h"
 
 const ts_command *const ts_commands[] = {
 	&ts_cmd_push, &ts_cmd_tag, &ts_cmd_pin, &ts_cmd_verify, &ts_cmd_lint, &ts_cmd_inspect,
+	&ts_cmd_keygen, &ts_cmd_sign, &ts_cmd_attest,
 };
 #define N_COMMANDS (sizeof(ts_commands) / sizeof(ts_commands[0]))
 const size_t ts_n_commands = N_COMMANDS;
@@ -107,7 +109,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	git_libgit2_init();
-	rc = cmd->run(argc - 1, argv + 1);
+	/* 'verify IMAGE --key PUB' is image verification (cmd_verify_image.c) */
+	if (cmd == &ts_cmd_verify && ts_verify_is_image_form(argc - 1, argv + 1))
+		rc = ts_verify_image_run(argc - 1, argv + 1);
+	else
+		rc = cmd->run(argc - 1, argv + 1);
 	git_libgit2_shutdown();
 	curl_global_cleanup();
 	fflush(stdout);

@@ -85,6 +85,19 @@ void ts_origin_str(const ts_origin *o, char *out, size_t cap)
 		snprintf(out, cap, "%s://%s:%ld", o->scheme, o->host, o->port);
 }
 
+void ts_url_path_for_log(const char *url, char *out, size_t cap)
+{
+	char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL;
+	if (url_parts(url, &scheme, &host, &port, &path))
+		ts_sanitize(out, cap, path);
+	else
+		snprintf(out, cap, "(an unreadable URL)");
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	curl_free(path);
+}
+
 void ts_url_for_log(const char *url, char *out, size_t cap)
 {
 	char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL;

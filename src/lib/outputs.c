@@ -184,6 +184,8 @@ void ts_outputs_put_facts(json_t *o, const ts_push_facts *f, bool with_reference
 	json_object_set_new(o, "ci", ts_outputs_ci_json(f));
 	json_object_set_new(o, "pinned", ts_outputs_pinned_json(f));
 	json_object_set_new(o, "tagseal", ts_json_str(version_of(f)));
+	if (f->unchanged)
+		json_object_set_new(o, "unchanged", json_true());
 }
 
 json_t *ts_outputs_metadata(const ts_push_facts *f)

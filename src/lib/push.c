@@ -61,6 +61,34 @@ static bool manifest_needs_rewrite(const pusher *p, const ts_manifest *m)
 	return false;
 }
 
+/* A note for the person pushing: what --format docker left out. */
+static void note_dropped(const pusher *p, const char *what, const char *which, json_t *ann)
+{
+	ts_buf keys = TS_BUF_INIT;
+	const char *k;
+	json_t *v;
+	json_object_foreach(ann, k, v)
+		ts_buf_printf(&keys, "%s%s", keys.len ? ", " : "", k);
+	ts_buf_printf(&p->res->notes, "%s %s: Docker manifests have no annotations; dropped %s\n",
+		      what, which, ts_buf_cstr(&keys));
+	ts_buf_free(&keys);
+}
+
+/* Remove from an index or index entry what only OCI has (annotations,
+ * artifactType, subject), saying so. */
+static void docker_only(const pusher *p, json_t *o, const char *what, const char *which)
+{
+	static const char *const oci_only[] = { "annotations", "artifactType", "subject" };
+	for (size_t i = 0; i < sizeof(oci_only) / sizeof(oci_only[0]); i++) {
+		json_t *v = json_object_get(o, oci_only[i]);
+		if (!v)
+			continue;
+		if (!strcmp(oci_only[i], "annotations") && json_is_object(v) && json_object_size(v))
+			note_dropped(p, what, which, v);
+		json_object_del(o, oci_only[i]);
+	}
+}
+
 static json_t *descriptor(const char *mt, const char *digest, int64_t size)
 {
 	json_t *d = json_object();
@@ -100,21 +128,29 @@ static void build_manifest(const pusher *p, const ts_manifest *m, ts_buf *out, c
 		const push_layer *st = push_state(p, l);
 		json_t *d = descriptor(layer_media_type(p, m, l), st->out_digest, st->out_size);
 		json_t *src = l->descriptor;
-		/* keep the source descriptor's extra fields (urls, annotations) */
+		/* keep the source descriptor's extra fields (urls, annotations);
+		 * a Docker descriptor has urls only */
 		if (json_is_object(src)) {
 			const char *k;
 			json_t *v;
-			json_object_foreach(src, k, v)
-				if (strcmp(k, "mediaType") && strcmp(k, "digest") && strcmp(k, "size"))
+			json_object_foreach(src, k, v) {
+				if (!strcmp(k, "mediaType") || !strcmp(k, "digest") || !strcmp(k, "size"))
+					continue;
+				if (oci || !strcmp(k, "urls"))
 					json_object_set(d, k, v);
+				else if (!strcmp(k, "annotations") && json_is_object(v))
+					note_dropped(p, "layer", l->member, v);
+			}
 		}
 		json_array_append_new(layers, d);
 	}
 	json_object_set_new(doc, "layers", layers);
-	if (oci && m->doc) {
+	if (m->doc) {
 		json_t *ann = json_object_get(m->doc, "annotations");
-		if (json_is_object(ann))
+		if (json_is_object(ann) && oci)
 			json_object_set(doc, "annotations", ann);
+		else if (json_is_object(ann) && json_object_size(ann))
+			note_dropped(p, "manifest", m->digest, ann);
 	}
 	s = json_dumps(doc, JSON_COMPACT);
 	ts_buf_puts(out, s);
@@ -142,12 +178,16 @@ static void build_index(const pusher *p, char (*digests)[TS_DIGEST_STRLEN], int6
 	*mt = oci ? TS_MT_OCI_INDEX : TS_MT_DOCKER_LIST;
 	doc = json_deep_copy(p->img->index_doc);
 	json_object_set_new(doc, "mediaType", json_string(*mt));
+	if (!oci)
+		docker_only(p, doc, "index", "");
 	list = json_object_get(doc, "manifests");
 	for (size_t i = 0; i < p->img->n_manifests; i++) {
 		json_t *d = json_array_get(list, i);
 		json_object_set_new(d, "mediaType", json_string(mts[i]));
 		json_object_set_new(d, "digest", json_string(digests[i]));
 		json_object_set_new(d, "size", json_integer(sizes[i]));
+		if (!oci)
+			docker_only(p, d, "index entry", digests[i]);
 	}
 	s = json_dumps(doc, JSON_COMPACT);
 	ts_buf_puts(out, s);
@@ -344,6 +384,13 @@ ts_code ts_push(const ts_push_opts *o, ts_push_result *res, ts_error *err)
 	rc = check_options(o, p.img, &p, err);
 	if (rc)
 		goto out;
+	for (size_t i = 0; i < p.img->n_layers; i++)
+		if (p.img->layers[i].mislabelled)
+			ts_buf_printf(&res->notes,
+				      "layer %s is labelled %s but holds an uncompressed tar: it is "
+				      "compressed and labelled as what it is (the image digest differs from "
+				      "the source's)\n",
+				      p.img->layers[i].member, p.img->layers[i].src_media_type);
 	if (!o->no_cache)
 		p.cache = ts_blobcache_open(ts_compression_id(o->compression));
 	push_identify_files(&p);
@@ -387,6 +434,7 @@ void ts_push_result_free(ts_push_result *r)
 	if (!r)
 		return;
 	ts_buf_free(&r->manifest);
+	ts_buf_free(&r->notes);
 	if (!r->platforms)
 		return;
 	for (size_t i = 0; i < r->n_platforms; i++)

@@ -99,15 +99,11 @@ static ts_cause status_cause(long s)
 
 ts_code ts_reg_http_error(ts_registry *r, const ts_http_req *q, const char *what, ts_error *err)
 {
-	char codes[256], shown[1024], path[1024], org[300];
-	const char *p;
+	char codes[256], path[1024], org[300];
 	ts_cause cause = status_cause(q->status);
 
 	ts_reg_error_codes(&q->errbody, codes, sizeof(codes));
-	ts_url_for_log(q->final_url ? q->final_url : q->url, shown, sizeof(shown));
-	p = strstr(shown, "://");
-	p = p ? strchr(p + 3, '/') : NULL;
-	snprintf(path, sizeof(path), "%s", p ? p : "/");
+	ts_url_path_for_log(q->final_url ? q->final_url : q->url, path, sizeof(path));
 	if (q->other_origin) {
 		/* an answer from where a redirect or Location led: not the
 		 * registry's, and never answered with its credentials */

@@ -226,6 +226,7 @@ static void fill_facts(ts_release *r, const ts_push_result *pr, size_t n_moved, 
 	f->digest = pr->digest;
 	f->media_type = pr->media_type;
 	f->size = pr->size;
+	f->unchanged = pr->unchanged;
 	f->aliases = r->aliases;
 	f->n_aliases = n_moved;
 	f->platforms = (const char *const *)pr->platforms;
@@ -348,6 +349,13 @@ ts_code ts_release_run(ts_release *r, ts_release_result *res, ts_error *err)
 	memcpy(res->digest, pr.digest, TS_DIGEST_STRLEN);
 	res->tagged = pr.tagged;
 	res->unchanged = pr.unchanged;
+	for (const char *n = ts_buf_cstr(&pr.notes); *n;) {
+		size_t k = strcspn(n, "\n");
+		char *line = ts_strndup(n, k);
+		report(r, TS_REPORT_WARN, "%s", line);
+		free(line);
+		n += k + (n[k] == '\n');
+	}
 	if (rc == TS_OK && pr.tagged) {
 		if (pr.unchanged)
 			report(r, TS_REPORT_INFO, "tag %s already holds %s: nothing changed", r->push.tag,

@@ -27,6 +27,10 @@ Quirks imitate what real registries do differently, on every request:
   chunk-min=N         upload answers carry OCI-Chunk-Min-Length: N
   redirect-blobs=URL  GET and HEAD of a blob answer 307 to URL + the path
                       (registries send blob reads to object storage)
+  referrers           the OCI 1.1 referrers API, which docker-registry lacks: a
+                      manifest PUT with a `subject` is remembered (and answered
+                      with OCI-Subject), and GET /v2/NAME/referrers/DIGEST is
+                      answered by the proxy with an index of those manifests
   stable-location     upload sessions keep one URL (the proxy keeps the
                       registry's changing _state query to itself), as most
                       registries' sessions do: a client that lost an answer
@@ -39,6 +43,7 @@ itself after --lifetime seconds (or on SIGTERM/SIGINT). Python stdlib only.
 """
 
 import argparse
+import hashlib
 import http.client
 import http.server
 import io
@@ -59,6 +64,7 @@ FAULTS = ("500", "502", "503", "429", "reset", "stall", "lost", "cut")
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
               "te", "trailer", "transfer-encoding", "upgrade", "content-length"}
 MANIFEST_PATH = re.compile(r"^/v2/.+/manifests/[^/]+$")
+REFERRERS_PATH = re.compile(r"^/v2/(.+)/referrers/(sha256:[0-9a-f]{64})$")
 UPLOAD_PATH = re.compile(r"^/v2/.+/blobs/uploads/([^/?]+)$")
 BLOB_PATH = re.compile(r"^/v2/.+/blobs/sha256:[0-9a-f]{64}$")
 
@@ -95,12 +101,13 @@ class Config:
             elif name == "redirect-blobs":
                 self.redirect_blobs = val.rstrip("/")
             elif name in ("patch201", "head403", "location-relative", "location-absolute",
-                          "location-query", "warning", "stable-location"):
+                          "location-query", "warning", "stable-location", "referrers"):
                 self.quirks.add(name)
             else:
                 sys.exit("faultproxy: unknown quirk %r" % q)
         self.rng = random.Random(args.seed)
         self.lock = threading.Lock()
+        self.referrers = {}  # referrers: (name, subject digest) -> [descriptor]
         self.sessions = {}  # stable-location: session id -> the registry's latest URL
         self.count = 0
         self.log = open(args.log, "a", buffering=1) if args.log else None
@@ -291,6 +298,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.end_headers()
             cfg.note("%s %s -> quirk 307" % (self.command, path))
             return
+        m = REFERRERS_PATH.match(urllib.parse.urlsplit(path).path)
+        if "referrers" in cfg.quirks and m and self.command == "GET":
+            self.answer_referrers(m.group(1), m.group(2))
+            return
         n = self.body_length()
         if cfg.max_body is not None and n > cfg.max_body:
             self.read_body()
@@ -323,11 +334,46 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_error_status(502, "UNAVAILABLE")
             cfg.note("%s %s -> upstream error %s" % (self.command, path, e))
             return
+        if "referrers" in cfg.quirks and self.command == "PUT" and body and 200 <= resp.status < 300:
+            self.remember_referrer(urllib.parse.urlsplit(path).path, body)
         if fault in ("lost", "cut"):
             cfg.note("%s %s -> fault %s (upstream %d)" % (self.command, path, fault, resp.status))
             self.reset()
             return
         self.answer(resp, data, fault)
+
+    def remember_referrer(self, path, body):
+        """referrers quirk: keep a manifest that names a subject."""
+        m = re.match(r"^/v2/(.+)/manifests/[^/]+$", path)
+        try:
+            doc = json.loads(body)
+        except ValueError:
+            return
+        if not m or not isinstance(doc, dict) or not isinstance(doc.get("subject"), dict):
+            return
+        desc = {"mediaType": doc.get("mediaType", "application/vnd.oci.image.manifest.v1+json"),
+                "digest": "sha256:" + hashlib.sha256(body).hexdigest(), "size": len(body),
+                "artifactType": doc.get("artifactType") or doc.get("config", {}).get("mediaType")}
+        if doc.get("annotations"):
+            desc["annotations"] = doc["annotations"]
+        key = (m.group(1), doc["subject"].get("digest"))
+        with self.cfg.lock:
+            known = self.cfg.referrers.setdefault(key, [])
+            if desc["digest"] not in [d["digest"] for d in known]:
+                known.append(desc)
+        self.subject = doc["subject"].get("digest")
+
+    def answer_referrers(self, name, digest):
+        with self.cfg.lock:
+            found = list(self.cfg.referrers.get((name, digest), []))
+        data = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+                           "manifests": found}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/vnd.oci.image.index.v1+json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+        self.cfg.note("%s %s -> quirk referrers (%d)" % (self.command, self.path, len(found)))
 
     def answer(self, resp, data, fault):
         cfg, q = self.cfg, self.cfg.quirks
@@ -346,6 +392,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if kl == "location":
                 v = self.rewrite_location(v)
             self.send_header(k, v)
+        if getattr(self, "subject", None):
+            self.send_header("OCI-Subject", self.subject)
+            self.subject = None
         if "warning" in q:
             self.send_header("Warning", '299 - "faultproxy: this is a test warning"')
         if cfg.chunk_min is not None and "/blobs/uploads/" in path:

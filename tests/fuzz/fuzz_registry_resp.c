@@ -51,6 +51,8 @@ static void follow(const char *base, const char *target, const ts_origin *reg)
 	}
 	ts_url_for_log(url, shown, sizeof(shown));
 	check_one_line(shown);
+	ts_url_path_for_log(url, shown, sizeof(shown));
+	check_one_line(shown);
 	free(url);
 }
 

@@ -10,7 +10,7 @@ assert_eq "$(wc -l <"$T/out")" 1 "--version lines"
 
 run_ts 0 help
 assert_contains "$T/out" "usage: tagseal"
-for cmd in push tag pin verify lint inspect; do
+for cmd in push tag pin verify lint inspect keygen sign attest; do
 	assert_contains "$T/out" "$cmd"
 done
 

@@ -89,6 +89,9 @@ assert_eq "$(jq -r .digest "$rec")" "$digest" "record digest"
 assert_not_contains "$T/gcl.log" 'job-T0ken!x'
 
 # --- the pipeline IID is the build number: a second pipeline, another tag ---
+# (a new pipeline starts from a clean checkout: the first one's pin is undone,
+# or the tag would rightly say -dirty)
+git -C "$T/project" checkout -q -- deploy
 gcl --variable CI_PIPELINE_IID=18 release
 [ "$RC" = 0 ] || { cat "$T/gcl.log" >&2; ts_fail "second pipeline exited $RC"; }
 grep -qF "$REGISTRY/group/shop:${tag/-17.g/-18.g}@$digest" "$T/gcl.log" ||
@@ -113,7 +116,8 @@ gcl evil
 [ "$RC" != 0 ] || { cat "$T/gcl.log" >&2; ts_fail "the evil job passed"; }
 [ ! -e "$T/pwned" ] || ts_fail "a variable's value ran a command"
 # --- the template's script is POSIX sh (job images such as Debian's dash):
-# list variables split on commas and blanks, each item one argument ---
+# list variables go to tagseal's environment mapping (commas or new lines),
+# and what an earlier job published (TAGSEAL_TAG, ...) is never an option ---
 if command -v dash >/dev/null 2>&1; then
 	python3 - "$TS_SOURCE_DIR/gitlab/tagseal.gitlab-ci.yml" >"$T/script.sh" <<-'PY'
 	import sys, yaml
@@ -125,6 +129,7 @@ if command -v dash >/dev/null 2>&1; then
 	RC=0
 	(cd "$T/sh" && env GITLAB_CI=true CI_PIPELINE_IID=30 CI_REGISTRY="$REGISTRY" \
 		CI_REGISTRY_USER=gitlab-ci-token 'CI_REGISTRY_PASSWORD=job-T0ken!x' \
+		TAGSEAL_TAG=earlier-job TAGSEAL_DIGEST=sha256:0 TAGSEAL_REFERENCE=x/y:earlier-job \
 		TAGSEAL_IMAGE="$T/image.tar" TAGSEAL_REPO="$REGISTRY/group/sh" TAGSEAL_SCHEME='v{build}' \
 		TAGSEAL_ALIASES='latest, stable' TAGSEAL_PIN="deploy/c.yaml,m/d.yaml" TAGSEAL_RECORD=rec.jsonl \
 		TAGSEAL_ARGS='--compression zstd  --format oci' dash -e "$T/script.sh") >"$T/sh.log" 2>&1 || RC=$?

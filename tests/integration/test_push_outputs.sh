@@ -105,6 +105,10 @@ assert_contains "$T/err" "already holds $d1"
 assert_contains "$T/err" "alias (mutable) latest -> $d1"
 assert_eq "$(resolves "$REGISTRY/out/late:latest")" "$d1" "the re-run moved latest"
 assert_eq "$(jq -c '.aliases' "$T/late2.jsonl")" '["latest"]' "re-run record names the alias it moved"
+# a re-run that pushed nothing new says so in its line; a first push does not
+assert_eq "$(jq -c '.unchanged' "$T/late2.jsonl")" 'true' "re-run record is marked unchanged"
+assert_eq "$(head -n 1 "$T/late.jsonl" | jq -c '.unchanged')" 'null' "a first push is not marked"
+run_ts 0 verify --record "$T/late.jsonl"
 assert_contains "$gh" "latest"
 
 # an alias moved away (to other content) is moved back by a same-content re-run

@@ -119,19 +119,22 @@ _fixture_retag() {
 	mv "$dir/index.json.new" "$dir/index.json"
 }
 
-# fixture_uncompress_layout DIR TAG: rewrite image TAG in DIR so that its layers
-# are uncompressed tar (mediaType ...layer.v1.tar), as Docker 25+ writes them.
+# fixture_uncompress_layout DIR TAG [MEDIATYPE]: rewrite image TAG in DIR so
+# that its layers are uncompressed tar (mediaType ...layer.v1.tar), as Docker
+# 25+ writes them; with MEDIATYPE labelled so instead (podman save
+# --uncompressed labels them ...tar+gzip).
 fixture_uncompress_layout() {
-	local dir=$1 tag=$2 mdigest man d tmp new
+	local dir=$1 tag=$2 lmt=${3:-application/vnd.oci.image.layer.v1.tar} mdigest man d tmp new
 	mdigest=$(_fixture_manifest_digest "$dir" "$tag")
 	man=$(cat "$dir/blobs/sha256/${mdigest#sha256:}")
 	for d in $(jq -r '.layers[].digest' <<<"$man"); do
 		tmp=$(mktemp "$T/layer.XXXXXX")
 		gzip -dc "$dir/blobs/sha256/${d#sha256:}" >"$tmp"
 		new=$(_fixture_blob "$dir" "$tmp")
-		man=$(jq -c --arg o "$d" --arg n "$new" --argjson s "$(stat -c %s "$dir/blobs/sha256/${new#sha256:}")" '
+		man=$(jq -c --arg o "$d" --arg n "$new" --arg mt "$lmt" \
+			--argjson s "$(stat -c %s "$dir/blobs/sha256/${new#sha256:}")" '
 			.layers |= map(if .digest == $o then
-				.digest = $n | .size = $s | .mediaType = "application/vnd.oci.image.layer.v1.tar"
+				.digest = $n | .size = $s | .mediaType = $mt
 				else . end)' <<<"$man")
 	done
 	tmp=$(mktemp "$T/manifest.XXXXXX")
