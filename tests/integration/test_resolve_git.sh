@@ -130,7 +130,19 @@ REDIS2=$(dig "$HUB/library/redis:7")
 git -C "$T/srv/deploy.git" log -1 --format=%B main | grep -qF "Image-Digest: docker.io/library/redis:7@$REDIS2" ||
 	ts_fail "HTTP-pushed commit lacks the trailer"
 grep -q 'POST /deploy.git/git-receive-pack -> 200' "$OPEN_LOG" || ts_fail "no receive-pack over HTTP: $(cat "$OPEN_LOG")"
-echo "ok: --push over smart HTTP (git http-backend)"
+# someone pushes over HTTP first: the same one rebase
+git clone -q "$OPEN_URL/deploy.git" "$T/h2"
+echo "notes" >"$T/h2/NOTES"
+git -C "$T/h2" add NOTES
+git -C "$T/h2" commit -q -m "their notes"
+git -C "$T/h2" push -q origin main
+cp_to "oci:$T/img:a" "$HUB/library/nginx:1.25"
+(cd "$T/h" && run_ts 0 pin --update "${HUBMAP[@]}" --author "Pin Bot <pin@example.com>" --push origin deploy)
+assert_contains "$T/err" "rebased once onto the new remote head"
+[ "$(git -C "$T/srv/deploy.git" rev-parse main~1)" = "$(git -C "$T/h2" rev-parse HEAD)" ] ||
+	ts_fail "over HTTP, the pin commit is not on top of theirs"
+[ -f "$T/h/NOTES" ] || ts_fail "the work tree did not follow the rebase"
+echo "ok: --push over smart HTTP (git http-backend), with one rebase after a non-fast-forward"
 
 # a server that wants credentials: a CI token goes only to the CI's own server
 TOK=ghs_tok$RANDOM$RANDOM
