@@ -51,10 +51,14 @@ typedef struct ts_regconf {
 ts_code ts_regconf_parse(const char *name, const char *data, size_t len, ts_regconf *out,
 			 ts_error *err);
 
-/* Read `path` (given: must exist), or with path NULL the first of
- * $HOME/.config/containers/registries.conf and
- * /etc/containers/registries.conf that exists (none: nothing added).
- * *used (may be NULL) gets the path read, or NULL; caller frees. */
+/* Read `path` (given: must exist, and is the only file read), or with path
+ * NULL as containers do: the first of $HOME/.config/containers/registries.conf
+ * and /etc/containers/registries.conf that exists, then the drop-ins
+ * /etc/containers/registries.conf.d/ *.conf and
+ * $HOME/.config/containers/registries.conf.d/ *.conf in name order (none at
+ * all: nothing added). A later [[registry]] with the same prefix replaces an
+ * earlier one. *used (may be NULL) gets the paths read, ", "-separated, or
+ * NULL; caller frees. */
 ts_code ts_regconf_load(const char *path, ts_regconf *out, char **used, ts_error *err);
 
 /* --mirror HOST=MIRROR (HOST may carry a namespace; docker.io, index.docker.io

@@ -47,9 +47,9 @@ const ts_optdef ts_pinres_defs[] = {
 	  "ask MIRROR first for HOST's images (repeatable;\n"
 	  "docker.io=mirror.example:5000); the files keep HOST", 0, 0 },
 	{ "registries-conf", OPT_REGCONF, 0, TS_OPT_VALUE, "FILE",
-	  "containers' registries.conf v2 (default: the first of\n"
-	  "~/.config/containers/registries.conf and\n"
-	  "/etc/containers/registries.conf that exists)", 0, EXCL_REGCONF },
+	  "containers' registries.conf v2, this file only (default:\n"
+	  "~/.config/containers/registries.conf, else\n"
+	  "/etc/containers/registries.conf, then both .d/*.conf)", 0, EXCL_REGCONF },
 	{ "no-registries-conf", OPT_NO_REGCONF, 0, TS_OPT_SWITCH, NULL, "read no registries.conf", 0,
 	  EXCL_REGCONF },
 	{ "strict-mirrors", OPT_STRICT, 0, TS_OPT_SWITCH, NULL,

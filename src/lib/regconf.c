@@ -6,6 +6,7 @@
  * characters from the file.
  */
 #include <ctype.h>
+#include <dirent.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -523,38 +524,69 @@ ts_code ts_regconf_parse(const char *name, const char *data, size_t len, ts_regc
 	return rc;
 }
 
-ts_code ts_regconf_load(const char *path, ts_regconf *out, char **used, ts_error *err)
+static ts_code load_one(const char *path, ts_regconf *out, ts_buf *used, ts_error *err)
 {
 	ts_buf b = TS_BUF_INIT;
-	char *found = NULL;
+	ts_code rc = ts_read_file(path, REGCONF_MAX, &b, "registries.conf", err);
+	if (rc == TS_OK)
+		rc = ts_regconf_parse(path, ts_buf_cstr(&b), b.len, out, err);
+	if (rc == TS_OK)
+		ts_buf_printf(used, "%s%s", used->len ? ", " : "", path);
+	ts_buf_free(&b);
+	return rc;
+}
+
+static int conf_name(const struct dirent *d)
+{
+	size_t n = strlen(d->d_name);
+	return d->d_name[0] != '.' && n > 5 && strcmp(d->d_name + n - 5, ".conf") == 0;
+}
+
+/* DIR/ *.conf in name order; a missing directory is none. */
+static ts_code load_dropins(const char *dir, ts_regconf *out, ts_buf *used, ts_error *err)
+{
+	struct dirent **names = NULL;
+	int n = scandir(dir, &names, conf_name, alphasort);
 	ts_code rc = TS_OK;
 
-	if (used)
-		*used = NULL;
-	if (path) {
-		found = ts_strdup(path);
-	} else {
-		const char *home = getenv("HOME");
-		char *user = home && *home ? ts_asprintf("%s/.config/containers/registries.conf", home)
-					   : NULL;
-		if (user && access(user, F_OK) == 0)
-			found = user;
-		else {
-			free(user);
-			if (access("/etc/containers/registries.conf", F_OK) == 0)
-				found = ts_strdup("/etc/containers/registries.conf");
-		}
-		if (!found)
-			return TS_OK;
+	for (int i = 0; i < n; i++) {
+		char *p = ts_asprintf("%s/%s", dir, names[i]->d_name);
+		if (rc == TS_OK)
+			rc = load_one(p, out, used, err);
+		free(p);
+		free(names[i]);
 	}
-	rc = ts_read_file(found, REGCONF_MAX, &b, "registries.conf", err);
-	if (rc == TS_OK)
-		rc = ts_regconf_parse(found, ts_buf_cstr(&b), b.len, out, err);
-	ts_buf_free(&b);
-	if (rc == TS_OK && used)
-		*used = found;
-	else
-		free(found);
+	free(names);
+	return rc;
+}
+
+ts_code ts_regconf_load(const char *path, ts_regconf *out, char **used, ts_error *err)
+{
+	const char *home = getenv("HOME");
+	char *user = home && *home ? ts_asprintf("%s/.config/containers/registries.conf", home) : NULL;
+	char *user_d = user ? ts_asprintf("%s.d", user) : NULL;
+	ts_buf list = TS_BUF_INIT;
+	ts_code rc;
+
+	if (path) {
+		rc = load_one(path, out, &list, err);
+	} else {
+		if (user && access(user, F_OK) == 0)
+			rc = load_one(user, out, &list, err);
+		else if (access("/etc/containers/registries.conf", F_OK) == 0)
+			rc = load_one("/etc/containers/registries.conf", out, &list, err);
+		else
+			rc = TS_OK;
+		if (rc == TS_OK)
+			rc = load_dropins("/etc/containers/registries.conf.d", out, &list, err);
+		if (rc == TS_OK && user_d)
+			rc = load_dropins(user_d, out, &list, err);
+	}
+	if (used)
+		*used = rc == TS_OK && list.len ? ts_buf_detach(&list) : NULL;
+	ts_buf_free(&list);
+	free(user);
+	free(user_d);
 	return rc;
 }
 

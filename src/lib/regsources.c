@@ -126,7 +126,7 @@ ts_code ts_regconf_sources(const ts_regconf *c, const ts_ref *r, ts_sources *out
 		if (strcmp(c->v[i].origin, "--mirror") == 0)
 			continue;
 		m = prefix_match(c->v[i].prefix, name);
-		if (m > best_len) {
+		if (m && m >= best_len) { /* a later entry (a drop-in) replaces an earlier one */
 			best = &c->v[i];
 			best_len = m;
 		}

@@ -3,6 +3,7 @@
  * sources a reference is resolved at (mirrors first, prefix replaced).
  */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -127,6 +128,52 @@ START_TEST(mirror_flag)
 }
 END_TEST
 
+/* The default files, as containers read them: the user's file instead of
+ * the system's, then drop-ins in name order; a later entry for the same
+ * prefix replaces an earlier one. */
+START_TEST(default_files_and_dropins)
+{
+	char dir[] = "/tmp/test_regconf.XXXXXX";
+	char *p;
+	FILE *f;
+	ts_regconf c = TS_REGCONF_INIT;
+	ts_error err = TS_ERROR_INIT;
+	ts_ref r = TS_REF_INIT;
+	ts_sources s;
+	char *used = NULL;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	p = ts_asprintf("mkdir -p %s/.config/containers/registries.conf.d", dir);
+	ck_assert_int_eq(system(p), 0);
+	free(p);
+	p = ts_asprintf("%s/.config/containers/registries.conf", dir);
+	f = fopen(p, "w");
+	fputs("[[registry]]\nprefix = \"quay.io\"\nlocation = \"first.example\"\n", f);
+	fclose(f);
+	free(p);
+	p = ts_asprintf("%s/.config/containers/registries.conf.d/50-local.conf", dir);
+	f = fopen(p, "w");
+	fputs("[[registry]]\nprefix = \"quay.io\"\nlocation = \"second.example\"\n", f);
+	fclose(f);
+	free(p);
+	setenv("HOME", dir, 1);
+	ck_assert_int_eq(ts_regconf_load(NULL, &c, &used, &err), TS_OK);
+	ck_assert_ptr_nonnull(used);
+	ck_assert_ptr_nonnull(strstr(used, "/.config/containers/registries.conf, "));
+	ck_assert_ptr_nonnull(strstr(used, "50-local.conf"));
+	ck_assert_int_eq(ts_ref_parse("quay.io/org/app:1", &r, "ref", &err), TS_OK);
+	ck_assert_int_eq(ts_regconf_sources(&c, &r, &s, &err), TS_OK);
+	ck_assert_str_eq(s.v[0].ref.host, "second.example");
+	ts_sources_free(&s);
+	ts_ref_free(&r);
+	ts_regconf_free(&c);
+	free(used);
+	p = ts_asprintf("rm -rf %s", dir);
+	ck_assert_int_eq(system(p), 0);
+	free(p);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("regconf");
@@ -134,6 +181,7 @@ int main(void)
 	tcase_add_test(tc, parses_and_maps);
 	tcase_add_test(tc, strict_errors_name_the_line);
 	tcase_add_test(tc, mirror_flag);
+	tcase_add_test(tc, default_files_and_dropins);
 	suite_add_tcase(s, tc);
 	return ts_check_run(s);
 }
