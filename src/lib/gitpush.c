@@ -145,12 +145,13 @@ static bool credential_fill(push_state *ps, const ts_origin *o, const char *url)
 		if (path && path[1])
 			ts_buf_printf(&req, "path=%.*s\n", (int)strcspn(path + 1, "?#\n"), path + 1);
 		ts_buf_puts(&req, "\n");
-		signal(SIGPIPE, SIG_IGN);
+		void (*was)(int) = signal(SIGPIPE, SIG_IGN); /* git may exit unread */
 		if (write(in[1], req.ptr, req.len) == (ssize_t)req.len) {
 			close(in[1]);
 			in[1] = -1;
 			ok = read_all(out[0], &ans, HELPER_TIMEOUT_MS);
 		}
+		signal(SIGPIPE, was);
 		if (!ok)
 			kill(pid, SIGKILL);
 		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
