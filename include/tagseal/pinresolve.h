@@ -38,6 +38,10 @@ typedef struct ts_pinres_opts {
 	const char *const *exclude; /* a reference matching one is left alone */
 	size_t nexclude;
 	ts_resolve_opts resolve;   /* registry options, registries.conf, jobs */
+	/* When set, a digest is written only if it carries a valid signature by
+	 * this key (verified at the source that answered): otherwise TS_EVERIFY
+	 * naming the reference, and nothing is written. */
+	const struct ts_key *key;
 } ts_pinres_opts;
 
 typedef enum ts_pinres_status {
@@ -76,10 +80,11 @@ typedef struct ts_pinres_report {
 	size_t nresolved;         /* distinct references asked */
 	size_t nfiles;            /* YAML files examined */
 	bool changes;             /* something was (or would be) rewritten */
+	bool check_found;         /* the TS_EVERIFY is --check's finding (not a failure) */
 	ts_pin_report pin;        /* files written, changes, diff (dry run) */
 } ts_pinres_report;
 
-#define TS_PINRES_REPORT_INIT { NULL, 0, NULL, 0, 0, 0, false, TS_PIN_REPORT_INIT }
+#define TS_PINRES_REPORT_INIT { NULL, 0, NULL, 0, 0, 0, false, false, TS_PIN_REPORT_INIT }
 
 /*
  * Run. TS_OK: done (with check: nothing would change and nothing is
@@ -87,7 +92,8 @@ typedef struct ts_pinres_report {
  * or a mirror mismatch with strict_mirrors. TS_EUSAGE: a file that does not
  * parse, a malformed reference ("FILE:LINE: ..."), a blocked prefix.
  * TS_EREGISTRY: a reference that could not be resolved ("FILE:LINE:
- * REFERENCE: ..."). On any error no file has changed; the report is filled
+ * REFERENCE: ..."). TS_EVERIFY also when, with a key, a digest to be written
+ * carries no valid signature. On any error no file has changed; the report is filled
  * as far as it got.
  */
 ts_code ts_pinres_run(const ts_pinres_opts *opts, const char *const *paths, size_t npaths,

@@ -16,12 +16,13 @@
 #include "tagseal/creds.h"
 #include "tagseal/fsutil.h"
 #include "tagseal/gitland.h"
+#include "tagseal/keys.h"
 #include "tagseal/pinresolve.h"
 
 enum {
 	OPT_RESOLVE = 0x5000, OPT_UPDATE, OPT_CHECK, OPT_ONLY, OPT_EXCLUDE, OPT_MIRROR,
 	OPT_REGCONF, OPT_NO_REGCONF, OPT_STRICT, OPT_NO_CHECK_MIRRORS, OPT_REPORT, OPT_JOBS,
-	OPT_CRED_HOST, OPT_COMMIT, OPT_AUTHOR, OPT_PUSH, OPT_GIT_DIR
+	OPT_CRED_HOST, OPT_COMMIT, OPT_AUTHOR, OPT_PUSH, OPT_GIT_DIR, OPT_KEY
 };
 
 enum { EXCL_REGCONF = 31, EXCL_COMPARE = 32 };
@@ -63,6 +64,10 @@ const ts_optdef ts_pinres_defs[] = {
 	  "JSON: every reference, file, line, old and new digest and\n"
 	  "the host that answered", 0, 0 },
 	{ "jobs", OPT_JOBS, 'j', TS_OPT_VALUE, "N", "references resolved at once (default 4)", 0, 0 },
+	{ "key", OPT_KEY, 0, TS_OPT_VALUE, "PUB",
+	  "take a digest only when it carries a valid signature by\n"
+	  "this public key (PEM or cosign.pub); else exit 5 naming\n"
+	  "the reference, nothing written", 0, 0 },
 	{ "registry-for-credentials", OPT_CRED_HOST, 0, TS_OPT_VALUE, "HOST",
 	  "the one registry (host[:port]) that --username/\n"
 	  "--password-stdin and TAGSEAL_USERNAME/TAGSEAL_PASSWORD\n"
@@ -145,6 +150,7 @@ int ts_pinres_cli_opt(ts_pinres_cli *a, int opt, const char *arg, const char *sr
 	case OPT_AUTHOR: a->author = arg; return -1;
 	case OPT_PUSH: a->push = arg; return -1;
 	case OPT_GIT_DIR: a->git_dir = arg; return -1;
+	case OPT_KEY: a->key_path = arg; return -1;
 	default: return ts_regopts_opt(&a->ro, "pin", opt, arg, src);
 	}
 }
@@ -158,6 +164,7 @@ const char *ts_pinres_cli_stray(const ts_pinres_cli *a)
 	if (a->regconf_path) return "--registries-conf";
 	if (a->o.strict_mirrors) return "--strict-mirrors";
 	if (a->report) return "--report";
+	if (a->key_path) return "--key";
 	if (a->commit) return "--commit";
 	if (a->push) return "--push";
 	if (a->ro.reg.username) return "--username";
@@ -343,6 +350,7 @@ static int land(ts_pinres_cli *a, const ts_pinres_report *rep)
 int ts_pinres_cli_run(ts_pinres_cli *a, int argc, char **argv, int first)
 {
 	ts_pinres_report rep = TS_PINRES_REPORT_INIT;
+	ts_key *key = NULL;
 	ts_error err = TS_ERROR_INIT;
 	ts_code code;
 	int rc = check_args(a, argc, first);
@@ -360,10 +368,13 @@ int ts_pinres_cli_run(ts_pinres_cli *a, int argc, char **argv, int first)
 	a->o.resolve.registry = &a->ro.reg;
 	a->o.resolve.conf = &a->conf;
 	a->o.resolve.compare = !a->no_compare;
+	if (a->key_path && ts_key_load_public(a->key_path, &key, &err) != TS_OK)
+		return ts_msg_fail(&err);
+	a->o.key = key;
 	code = ts_pinres_run(&a->o, (const char *const *)argv + first, (size_t)(argc - first), &rep,
 			     &err);
 	/* what was (or, with --check, would be) done; a failure is its one line */
-	if (code == TS_OK || (code == TS_EVERIFY && !(a->o.strict_mirrors && rep.nwarnings))) {
+	if (code == TS_OK || rep.check_found) {
 		print_entries(&rep, a->o.check);
 		if (a->o.dry_run && rep.pin.diff)
 			fputs(rep.pin.diff, stdout);
@@ -375,6 +386,7 @@ int ts_pinres_cli_run(ts_pinres_cli *a, int argc, char **argv, int first)
 	else if (rc == 0 && a->commit)
 		rc = land(a, &rep);
 	ts_pinres_report_free(&rep);
+	ts_key_free(key);
 	return rc;
 }
 

@@ -31,6 +31,7 @@ typedef struct ts_pinres_cli {
 	const char *author;
 	const char *push;
 	const char *git_dir;
+	const char *key_path;
 	const char **only, **exclude, **mirrors;
 	size_t nonly, nexclude, nmirrors;
 } ts_pinres_cli;

@@ -13,6 +13,7 @@
 #include "tagseal/fsutil.h"
 #include "tagseal/outputs.h"
 #include "tagseal/pinresolve.h"
+#include "tagseal/sign.h"
 
 /* The distinct references to resolve, sorted by canonical name. */
 typedef struct want {
@@ -238,6 +239,56 @@ static ts_code settle(run_state *s, ts_error *err)
 	return rc;
 }
 
+/* With a key: every digest about to be written must carry a valid
+ * signature, checked once per distinct reference at the source that
+ * answered. The first one that does not fails the run (TS_EVERIFY). */
+static ts_code check_signatures(run_state *s, ts_error *err)
+{
+	ts_pinres_report *rep = s->rep;
+	bool *needed = ts_calloc(s->w.n + 1, sizeof(bool));
+	ts_code rc = TS_OK;
+
+	for (size_t i = 0; i < rep->n; i++) {
+		ts_pinres_entry *e = &rep->entries[i];
+		ts_resolve_item *it;
+		if (e->status != TS_PRS_PINNED && e->status != TS_PRS_UPDATED)
+			continue;
+		it = lookup(&s->w, e->canonical);
+		if (it)
+			needed[it - s->w.items] = true;
+	}
+	for (size_t k = 0; rc == TS_OK && k < s->w.n; k++) {
+		ts_resolve_item *it = &s->w.items[k];
+		ts_error e = TS_ERROR_INIT;
+		char *image;
+		if (!needed[k])
+			continue;
+		image = ts_asprintf("%s@%s", it->answered, it->digest);
+		if (ts_image_verify(image, s->opts->key, s->opts->resolve.registry, NULL, 0, NULL, &e) !=
+		    TS_OK) {
+			for (size_t i = 0; i < rep->n; i++) {
+				ts_pinres_entry *en = &rep->entries[i];
+				if ((en->status != TS_PRS_PINNED && en->status != TS_PRS_UPDATED) ||
+				    strcmp(en->canonical, s->w.names[k]) != 0)
+					continue;
+				en->status = TS_PRS_FAILED;
+				free(en->note);
+				en->note = ts_strdup(e.msg);
+				if (rc == TS_OK) {
+					char shown[300];
+					ts_sanitize(shown, sizeof(shown), en->reference);
+					rc = ts_error_setc(err, e.code == TS_EVERIFY ? TS_C_SIGNATURE : e.cause,
+							   "%s:%zu: %s: %s is not taken: %s", en->path,
+							   en->line, shown, it->digest, e.msg);
+				}
+			}
+		}
+		free(image);
+	}
+	free(needed);
+	return rc;
+}
+
 /* pin.c asks, per finding, what it should read as. */
 static bool choose(void *ud, const char *path, const ts_yref *r, ts_ref *target)
 {
@@ -297,6 +348,8 @@ ts_code ts_pinres_run(const ts_pinres_opts *opts, const char *const *paths, size
 	}
 	if (rc == TS_OK)
 		rc = settle(&s, err);
+	if (rc == TS_OK && opts->key)
+		rc = check_signatures(&s, err);
 	if (rc == TS_OK && opts->strict_mirrors && rep->nwarnings)
 		rc = ts_error_setc(err, TS_C_VERIFY,
 				   "mirrors disagree (--strict-mirrors; nothing written): %s%s",
@@ -315,6 +368,7 @@ ts_code ts_pinres_run(const ts_pinres_opts *opts, const char *const *paths, size
 		for (size_t i = 0; i < rep->n; i++)
 			n += rep->entries[i].status == TS_PRS_PINNED ||
 			     rep->entries[i].status == TS_PRS_UPDATED;
+		rep->check_found = true;
 		rc = ts_error_setc(err, TS_C_VERIFY,
 				   "--check: %zu reference%s would change and %zu %s not pinned",
 				   n, n == 1 ? "" : "s", unpinned, unpinned == 1 ? "is" : "are");

@@ -394,3 +394,21 @@ DOCKER_CONFIG=$T/empty run_ts 0 pin --resolve "${HUBMAP[@]}" --username bob --pa
 ! grep -q 'basic bob' "$TOKENS_LOG" || ts_fail "--username credentials went to the HUB's token service"
 assert_not_contains "$T/err" "$PW"
 echo "ok: credentials per registry (Docker config, or flags bound by --registry-for-credentials)"
+
+# ---- --key: a digest is taken only with a valid signature ----
+run_ts 0 keygen "$T/signer"
+cp_to "oci:$T/img:a" "$MIRROR/acme/app:1"
+cp_to "oci:$T/img:b" "$MIRROR/acme/app:2"
+run_ts 0 sign "$MIRROR/acme/app:1" --key "$T/signer.key"
+mkdir -p "$T/k"
+printf 'services:\n  a:\n    image: %s/acme/app:1\n  b:\n    image: %s/acme/app:2\n' "$MIRROR" "$MIRROR" \
+	>"$T/k/compose.yaml"
+cp "$T/k/compose.yaml" "$T/k.orig"
+run_ts 5 pin --resolve --no-registries-conf --key "$T/signer.pub" "$T/k"
+assert_one_line "$T/err"
+assert_contains "$T/err" "$T/k/compose.yaml:5: $MIRROR/acme/app:2: $(dig "$MIRROR/acme/app:2") is not taken:"
+cmp -s "$T/k/compose.yaml" "$T/k.orig" || ts_fail "an unsigned digest let files be written"
+run_ts 0 sign "$MIRROR/acme/app:2" --key "$T/signer.key"
+run_ts 0 pin --resolve --no-registries-conf --key "$T/signer.pub" "$T/k"
+assert_contains "$T/k/compose.yaml" "$MIRROR/acme/app:2@$(dig "$MIRROR/acme/app:2")"
+echo "ok: --key takes only digests with a valid signature"
