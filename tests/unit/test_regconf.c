@@ -115,6 +115,45 @@ START_TEST(strict_errors_name_the_line)
 }
 END_TEST
 
+START_TEST(wildcards_and_digest_only)
+{
+	static const char *conf = "[[registry]]\nprefix = \"*.corp.example\"\n"
+				  "[[registry.mirror]]\nlocation = \"cache.corp.example:5000\"\n"
+				  "[[registry]]\nprefix = \"ghcr.io\"\nlocation = \"ghcr.io\"\n"
+				  "mirror-by-digest-only = true\n"
+				  "[[registry.mirror]]\nlocation = \"digests.example\"\n"
+				  "pull-from-mirror = \"all\"\n";
+	ts_regconf c = TS_REGCONF_INIT;
+	ts_error err = TS_ERROR_INIT;
+	ts_ref r = TS_REF_INIT;
+	ts_sources s;
+	char *x;
+
+	ck_assert_int_eq(ts_regconf_parse("w.conf", conf, strlen(conf), &c, &err), TS_OK);
+	ck_assert_int_eq(ts_ref_parse("reg.corp.example/team/app:1", &r, "ref", &err), TS_OK);
+	ck_assert_int_eq(ts_regconf_sources(&c, &r, &s, &err), TS_OK);
+	ck_assert_uint_eq(s.n, 2);
+	x = src_str(&s.v[0]); ck_assert_str_eq(x, "m:cache.corp.example:5000/team/app"); free(x);
+	x = src_str(&s.v[1]); ck_assert_str_eq(x, "reg.corp.example/team/app"); free(x);
+	ts_sources_free(&s);
+	ts_ref_free(&r);
+	/* a digest-only mirror is never asked for a tag */
+	ck_assert_int_eq(ts_ref_parse("ghcr.io/org/app:1", &r, "ref", &err), TS_OK);
+	ck_assert_int_eq(ts_regconf_sources(&c, &r, &s, &err), TS_OK);
+	ck_assert_uint_eq(s.n, 1);
+	ck_assert_str_eq(s.v[0].ref.host, "ghcr.io");
+	ts_sources_free(&s);
+	ts_ref_free(&r);
+	/* corp.example itself is not a subdomain of itself */
+	ck_assert_int_eq(ts_ref_parse("corp.example/x/y", &r, "ref", &err), TS_OK);
+	ck_assert_int_eq(ts_regconf_sources(&c, &r, &s, &err), TS_OK);
+	ck_assert_uint_eq(s.n, 1);
+	ts_sources_free(&s);
+	ts_ref_free(&r);
+	ts_regconf_free(&c);
+}
+END_TEST
+
 START_TEST(mirror_flag)
 {
 	ts_regconf c = TS_REGCONF_INIT;
@@ -181,6 +220,7 @@ int main(void)
 	tcase_add_test(tc, parses_and_maps);
 	tcase_add_test(tc, strict_errors_name_the_line);
 	tcase_add_test(tc, mirror_flag);
+	tcase_add_test(tc, wildcards_and_digest_only);
 	tcase_add_test(tc, default_files_and_dropins);
 	suite_add_tcase(s, tc);
 	return ts_check_run(s);
