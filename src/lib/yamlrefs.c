@@ -8,6 +8,7 @@
  * character-to-byte table translates them. Comments are invisible to
  * libyaml: markers are read from the bytes after a scalar's end.
  */
+#include <search.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
@@ -18,6 +19,7 @@
 enum { N_SCALAR, N_SEQ, N_MAP, N_ALIAS };
 
 #define TS_YAML_MAX_DEPTH 512
+#define CK_STEP 64 /* characters between two checkpoints of the byte map */
 
 typedef struct ynode ynode;
 struct ynode {
@@ -36,16 +38,17 @@ typedef struct yctx {
 	const char *name;
 	const char *data;
 	size_t len;
-	size_t *cmap; /* character index -> byte offset */
+	size_t *ck;    /* byte offset of every CK_STEP-th character */
 	size_t nchars;
 	size_t *lines; /* byte offset of each line start */
 	size_t nlines;
 	char *eol;
 	bool kustomization_file;
-	ynode **all;
+	ynode **all;   /* the nodes of the current document */
 	size_t nall, capall;
-	size_t doc_first; /* index in all[] where this document starts */
+	void *anchors; /* tsearch tree: the current document's latest node per anchor */
 	ts_yrefs *out;
+	size_t capout;
 	ts_error *err;
 } yctx;
 
@@ -75,27 +78,48 @@ static size_t break_len(const yctx *c, size_t i)
 	return 0;
 }
 
+static bool continuation(const yctx *c, size_t i)
+{
+	return ((unsigned char)c->data[i] & 0xC0) == 0x80;
+}
+
+/* Count the line starts; store them too when `lines` is not NULL. */
+static size_t scan_lines(const yctx *c, size_t *lines)
+{
+	size_t n = 1;
+	if (lines)
+		lines[0] = 0;
+	for (size_t i = 0; i < c->len; i++) {
+		size_t b = break_len(c, i);
+		if (b) {
+			if (lines)
+				lines[n] = i + b;
+			n++;
+			i += b - 1;
+		}
+	}
+	return n;
+}
+
+/* The maps take memory in proportion to the lines and a sixty-fourth of the
+ * characters, not to every byte: a manifest may be TS_YAML_MAX bytes. */
 static void build_maps(yctx *c)
 {
-	size_t start = 0, cap = c->len + 2;
+	size_t start = 0;
 
 	if (c->len >= 3 && memcmp(c->data, "\xef\xbb\xbf", 3) == 0)
 		start = 3;
-	c->cmap = ts_malloc(cap * sizeof(size_t));
+	c->ck = ts_malloc((c->len / CK_STEP + 2) * sizeof(size_t));
 	for (size_t i = start; i < c->len; i++)
-		if (((unsigned char)c->data[i] & 0xC0) != 0x80)
-			c->cmap[c->nchars++] = i;
-	c->cmap[c->nchars] = c->len;
-
-	c->lines = ts_malloc(cap * sizeof(size_t));
-	c->lines[c->nlines++] = 0;
-	for (size_t i = 0; i < c->len; i++) {
-		size_t n = break_len(c, i);
-		if (n) {
-			c->lines[c->nlines++] = i + n;
-			i += n - 1;
+		if (!continuation(c, i)) {
+			if (c->nchars % CK_STEP == 0)
+				c->ck[c->nchars / CK_STEP] = i;
+			c->nchars++;
 		}
-	}
+
+	c->nlines = scan_lines(c, NULL);
+	c->lines = ts_malloc(c->nlines * sizeof(size_t));
+	scan_lines(c, c->lines);
 	c->eol = ts_strdup("\n"); /* the first line break's style */
 	for (size_t i = 0; i < c->len; i++)
 		if (break_len(c, i)) {
@@ -105,9 +129,19 @@ static void build_maps(yctx *c)
 		}
 }
 
+/* Characters are the bytes that are not UTF-8 continuation bytes, counted
+ * after a BOM: the checkpoint before, then at most CK_STEP-1 steps. */
 static size_t byte_at(const yctx *c, size_t char_index)
 {
-	return char_index <= c->nchars ? c->cmap[char_index] : c->len;
+	size_t p;
+	if (char_index >= c->nchars)
+		return c->len;
+	p = c->ck[char_index / CK_STEP];
+	for (size_t k = char_index % CK_STEP; k; k--)
+		do
+			p++;
+		while (p < c->len && continuation(c, p));
+	return p;
 }
 
 /* 1-based line and byte column of a byte offset. */
@@ -170,8 +204,26 @@ static void node_add(ynode *parent, ynode *kid)
 	parent->kid[parent->nkid++] = kid;
 }
 
+static int anchor_cmp(const void *a, const void *b)
+{
+	return strcmp(((const ynode *)a)->anchor, ((const ynode *)b)->anchor);
+}
+
+/* Anchor n: an alias names the latest node with its anchor. */
+static void anchor_add(yctx *c, ynode *n)
+{
+	ynode **slot = tsearch(n, &c->anchors, anchor_cmp);
+	if (!slot)
+		abort(); /* out of memory, as ts_malloc */
+	*slot = n;
+}
+
+/* Free the current document's nodes (a document's anchors are its own). */
 static void nodes_free(yctx *c)
 {
+	for (size_t i = 0; i < c->nall; i++)
+		if (c->all[i]->anchor)
+			tdelete(c->all[i], &c->anchors, anchor_cmp);
 	for (size_t i = 0; i < c->nall; i++) {
 		free(c->all[i]->value);
 		free(c->all[i]->anchor);
@@ -185,10 +237,10 @@ static void nodes_free(yctx *c)
 
 static ynode *find_anchor(const yctx *c, const char *anchor)
 {
-	for (size_t i = c->nall; i > c->doc_first; i--)
-		if (c->all[i - 1]->anchor && strcmp(c->all[i - 1]->anchor, anchor) == 0)
-			return c->all[i - 1];
-	return NULL;
+	ynode key, **slot;
+	key.anchor = (char *)anchor;
+	slot = tfind(&key, &c->anchors, anchor_cmp);
+	return slot ? *slot : NULL;
 }
 
 static ts_ystyle scalar_style(yaml_scalar_style_t s)
@@ -208,7 +260,10 @@ static ts_yref *ref_new(yctx *c, ts_yref_kind kind)
 {
 	ts_yrefs *o = c->out;
 	ts_yref *r;
-	o->v = ts_realloc(o->v, (o->n + 1) * sizeof(*o->v));
+	if (o->n == c->capout) {
+		c->capout = c->capout ? c->capout * 2 : 16;
+		o->v = ts_realloc(o->v, c->capout * sizeof(*o->v));
+	}
 	r = &o->v[o->n++];
 	memset(r, 0, sizeof(*r));
 	r->kind = kind;
@@ -608,24 +663,34 @@ static ts_code marker(yctx *c, const ynode *s)
 	return TS_OK;
 }
 
+static int size_cmp(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	return x < y ? -1 : x > y;
+}
+
 /* A marker claims its scalar: drop other findings that use that scalar. */
 static void markers_win(ts_yrefs *o)
 {
-	size_t w = 0;
+	size_t *claimed = ts_malloc((o->n + 1) * sizeof(*claimed)), nclaimed = 0, w = 0;
+	for (size_t i = 0; i < o->n; i++)
+		if (o->v[i].kind >= TS_YREF_MARKER)
+			claimed[nclaimed++] = o->v[i].field[TS_YF_IMAGE].start;
+	qsort(claimed, nclaimed, sizeof(*claimed), size_cmp);
 	for (size_t i = 0; i < o->n; i++) {
 		bool shadowed = false;
-		if (o->v[i].kind < TS_YREF_MARKER)
-			for (size_t j = 0; j < o->n && !shadowed; j++)
-				for (int f = 0; f < TS_YF_COUNT && o->v[j].kind >= TS_YREF_MARKER; f++)
-					if (o->v[i].field[f].present &&
-					    o->v[i].field[f].start == o->v[j].field[TS_YF_IMAGE].start)
-						shadowed = true;
+		for (int f = 0; nclaimed && o->v[i].kind < TS_YREF_MARKER && f < TS_YF_COUNT; f++)
+			if (o->v[i].field[f].present &&
+			    bsearch(&o->v[i].field[f].start, claimed, nclaimed, sizeof(*claimed),
+				    size_cmp))
+				shadowed = true;
 		if (shadowed)
 			ref_clear(&o->v[i]);
 		else
 			o->v[w++] = o->v[i];
 	}
 	o->n = w;
+	free(claimed);
 }
 
 static size_t first_start(const ts_yref *r)
@@ -636,20 +701,45 @@ static size_t first_start(const ts_yref *r)
 	return SIZE_MAX;
 }
 
+/* Findings by kind and first scalar, then by position in the list. */
+typedef struct dkey {
+	int kind;
+	size_t start, index;
+} dkey;
+
+static int dkey_cmp(const void *a, const void *b)
+{
+	const dkey *x = a, *y = b;
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
 /* One scalar reached twice (merge keys, '<<: *base'): keep the first. */
 static void drop_duplicates(ts_yrefs *o)
 {
+	dkey *k = ts_malloc((o->n + 1) * sizeof(*k));
+	bool *dup = ts_calloc(o->n + 1, sizeof(*dup));
 	size_t w = 0;
 	for (size_t i = 0; i < o->n; i++) {
-		bool dup = false;
-		for (size_t j = 0; j < w && !dup; j++)
-			dup = o->v[j].kind == o->v[i].kind && first_start(&o->v[j]) == first_start(&o->v[i]);
-		if (dup)
+		k[i].kind = (int)o->v[i].kind;
+		k[i].start = first_start(&o->v[i]);
+		k[i].index = i;
+	}
+	qsort(k, o->n, sizeof(*k), dkey_cmp);
+	for (size_t i = 1; i < o->n; i++)
+		dup[k[i].index] = k[i].kind == k[i - 1].kind && k[i].start == k[i - 1].start;
+	for (size_t i = 0; i < o->n; i++) {
+		if (dup[i])
 			ref_clear(&o->v[i]);
 		else
 			o->v[w++] = o->v[i];
 	}
 	o->n = w;
+	free(dup);
+	free(k);
 }
 
 static int ref_cmp(const void *a, const void *b)
@@ -683,11 +773,12 @@ static ts_code on_event(yctx *c, const yaml_event_t *e, ynode ***stack, size_t *
 
 	switch (e->type) {
 	case YAML_DOCUMENT_START_EVENT:
-		c->doc_first = c->nall;
 		*root = NULL;
 		return TS_OK;
 	case YAML_DOCUMENT_END_EVENT:
 		document(c, *root);
+		nodes_free(c);
+		*root = NULL;
 		return TS_OK;
 	case YAML_SCALAR_EVENT:
 		n = node_new(c, N_SCALAR, e);
@@ -721,8 +812,10 @@ static ts_code on_event(yctx *c, const yaml_event_t *e, ynode ***stack, size_t *
 	default:
 		return TS_OK;
 	}
-	if (anchor)
+	if (anchor) {
 		n->anchor = ts_strdup((const char *)anchor);
+		anchor_add(c, n);
+	}
 	if (*depth)
 		node_add((*stack)[*depth - 1], n);
 	else
@@ -796,7 +889,7 @@ ts_code ts_yrefs_find(const char *name, const char *data, size_t len, ts_yrefs *
 	build_maps(&c);
 	rc = run_parser(&c);
 	nodes_free(&c);
-	free(c.cmap);
+	free(c.ck);
 	free(c.lines);
 	free(c.eol);
 	if (rc != TS_OK) {

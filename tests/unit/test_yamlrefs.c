@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "check_run.h"
+#include "tagseal/yamlpaths.h"
 #include "tagseal/yamlrefs.h"
 
 static ts_yrefs find_ok(const char *name, const char *yaml)
