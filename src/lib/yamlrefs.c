@@ -21,10 +21,28 @@ enum { N_SCALAR, N_SEQ, N_MAP, N_ALIAS };
 #define TS_YAML_MAX_DEPTH 512
 #define CK_STEP 64 /* characters between two checkpoints of the byte map */
 
+#define MERGE_DEPTH 8 /* '<<' merge keys followed at most this deep */
+
+/* What one node has been examined for already: through aliases and merge
+ * keys a node is reached any number of times, and reaching it again finds
+ * nothing new (each finding would be a duplicate of the first), so the
+ * work stays in proportion to the file, not to the paths through it. */
+enum { SEEN_CONTAINERS = 1, SEEN_POD = 2, SEEN_COMPOSE = 4, SEEN_KUSTOMIZE = 8 };
+
 typedef struct ynode ynode;
+
+/* A remembered lookup: `key` in this map at merge depth `depth`. */
+typedef struct lookup {
+	struct lookup *next;
+	const char *key;
+	int depth;
+	const ynode *found;
+} lookup;
+
 struct ynode {
 	int type;
 	bool flow;
+	unsigned char seen; /* SEEN_* */
 	ts_ystyle style;
 	size_t start, end; /* bytes */
 	char *value;       /* scalars */
@@ -32,6 +50,7 @@ struct ynode {
 	ynode *target;     /* aliases */
 	ynode **kid;       /* maps: key, value, key, value ... */
 	size_t nkid, capkid;
+	lookup *lookups;   /* maps reached through '<<' */
 };
 
 typedef struct yctx {
@@ -40,6 +59,7 @@ typedef struct yctx {
 	size_t len;
 	size_t *ck;    /* byte offset of every CK_STEP-th character */
 	size_t nchars;
+	size_t last_char, last_byte; /* byte_at's last answer */
 	size_t *lines; /* byte offset of each line start */
 	size_t nlines;
 	char *eol;
@@ -116,6 +136,7 @@ static void build_maps(yctx *c)
 				c->ck[c->nchars / CK_STEP] = i;
 			c->nchars++;
 		}
+	c->last_byte = c->nchars ? c->ck[0] : c->len; /* last_char: 0 */
 
 	c->nlines = scan_lines(c, NULL);
 	c->lines = ts_malloc(c->nlines * sizeof(size_t));
@@ -130,17 +151,24 @@ static void build_maps(yctx *c)
 }
 
 /* Characters are the bytes that are not UTF-8 continuation bytes, counted
- * after a BOM: the checkpoint before, then at most CK_STEP-1 steps. */
-static size_t byte_at(const yctx *c, size_t char_index)
+ * after a BOM: from the checkpoint before, or from the last answer when it
+ * lies between (marks mostly move forward), at most CK_STEP-1 steps. */
+static size_t byte_at(yctx *c, size_t char_index)
 {
-	size_t p;
+	size_t from = char_index - char_index % CK_STEP, p;
 	if (char_index >= c->nchars)
 		return c->len;
 	p = c->ck[char_index / CK_STEP];
-	for (size_t k = char_index % CK_STEP; k; k--)
+	if (c->last_char >= from && c->last_char <= char_index) {
+		from = c->last_char;
+		p = c->last_byte;
+	}
+	for (size_t k = char_index - from; k; k--)
 		do
 			p++;
 		while (p < c->len && continuation(c, p));
+	c->last_char = char_index;
+	c->last_byte = p;
 	return p;
 }
 
@@ -225,6 +253,10 @@ static void nodes_free(yctx *c)
 		if (c->all[i]->anchor)
 			tdelete(c->all[i], &c->anchors, anchor_cmp);
 	for (size_t i = 0; i < c->nall; i++) {
+		for (lookup *l = c->all[i]->lookups, *next; l; l = next) {
+			next = l->next;
+			free(l);
+		}
 		free(c->all[i]->value);
 		free(c->all[i]->anchor);
 		free(c->all[i]->kid);
@@ -312,16 +344,34 @@ static const ynode *deref(const ynode *n)
 	return n && n->type == N_ALIAS ? n->target : n;
 }
 
-/* A mapping's value for `key`, looking into '<<' merge keys too. */
+/* Mark node n (reached through deref, so not const) as examined for `what`;
+ * false when it already was. */
+static bool first_visit(const ynode *n, unsigned char what)
+{
+	ynode *w = (ynode *)n;
+	if (w->seen & what)
+		return false;
+	w->seen |= what;
+	return true;
+}
+
+/* A mapping's value for `key`, looking into '<<' merge keys too (at most
+ * MERGE_DEPTH deep). Lookups in merged maps are remembered per depth, as a
+ * merged map is shared: '<<: [*a, *a, ...]' nested would take exponential
+ * time, many maps merging one large map quadratic time. */
 static const ynode *map_get_depth(const ynode *map, const char *key, int depth)
 {
 	const ynode *found = NULL;
+	lookup *l;
 	map = deref(map);
-	if (!map || map->type != N_MAP || depth > 8)
+	if (!map || map->type != N_MAP || depth > MERGE_DEPTH)
 		return NULL;
-	for (size_t i = 0; i + 1 < map->nkid; i += 2)
+	for (l = map->lookups; l; l = l->next)
+		if (l->depth == depth && strcmp(l->key, key) == 0)
+			return l->found;
+	for (size_t i = 0; !found && i + 1 < map->nkid; i += 2)
 		if (map->kid[i]->type == N_SCALAR && strcmp(map->kid[i]->value, key) == 0)
-			return map->kid[i + 1];
+			found = map->kid[i + 1];
 	for (size_t i = 0; !found && i + 1 < map->nkid; i += 2) {
 		const ynode *v = deref(map->kid[i + 1]);
 		if (map->kid[i]->type != N_SCALAR || strcmp(map->kid[i]->value, "<<") != 0 || !v)
@@ -330,6 +380,14 @@ static const ynode *map_get_depth(const ynode *map, const char *key, int depth)
 			found = map_get_depth(v, key, depth + 1);
 		for (size_t j = 0; v->type == N_SEQ && !found && j < v->nkid; j++)
 			found = map_get_depth(v->kid[j], key, depth + 1);
+	}
+	if (depth > 0) { /* a merged map: remember (the map itself is looked up once) */
+		l = ts_malloc(sizeof(*l));
+		l->key = key;
+		l->depth = depth;
+		l->found = found;
+		l->next = map->lookups;
+		((ynode *)map)->lookups = l;
 	}
 	return found;
 }
@@ -425,10 +483,13 @@ static void add_full(yctx *c, ts_yref_kind kind, const ynode *value)
 static void containers(yctx *c, const ynode *seq)
 {
 	seq = deref(seq);
-	if (!seq || seq->type != N_SEQ)
+	if (!seq || seq->type != N_SEQ || !first_visit(seq, SEEN_CONTAINERS))
 		return;
 	for (size_t i = 0; i < seq->nkid; i++) {
-		const ynode *image = map_get(deref(seq->kid[i]), "image");
+		const ynode *item = deref(seq->kid[i]), *image;
+		if (!item || !first_visit(item, SEEN_POD))
+			continue;
+		image = map_get(item, "image");
 		if (image)
 			add_full(c, TS_YREF_POD, image);
 	}
@@ -499,7 +560,8 @@ static void kustomize_entry(yctx *c, const ynode *entry)
 	const char *repo;
 
 	entry = deref(entry);
-	if (!entry || entry->type != N_MAP || !map_get(entry, "name"))
+	if (!entry || entry->type != N_MAP || !first_visit(entry, SEEN_KUSTOMIZE) ||
+	    !map_get(entry, "name"))
 		return;
 	r = ref_new(c, TS_YREF_KUSTOMIZE);
 	field_set(c, map_get(entry, "name"), &r->field[TS_YF_NAME]);
@@ -563,7 +625,10 @@ static void document(yctx *c, const ynode *root)
 	services = deref(map_get(root, "services"));
 	if (services && services->type == N_MAP)
 		for (size_t i = 1; i < services->nkid; i += 2) {
-			const ynode *image = map_get(deref(services->kid[i]), "image");
+			const ynode *service = deref(services->kid[i]), *image;
+			if (!service || !first_visit(service, SEEN_COMPOSE))
+				continue;
+			image = map_get(service, "image");
 			if (image)
 				add_full(c, TS_YREF_COMPOSE, image);
 		}
