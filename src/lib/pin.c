@@ -1,11 +1,11 @@
 /*
  * pin.c - the rewriter behind 'tagseal pin' and 'push --pin'.
  *
- * Per file: find the references (yamlrefs.c), turn those that name the
- * target repository into byte edits (replace a scalar, keeping its quoting
- * style; insert kustomize keys), apply them in memory, and re-parse the
- * result to prove that only those references changed. Writing happens only
- * after every file has been prepared and every target proven writable.
+ * Per file, in memory: find the references (yamlrefs.c), turn those that
+ * name the target repository into byte edits (replace a scalar, keeping its
+ * quoting style; insert kustomize keys), apply them, and re-parse the result
+ * to prove that only those references changed. Nothing here writes a file:
+ * pin_apply.c does, once every file has been rewritten here.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,6 +1,7 @@
 /*
  * test_yamlrefs.c - the image-reference finder: rules, exact byte ranges
- * (UTF-8, BOM, CRLF, anchors, tags), styles, markers, errors, path walking.
+ * (UTF-8, BOM, CRLF, anchors, tags), styles, markers, errors, path walking,
+ * and nodes shared through aliases and merge keys examined once.
  */
 #include <check.h>
 #include <stdio.h>
