@@ -8,6 +8,7 @@
  * remembered, as one merged map may be reached by any number of paths.
  */
 #include <search.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
@@ -17,6 +18,13 @@
 #define TS_YAML_MAX_DEPTH 512
 #define CK_STEP 64    /* characters between two checkpoints of the byte map */
 #define MERGE_DEPTH 8 /* '<<' merge keys followed at most this deep */
+#define CHUNK (64 * 1024) /* arena chunk size (larger requests get their own) */
+
+struct ychunk {
+	ychunk *next;
+	size_t used, cap;
+	max_align_t mem[]; /* cap bytes */
+};
 
 /* A remembered lookup: `key` in this map at merge depth `depth`. */
 struct ylookup {
@@ -153,10 +161,58 @@ static size_t skip_properties(const ytree *t, size_t p, size_t end)
 
 /* ---- the node tree ---- */
 
+/* n bytes from the current document's arena, aligned as malloc's are. */
+static void *arena_alloc(ytree *t, size_t n)
+{
+	ychunk *ch = t->arena;
+	void *p;
+	n = (n + sizeof(max_align_t) - 1) / sizeof(max_align_t) * sizeof(max_align_t);
+	if (!ch || ch->cap - ch->used < n) {
+		size_t cap = n > CHUNK ? n : CHUNK;
+		ch = ts_malloc(offsetof(ychunk, mem) + cap);
+		ch->used = 0;
+		ch->cap = cap;
+		ch->next = t->arena;
+		t->arena = ch;
+	}
+	p = (unsigned char *)ch->mem + ch->used;
+	ch->used += n;
+	return p;
+}
+
+/* Free the arena, keeping one chunk for the next document. */
+static void arena_reset(ytree *t, bool keep)
+{
+	ychunk *ch = t->arena, *next;
+	if (keep && ch) {
+		while (ch->next) {
+			next = ch->next->next;
+			free(ch->next);
+			ch->next = next;
+		}
+		ch->used = 0;
+		return;
+	}
+	for (; ch; ch = next) {
+		next = ch->next;
+		free(ch);
+	}
+	t->arena = NULL;
+}
+
+static char *arena_strndup(ytree *t, const char *s, size_t n)
+{
+	char *p = arena_alloc(t, n + 1);
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
 static ynode *node_new(ytree *t, int type, const yaml_event_t *e)
 {
-	ynode *n = ts_calloc(1, sizeof(*n));
-	n->type = type;
+	ynode *n = arena_alloc(t, sizeof(*n));
+	memset(n, 0, sizeof(*n));
+	n->type = (unsigned char)type;
 	n->start = byte_at(t, e->start_mark.index);
 	n->end = byte_at(t, e->end_mark.index);
 	if (t->nall == t->capall) {
@@ -191,24 +247,22 @@ static void anchor_add(ytree *t, ynode *n)
 }
 
 /* Free the current document's nodes (a document's anchors are its own). */
-static void nodes_free(ytree *t)
+static void nodes_free(ytree *t, bool keep)
 {
 	for (size_t i = 0; i < t->nall; i++)
 		if (t->all[i]->anchor)
 			tdelete(t->all[i], &t->anchors, anchor_cmp);
 	for (size_t i = 0; i < t->nall; i++) {
+		if (t->all[i]->type != N_SEQ && t->all[i]->type != N_MAP)
+			continue;
 		for (ylookup *l = t->all[i]->lookups, *next; l; l = next) {
 			next = l->next;
 			free(l);
 		}
-		free(t->all[i]->value);
-		free(t->all[i]->anchor);
 		free(t->all[i]->kid);
-		free(t->all[i]);
 	}
-	free(t->all);
-	t->all = NULL;
-	t->nall = t->capall = 0;
+	t->nall = 0;
+	arena_reset(t, keep);
 }
 
 static ynode *find_anchor(const ytree *t, const char *anchor)
@@ -318,14 +372,15 @@ static ts_code on_event(ystate *y, const yaml_event_t *e)
 		return TS_OK;
 	case YAML_DOCUMENT_END_EVENT:
 		y->on_document(y->ctx, y->root);
-		nodes_free(t);
+		nodes_free(t, true);
 		y->root = NULL;
 		return TS_OK;
 	case YAML_SCALAR_EVENT:
 		n = node_new(t, N_SCALAR, e);
 		n->start = skip_properties(t, n->start, n->end);
-		n->style = scalar_style(e->data.scalar.style);
-		n->value = ts_strndup((const char *)e->data.scalar.value, e->data.scalar.length);
+		n->style = (unsigned char)scalar_style(e->data.scalar.style);
+		n->value = arena_strndup(t, (const char *)e->data.scalar.value,
+					 e->data.scalar.length);
 		anchor = e->data.scalar.anchor;
 		rc = y->on_scalar(y->ctx, n);
 		if (rc != TS_OK)
@@ -355,7 +410,7 @@ static ts_code on_event(ystate *y, const yaml_event_t *e)
 		return TS_OK;
 	}
 	if (anchor) {
-		n->anchor = ts_strdup((const char *)anchor);
+		n->anchor = arena_strndup(t, (const char *)anchor, strlen((const char *)anchor));
 		anchor_add(t, n);
 	}
 	if (y->depth)
@@ -407,7 +462,8 @@ ts_code ts_ytree_parse(ytree *t, const char *name, const char *data, size_t len,
 
 void ts_ytree_free(ytree *t)
 {
-	nodes_free(t);
+	nodes_free(t, false);
+	free(t->all);
 	free(t->ck);
 	free(t->lines);
 	free(t->eol);

@@ -23,18 +23,25 @@ enum { N_SCALAR, N_SEQ, N_MAP, N_ALIAS };
 typedef struct ynode ynode;
 typedef struct ylookup ylookup;
 
+/* A document's nodes and strings live in an arena freed when it ends. */
+typedef struct ychunk ychunk;
+
 struct ynode {
-	int type;
+	unsigned char type; /* N_* */
 	bool flow;
 	unsigned char seen; /* free for the caller: what it examined the node for */
-	ts_ystyle style;
-	size_t start, end; /* bytes: a scalar's without its anchor and tag */
-	char *value;       /* scalars */
+	unsigned char style; /* ts_ystyle */
+	size_t start, end;  /* bytes: a scalar's without its anchor and tag */
 	char *anchor;
-	ynode *target;     /* aliases: NULL when the anchor is unknown */
-	ynode **kid;       /* sequences: items; maps: key, value, key, value ... */
-	size_t nkid, capkid;
-	ylookup *lookups;  /* ts_ynode_get's memory for maps reached through '<<' */
+	union {
+		char *value;   /* scalars */
+		ynode *target; /* aliases: NULL when the anchor is unknown */
+		struct {       /* sequences: items; maps: key, value, key, value ... */
+			ynode **kid;
+			size_t nkid, capkid;
+			ylookup *lookups; /* ts_ynode_get's memory, for merged maps */
+		};
+	};
 };
 
 typedef struct ytree {
@@ -48,6 +55,7 @@ typedef struct ytree {
 	char *eol;     /* the first line break ("\n" when none) */
 	ynode **all;   /* the nodes of the current document */
 	size_t nall, capall;
+	ychunk *arena; /* their memory (the newest chunk first) */
 	void *anchors; /* tsearch tree: the current document's latest node per anchor */
 } ytree;
 
