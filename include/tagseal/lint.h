@@ -9,7 +9,6 @@
 #include <stddef.h>
 
 #include "tagseal/error.h"
-#include "tagseal/yamlpaths.h"
 #include "tagseal/yamlrefs.h"
 
 typedef struct ts_lint_opts {

@@ -8,6 +8,7 @@
 
 #include "tagseal/fsutil.h"
 #include "tagseal/lint.h"
+#include "tagseal/yamlpaths.h"
 
 const char *ts_lint_check(const ts_yref *r)
 {
