@@ -96,11 +96,17 @@ static const char *human_time(char *b, size_t cap, double s)
 	return b;
 }
 
-/* "sha256:3f2a1b9c0d12..." -> "3f2a1b9c0d12" */
+/* "sha256:3f2a1b9c0d12..." -> "3f2a1b9c0d12"; anything but lowercase hex
+ * (a hostile image's value) shows as '?', so nothing raw reaches a terminal. */
 static void short_digest(char out[16], const char *d)
 {
 	const char *c = d ? strchr(d, ':') : NULL;
-	snprintf(out, 16, "%.12s", c ? c + 1 : d ? d : "?");
+	size_t n = 0;
+	for (c = c ? c + 1 : d; c && *c && n < 12; c++)
+		out[n++] = (*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'f') ? *c : '?';
+	if (!n)
+		out[n++] = '?';
+	out[n] = '\0';
 }
 
 static const char *state_word(ts_progress_state s)
@@ -264,7 +270,7 @@ static void begin(const ts_progress_event *ev, double now)
 	{
 		char x[32];
 		ts_buf b = TS_BUF_INIT;
-		ts_buf_printf(&b, "%zu layer(s), %s", st.n, human_bytes(x, sizeof(x), ev->total));
+		ts_buf_printf(&b, "image: %zu layer(s), %s", st.n, human_bytes(x, sizeof(x), ev->total));
 		say(ts_buf_cstr(&b), now);
 		ts_buf_free(&b);
 	}
