@@ -5,11 +5,13 @@
 # summary with bytes sent, layers skipped or mounted, time and rate); on a real
 # terminal (util-linux `script` gives tagseal a pty), live lines redrawn in
 # place with bytes, percentage, rate and ETA, then the same summary; TERM=dumb
-# gives the plain lines; -q silences it all; stdout only ever holds the
+# gives the plain lines; a long layer (a slow uplink: the fault proxy's
+# throttle) gets a line at most every 10 s in a pipe; -q silences it all; stdout only ever holds the
 # reference (push) or the findings (verify); no colour, NO_COLOR or not.
 . "$(dirname "$0")/../lib/common.sh"
 . "$TS_LIB_DIR/registry.sh"
 . "$TS_LIB_DIR/fixtures.sh"
+. "$TS_LIB_DIR/faultproxy.sh"
 ts_need skopeo umoci jq script
 
 registry_start
@@ -80,6 +82,23 @@ push_pipe layout "$T/layout" --jobs 3
 assert_eq "$(count "$T/layout.err" '^tagseal: layer [1-3]/3 [0-9a-f]{12} \(.*\): uploading$')" 3 "parallel start lines"
 assert_eq "$(count "$T/layout.err" '^tagseal: layer [1-3]/3 [0-9a-f]{12} \(.*\): uploaded in ')" 3 "parallel finish lines"
 echo "ok: parallel layers"
+
+# a long layer through a pipe: a line with its figures at most every 10 s
+# (a 16 MiB layer through a 1.2 MB/s uplink takes about 14 s)
+TS_FIXTURE_BIG_MIB=16 fixture_oci_layout "$T/slow" v1 1 43
+faultproxy_start "$REGISTRY_URL" --quirks throttle=1200000
+start=$SECONDS
+"$TAGSEAL" push "$T/slow" --repo "$PROXY/prog/slow" --tag t1 2>"$T/slow.err" >/dev/null
+took=$((SECONDS - start))
+faultproxy_stop
+mid='^tagseal: layer 1/1 [0-9a-f]{12} \([0-9.]+ MB\): uploading [0-9.]+ [kM]?B of [0-9.]+ MB \([0-9]+%\), [0-9.]+ [kM]B/s, ETA [0-9.ms]+$'
+n=$(count "$T/slow.err" "$mid")
+if [ "$n" -lt 1 ] || [ "$n" -gt $((took / 10)) ]; then
+	cat "$T/slow.err" >&2
+	ts_fail "a ${took}s layer got $n running lines, expected 1 to $((took / 10))"
+fi
+assert_eq "$(count "$T/slow.err" '^tagseal: layer 1/1 ')" $((n + 2)) "start, running and finish lines"
+echo "ok: a long layer gets $n running line(s) in ${took}s"
 
 # ---- (b) a real terminal ----
 # script runs tagseal on a pty; stdout goes to a file, stderr stays on the pty
