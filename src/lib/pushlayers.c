@@ -149,7 +149,7 @@ void push_layer_event(const pusher *p, size_t i, ts_progress_state state)
 
 /* Bytes read between looks at the clock, and the least time between two
  * byte-count events of one layer. */
-#define PROGRESS_BYTES_STEP (1 << 20)
+#define PROGRESS_BYTES_STEP (256 << 10)
 #define PROGRESS_MIN_MS 100.0
 
 static double mono_ms(void)
