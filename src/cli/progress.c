@@ -286,6 +286,10 @@ static void summary(const ts_progress_event *ev, double now)
 		ts_buf_printf(&b, "checked %zu/%zu tags in %s", st.vdone, st.vcount, human_time(x, sizeof(x), s));
 		if (s > 0 && st.vdone)
 			ts_buf_printf(&b, " (%.1f tags/s)", (double)st.vdone / s);
+	} else if (!st.uploaded && !st.skipped && !st.mounted && st.read_only && ev->done <= 0) {
+		/* --dry-run, or the tag exists: only the digests were computed */
+		ts_buf_printf(&b, "nothing sent: %zu layer(s) read to compute their digests in %s", st.read_only,
+			      human_time(x, sizeof(x), s));
 	} else {
 		ts_buf_printf(&b, "sent %s in %s", human_bytes(x, sizeof(x), ev->done), human_time(y, sizeof(y), s));
 		if (s > 0 && ev->done > 0)

@@ -83,6 +83,12 @@ assert_eq "$(count "$T/layout.err" '^tagseal: layer [1-3]/3 [0-9a-f]{12} \(.*\):
 assert_eq "$(count "$T/layout.err" '^tagseal: layer [1-3]/3 [0-9a-f]{12} \(.*\): uploaded in ')" 3 "parallel finish lines"
 echo "ok: parallel layers"
 
+# --dry-run: layers read to compute their digests, and a summary saying nothing was sent
+"$TAGSEAL" push "$T/big.tar" --repo "$REGISTRY/prog/dry" --tag t1 --dry-run --no-cache 2>"$T/dry.err" >/dev/null
+assert_eq "$(count "$T/dry.err" '^tagseal: layer [1-3]/3 [0-9a-f]{12} \(.*\): compressed \(not sent\) in ')" 3 "dry-run layers"
+grep -qE '^tagseal: nothing sent: 3 layer\(s\) read to compute their digests in [0-9.]+s$' "$T/dry.err" ||
+	{ cat "$T/dry.err" >&2; ts_fail "dry run: no summary saying nothing was sent"; }
+
 # a long layer through a pipe: a line with its figures at most every 10 s
 # (a 16 MiB layer through a 1.2 MB/s uplink takes about 14 s)
 TS_FIXTURE_BIG_MIB=16 fixture_oci_layout "$T/slow" v1 1 43
