@@ -1,7 +1,8 @@
 /*
  * push.c - the push orchestration (see push.h): the manifests and index as
  * pushed, the tag (checked free, put, read back), and inspect's
- * description. The layers are pushlayers.c's.
+ * description; progress events (progress.h) for the push as a whole and its
+ * configs and manifests. The layers are pushlayers.c's.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -2,7 +2,8 @@
  * pushlayers.c - push's layers: deciding which the registry still needs
  * (pushint.h), and streaming them - compressed on the way where the source
  * stores them raw - to the registry on one or more connections, with
- * further passes for uploads another attempt may cure.
+ * further passes for uploads another attempt may cure; and the progress
+ * events (progress.h) about each layer, its bytes counted as they are read.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -133,15 +134,23 @@ static const char *layer_name(const ts_layer *l)
 	return l->src_digest[0] ? l->src_digest : l->diff_id[0] ? l->diff_id : NULL;
 }
 
-void push_layer_event(const pusher *p, size_t i, ts_progress_state state)
+/* An event about layer i in `state`, its name and size filled in. */
+static ts_progress_event layer_event(const pusher *p, size_t i, ts_progress_state state)
 {
 	ts_progress_event ev = TS_PROGRESS_EVENT_INIT(TS_PROGRESS_LAYER, state);
-	if (!p->o->on_event)
-		return;
 	ev.index = i;
 	ev.count = p->img->n_layers;
 	ev.digest = layer_name(&p->img->layers[i]);
 	ev.total = p->img->layers[i].src_size;
+	return ev;
+}
+
+void push_layer_event(const pusher *p, size_t i, ts_progress_state state)
+{
+	ts_progress_event ev;
+	if (!p->o->on_event)
+		return;
+	ev = layer_event(p, i, state);
 	push_event(p, &ev);
 }
 
@@ -198,6 +207,7 @@ static void src_rd_start(src_rd *s, ts_progress_state state)
  * PROGRESS_BYTES_STEP bytes, an event sent at most every PROGRESS_MIN_MS. */
 static void src_rd_count(src_rd *s, long n)
 {
+	ts_progress_event ev;
 	double now;
 	s->done += n;
 	if (!s->p || s->done < s->next_look)
@@ -207,30 +217,18 @@ static void src_rd_count(src_rd *s, long n)
 	if (now - s->last_ms < PROGRESS_MIN_MS)
 		return;
 	s->last_ms = now;
-	{
-		ts_progress_event ev = TS_PROGRESS_EVENT_INIT(TS_PROGRESS_LAYER, s->state);
-		const ts_layer *l = &s->p->img->layers[s->index];
-		ev.index = s->index;
-		ev.count = s->p->img->n_layers;
-		ev.digest = layer_name(l);
-		ev.total = l->src_size;
-		ev.done = s->done;
-		push_event(s->p, &ev);
-	}
+	ev = layer_event(s->p, s->index, s->state);
+	ev.done = s->done;
+	push_event(s->p, &ev);
 }
 
 /* The layer is finished: as `out` (sent: its bytes went to the registry). */
 static void src_rd_done(const src_rd *s, const push_layer *out, bool sent)
 {
-	ts_progress_event ev = TS_PROGRESS_EVENT_INIT(TS_PROGRESS_LAYER, TS_PS_DONE);
-	const ts_layer *l;
+	ts_progress_event ev;
 	if (!s->p)
 		return;
-	l = &s->p->img->layers[s->index];
-	ev.index = s->index;
-	ev.count = s->p->img->n_layers;
-	ev.digest = layer_name(l);
-	ev.total = l->src_size;
+	ev = layer_event(s->p, s->index, TS_PS_DONE);
 	ev.done = s->done;
 	ev.pushed = out->out_digest[0] ? out->out_digest : NULL;
 	ev.size = out->out_digest[0] ? out->out_size : -1;
