@@ -2,7 +2,9 @@
 # deps.sh - install the Debian packages tagseal needs to build and test.
 #
 # Idempotent: when every package is already installed it changes nothing and
-# never calls apt-get. Otherwise it runs `apt-get update` once and installs
+# never calls apt-get (TAGSEAL_DEPS_FORCE=1 runs `apt-get install --no-upgrade`
+# over them all the same: it changes nothing, and tests/integration/
+# test_deps_lock.sh uses it to prove the wait for the apt lock). Otherwise it runs `apt-get update` once and installs
 # the missing packages without recommends. Runs as root, or through sudo when
 # not root. Prints one line per step.
 set -euo pipefail
@@ -55,7 +57,10 @@ for p in "${PACKAGES[@]}"; do
 done
 
 updated=0
-if [ "${#missing[@]}" -eq 0 ]; then
+if [ "${TAGSEAL_DEPS_FORCE:-0}" = 1 ] && [ "${#missing[@]}" -eq 0 ]; then
+	step "TAGSEAL_DEPS_FORCE=1: apt-get install --no-upgrade over the ${#PACKAGES[@]} packages"
+	apt_install --no-upgrade "${PACKAGES[@]}"
+elif [ "${#missing[@]}" -eq 0 ]; then
 	step "all ${#PACKAGES[@]} packages already installed"
 else
 	step "missing: ${missing[*]}"

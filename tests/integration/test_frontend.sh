@@ -21,9 +21,9 @@ tags() {
 run_ts 2 push img.tar --tga t1
 assert_one_line "$T/err"
 assert_contains "$T/err" "tagseal: error: unknown option '--tga'; did you mean --tag?"
-run_ts 2 verify --recrod r.jsonl
+run_ts 2 tag --scheem sha
 assert_one_line "$T/err"
-assert_contains "$T/err" "did you mean --record?"
+assert_contains "$T/err" "did you mean --scheme?"
 run_ts 2 tag --repo
 assert_one_line "$T/err"
 assert_contains "$T/err" "option '--repo' needs a value"

@@ -36,3 +36,13 @@ for quirk in patch201 head403 location-relative location-absolute location-query
 	faultproxy_stop Q
 	echo "quirk $quirk: ok"
 done
+
+# --- fewer round trips: a small blob (the config) goes up in POST + PUT with
+# its bytes, no PATCH; layers (2 here) still stream in one PATCH each ---
+faultproxy_start --name C "$REGISTRY_URL"
+run_ts 0 push "$T/img.tar" --repo "$C/quirk/count" --tag t1
+registry_pull_verify "$REGISTRY/quirk/count:t1" "$T/pull-count" >/dev/null
+assert_eq "$(faultproxy_count C 'PATCH /v2/quirk/count/blobs/uploads/')" 2 "PATCHes: one per layer"
+assert_eq "$(faultproxy_count C 'PUT /v2/quirk/count/blobs/uploads/.* -> 201')" 3 "PUTs: two layers, one config"
+faultproxy_stop C
+echo "round trips: ok"
