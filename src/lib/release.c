@@ -1,6 +1,7 @@
 /*
  * release.c - the push workflow (see release.h): tag and alias policy,
- * preflight of every output, the push, the aliases, pin, outputs, record.
+ * preflight of every output, the push, the aliases, signing and attesting
+ * (push --sign-key), pin, outputs, record.
  */
 #include <stdarg.h>
 #include <stdio.h>
