@@ -7,7 +7,8 @@
 # and re-chained without the key, a line appended without "sig" and a
 # recorded digest whose signature was removed; lint --key passes for signed
 # pinned references, fails for an unsigned one (5) and for an unreachable
-# registry (4); no key or password in any output.
+# registry (4); flag/environment credentials reach a registry only through
+# lint --registry-for-credentials; no key or password in any output.
 . "$(dirname "$0")/../lib/common.sh"
 . "$TS_LIB_DIR/registry.sh"
 TAGSEAL=$(realpath "$TAGSEAL") # the test changes directory
@@ -235,6 +236,24 @@ EOF
 t 4 lint k8s --key p256.pub --retries 0
 assert_contains "$T/out" "k8s/bad.yaml:7: "
 assert_contains "$T/out" "could not be checked"
+
+# flag/environment credentials go only to --registry-for-credentials
+registry_htpasswd "$T/htpasswd" lint-bot 'lint-Pw-0c7e'
+registry_start --name AUTHREG --htpasswd "$T/htpasswd"
+printf '%s' 'lint-Pw-0c7e' | "$TAGSEAL" push img-c1.tar --repo "$AUTHREG/sp/priv" --tag p1 \
+	--sign-key p256.key --username lint-bot --password-stdin >"$T/out" 2>"$T/err" ||
+	{ cat "$T/err" >&2; ts_fail "push to the registry with a password"; }
+DP=$(last_line | sed 's/.*@//')
+rm -f k8s/bad.yaml
+printf 'services:\n  a:\n    image: %s/sp/priv@%s\n' "$AUTHREG" "$DP" >k8s/priv.yaml
+export TAGSEAL_USERNAME=lint-bot TAGSEAL_PASSWORD='lint-Pw-0c7e'
+t 4 lint k8s --key p256.pub --retries 0
+assert_contains "$T/err" "credentials are not used"
+assert_contains "$T/out" "k8s/priv.yaml:3: "
+t 0 lint k8s --key p256.pub --registry-for-credentials "$AUTHREG"
+t 4 lint k8s --key p256.pub --registry-for-credentials "$REGISTRY" --retries 0
+unset TAGSEAL_USERNAME TAGSEAL_PASSWORD
+assert_not_contains "$ALL" 'lint-Pw-0c7e'
 
 # --- nothing secret in any output ---
 assert_not_contains "$ALL" "$PASS"
