@@ -80,6 +80,12 @@ typedef struct ts_release_opts {
 	size_t n_pins;
 	ts_pin_form pin_form;
 	bool pin_optional;          /* --pin-optional: pins may find no reference */
+	/* --commit: land the pinned files (and the record, when it is inside
+	 * the repository) in git as one commit (gitland.h); git_push:
+	 * --git-push REMOTE[:BRANCH] then pushes it; author: --author. */
+	bool commit;
+	const char *git_push;
+	const char *author;
 	/* Signing (push --sign-key): the key, loaded by the caller before
 	 * ts_release_prepare so that an unusable key stops the run before
 	 * anything is pushed; NULL: nothing is signed. */

@@ -9,7 +9,8 @@
 
 enum {
 	O_REPO = 1000, O_IMAGE, O_COMPRESSION, O_FORMAT, O_JOBS, O_DIGEST_FILE, O_METADATA_FILE, O_RECORD,
-	O_DOTENV, O_PIN, O_PIN_FORM, O_PIN_OPTIONAL, O_DRY_RUN, O_NO_CACHE, O_MOUNT_FROM, O_CHUNK_SIZE,
+	O_DOTENV, O_PIN, O_PIN_FORM, O_PIN_OPTIONAL, O_COMMIT, O_GIT_PUSH, O_AUTHOR, O_DRY_RUN,
+	O_NO_CACHE, O_MOUNT_FROM, O_CHUNK_SIZE,
 	O_SIGN_KEY, O_ATTEST, O_PREDICATE, O_PREDICATE_TYPE, O_SIG_FORMAT, O_SIGN_RECURSIVE
 };
 
@@ -50,6 +51,18 @@ static const ts_optdef output_defs[] = {
 	{ "pin-optional", O_PIN_OPTIONAL, 0, TS_OPT_SWITCH, NULL,
 	  "--pin may find no reference to REPO (a warning, not an error)", 0, 0 },
 	{ "pin-form", O_PIN_FORM, 0, TS_OPT_VALUE, "FORM", "tag-digest (default) or digest", 0, 0 },
+	{ "commit", O_COMMIT, 0, TS_OPT_SWITCH, NULL,
+	  "commit the files --pin changed (libgit2), a message listing\n"
+	  "each change and an Image-Digest: trailer",
+	  0, 0 },
+	{ "git-push", O_GIT_PUSH, 0, TS_OPT_VALUE, "REMOTE[:BRANCH]",
+	  "with --commit: push that commit (the CI's token or git's\n"
+	  "credentials; one rebase after a non-fast-forward)",
+	  0, 0 },
+	{ "author", O_AUTHOR, 0, TS_OPT_VALUE, "'NAME <EMAIL>'",
+	  "with --commit: the commit's author (default: the CI's identity,\n"
+	  "else git's user.name/user.email)",
+	  0, 0 },
 	{ NULL, 0, 0, 0, NULL, NULL, 0, 0 }
 };
 
@@ -182,6 +195,9 @@ static int take(const ts_command *cmd, ts_push_cli *c, int opt, const char *val,
 		case O_PIN: push_str(&c->pins, &c->rel.n_pins, val); break;
 		case O_PIN_FORM: c->pin_form = val; break;
 		case O_PIN_OPTIONAL: c->rel.pin_optional = true; break;
+		case O_COMMIT: c->rel.commit = true; break;
+		case O_GIT_PUSH: c->rel.git_push = val; break;
+		case O_AUTHOR: c->rel.author = val; break;
 		case O_DRY_RUN: c->rel.push.dry_run = true; break;
 		case O_NO_CACHE: c->rel.push.no_cache = true; break;
 		case O_MOUNT_FROM: c->rel.mount_from = val; break;
@@ -223,6 +239,10 @@ static int check(const ts_command *cmd, int argc, char **argv, ts_push_cli *c)
 	c->rel.push.image_path = argv[optind];
 	if (!c->rel.repo)
 		return ts_msg_usage(cmd->name, "--repo REPO is required");
+	if ((c->rel.git_push || c->rel.author) && !c->rel.commit)
+		return ts_msg_usage(cmd->name, "--git-push and --author go with --commit");
+	if (c->rel.commit && !c->rel.n_pins)
+		return ts_msg_usage(cmd->name, "--commit commits what --pin changed: give --pin PATH");
 	if ((ret = ts_tagopts_check(&c->to, cmd->name)) >= 0)
 		return ret;
 	if (c->compression && strcmp(c->compression, "gzip") && strcmp(c->compression, "zstd"))

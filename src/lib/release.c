@@ -15,6 +15,7 @@
 #include "tagseal/provenance.h"
 #include "tagseal/sigfmt.h"
 #include "tagseal/record.h"
+#include "tagseal/gitland.h"
 #include "tagseal/release.h"
 
 /* The all-zero digest pins are checked with before the real one is known. */
@@ -424,6 +425,42 @@ static ts_code write_digest_file(const char *path, const char *digest, ts_error 
 	return ts_write_file_atomic(path, line, strlen(line), 0644, "--digest-file", err);
 }
 
+/* --commit: the files the pin changed as one commit in the repository of
+ * --git-dir (or the working directory), pushed with --git-push. */
+static ts_code land(ts_release *r, const ts_push_result *pr, const ts_pin_report *rep,
+		    ts_error *err)
+{
+	const ts_release_opts *o = r->o;
+	ts_gitland_change *ch = ts_calloc(rep->nchanges, sizeof(*ch));
+	const char **files = ts_calloc(rep->files.n + 1, sizeof(*files));
+	char *canonical = ts_asprintf("%s:%s", o->repo, r->push.tag);
+	ts_gitland_opts g = { o->tag_source.git_dir, o->author, o->git_push, NULL, NULL };
+	ts_gitland_result res;
+	size_t nfiles = 0;
+	char *msg;
+	ts_code rc;
+
+	for (size_t i = 0; i < rep->nchanges; i++) {
+		ch[i].file = rep->changes[i].path;
+		ch[i].line = rep->changes[i].line;
+		ch[i].reference = rep->changes[i].old_ref;
+		ch[i].canonical = canonical;
+		ch[i].new_digest = pr->digest;
+	}
+	for (size_t i = 0; i < rep->files.n; i++)
+		files[nfiles++] = rep->files.v[i];
+	msg = ts_gitland_message(ch, rep->nchanges);
+	rc = ts_gitland_commit(&g, files, nfiles, msg, &res, err);
+	if (rc == TS_OK)
+		report(r, TS_REPORT_INFO, "committed the pin as %.12s on %s%s", res.commit, res.branch,
+		       res.pushed ? (res.rebased ? ", rebased and pushed" : " and pushed") : "");
+	free(msg);
+	free(canonical);
+	free(files);
+	free(ch);
+	return rc;
+}
+
 /* Everything after the tag is in the registry: every step runs, the first
  * failure is the one returned. */
 static ts_code after_tag(ts_release *r, const ts_push_result *pr, ts_release_result *res,
@@ -487,6 +524,10 @@ static ts_code after_tag(ts_release *r, const ts_push_result *pr, ts_release_res
 		rc = ts_record_append_signed(o->record_file, &f, time(NULL), o->sign_key, &step);
 		keep_first(rc, &step, &first, err);
 		recorded = rc == TS_OK;
+	}
+	if (o->commit && rep.nchanges) {
+		rc = land(r, pr, &rep, &step);
+		keep_first(rc, &step, &first, err);
 	}
 	if (first != TS_OK)
 		ts_error_prefix(err, "%s:%s@%s is in the registry%s, but a step after the tag failed",
