@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "regopts.h"
+#include "sigcli.h"
 #include "tagseal/creds.h"
 #include "tagseal/lint.h"
 
@@ -17,7 +18,6 @@ static int run(int argc, char **argv);
 
 enum { OPT_ALLOW = 256, OPT_JSON, OPT_KEY, OPT_REQUIRE, OPT_CRED_HOST };
 
-#define MAX_REQUIRE 16
 
 static const ts_optdef lint_defs[] = {
 	{ "allow", OPT_ALLOW, 0, TS_OPT_LIST, "REGEX",
@@ -74,55 +74,42 @@ typedef struct lint_args {
 	size_t nallow;
 	bool json;
 	const char *key_path, *cred_host;
-	const char *require[MAX_REQUIRE];
-	size_t n_require;
+	ts_sigrequire require;
 	ts_regopts ro;
 } lint_args;
 
-static int add_require(lint_args *a, const char *src, const char *arg)
+
+/* One option (ts_cli_parse). */
+static int take_opt(void *ctx, int opt, const char *arg, const char *src)
 {
-	if (a->n_require == MAX_REQUIRE)
-		return ts_msg_usage("lint", "at most %d --require", MAX_REQUIRE);
-	if (strcmp(arg, "signature") && strcmp(arg, "provenance") && !strchr(arg, ':'))
-		return ts_msg_usage("lint", "%s '%s': expected signature, provenance or a "
-				    "predicate type URI", src, arg);
-	a->require[a->n_require++] = arg;
-	return -1;
+	lint_args *a = ctx;
+	int rc = -1;
+
+	switch (opt) {
+	case OPT_ALLOW:
+		a->allow = ts_realloc(a->allow, (a->nallow + 1) * sizeof(*a->allow));
+		a->allow[a->nallow++] = arg;
+		break;
+	case OPT_JSON: a->json = true; break;
+	case OPT_KEY: a->key_path = arg; break;
+	case OPT_REQUIRE: rc = ts_sigcli_require("lint", src, arg, &a->require); break;
+	case OPT_CRED_HOST: a->cred_host = arg; break;
+	default:
+		rc = ts_regopts_opt(&a->ro, "lint", opt, arg, src);
+		break;
+	}
+	return rc;
 }
 
 static int parse_args(int argc, char **argv, lint_args *a)
 {
-	ts_optiter *it = ts_opt_begin("lint", &lint_spec, argc, argv);
-	const char *arg;
-	int opt, rc = -1;
+	int rc = ts_cli_parse(&ts_cmd_lint, &lint_spec, argc, argv, take_opt, a);
 
-	while (rc < 0 && (opt = ts_opt_next(it, &arg)) != 0) {
-		if (opt < 0) {
-			rc = 2;
-			break;
-		}
-		switch (opt) {
-		case OPT_ALLOW:
-			a->allow = ts_realloc(a->allow, (a->nallow + 1) * sizeof(*a->allow));
-			a->allow[a->nallow++] = arg;
-			break;
-		case OPT_JSON: a->json = true; break;
-		case OPT_KEY: a->key_path = arg; break;
-		case OPT_REQUIRE: rc = add_require(a, ts_opt_src(it), arg); break;
-		case OPT_CRED_HOST: a->cred_host = arg; break;
-		default:
-			if ((rc = ts_regopts_opt(&a->ro, "lint", opt, arg, ts_opt_src(it))) == -2)
-				rc = ts_cli_common_opt(&ts_cmd_lint, opt);
-			break;
-		}
-	}
-	optind = ts_opt_operands(it);
-	ts_opt_free(it);
 	if (rc >= 0)
 		return rc;
 	if (optind >= argc)
 		return ts_msg_usage("lint", "no PATH given: name the manifests or directories to check");
-	if ((a->n_require || a->cred_host) && !a->key_path)
+	if ((a->require.n || a->cred_host) && !a->key_path)
 		return ts_msg_usage("lint", "--require and --registry-for-credentials need --key PUB");
 	if (a->cred_host && (strchr(a->cred_host, '/') || strchr(a->cred_host, '@') ||
 			     !*a->cred_host))
@@ -195,8 +182,8 @@ static int run(int argc, char **argv)
 	}
 	o.key = key;
 	o.registry = &a.ro.reg;
-	o.require = a.require;
-	o.n_require = a.n_require;
+	o.require = a.require.v;
+	o.n_require = a.require.n;
 	if (ts_lint_run(&o, (const char *const *)argv + optind, (size_t)(argc - optind), &report,
 			&err) != TS_OK)
 		rc = ts_msg_fail(&err);

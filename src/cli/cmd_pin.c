@@ -83,29 +83,29 @@ static int parse_form(const char *s, ts_pin_form *form)
 	return -1;
 }
 
+/* What the options fill (ts_cli_parse's context). */
+typedef struct pin_args {
+	ts_pin_opts *o;
+	ts_pinres_cli *pr;
+} pin_args;
+
+/* One option (ts_cli_parse). */
+static int take_opt(void *ctx, int opt, const char *arg, const char *src)
+{
+	pin_args *a = ctx;
+	switch (opt) {
+	case OPT_IMAGE: a->o->image = arg; return -1;
+	case OPT_FORM: return parse_form(arg, &a->o->form);
+	case OPT_DRY: a->o->dry_run = true; return -1;
+	default: return ts_pinres_cli_opt(a->pr, opt, arg, src);
+	}
+}
+
 static int parse_args(int argc, char **argv, ts_pin_opts *o, ts_pinres_cli *pr)
 {
-	ts_optiter *it = ts_opt_begin("pin", &pin_spec, argc, argv);
-	const char *arg;
-	int opt, rc = -1;
+	pin_args pa = { o, pr };
+	int rc = ts_cli_parse(&ts_cmd_pin, &pin_spec, argc, argv, take_opt, &pa);
 
-	while (rc < 0 && (opt = ts_opt_next(it, &arg)) != 0) {
-		if (opt < 0) {
-			rc = 2;
-			break;
-		}
-		switch (opt) {
-		case OPT_IMAGE: o->image = arg; break;
-		case OPT_FORM: rc = parse_form(arg, &o->form); break;
-		case OPT_DRY: o->dry_run = true; break;
-		default:
-			if ((rc = ts_pinres_cli_opt(pr, opt, arg, ts_opt_src(it))) == -2)
-				rc = ts_cli_common_opt(&ts_cmd_pin, opt);
-			break;
-		}
-	}
-	optind = ts_opt_operands(it);
-	ts_opt_free(it);
 	if (rc >= 0)
 		return rc;
 	if (pr->o.mode) {

@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "progress.h"
 #include "regopts.h"
+#include "sigcli.h"
 #include "tagseal/ref.h"
 #include "tagseal/verify.h"
 
@@ -21,7 +22,6 @@ static int run(int argc, char **argv);
 enum { OPT_JOBS = 'j', OPT_RECORD = 256, OPT_JSON, OPT_OFFLINE, OPT_ANCHOR, OPT_CRED_HOST,
        OPT_KEY, OPT_REQUIRE };
 
-#define MAX_REQUIRE 16
 
 static const ts_optdef verify_defs[] = {
 	{ "record", OPT_RECORD, 0, TS_OPT_VALUE, "FILE",
@@ -91,23 +91,11 @@ typedef struct verify_args {
 	const char *anchor;
 	const char *cred_host;
 	const char *key_path;
-	const char *require[MAX_REQUIRE];
-	size_t n_require;
+	ts_sigrequire require;
 	ts_key *key; /* loaded from key_path by parse_args */
 	ts_regopts ro;
 } verify_args;
 
-/* --require WHAT: as verify IMAGE takes it. */
-static int add_require(verify_args *a, const char *src, const char *arg)
-{
-	if (a->n_require == MAX_REQUIRE)
-		return ts_msg_usage("verify", "at most %d --require", MAX_REQUIRE);
-	if (strcmp(arg, "signature") && strcmp(arg, "provenance") && !strchr(arg, ':'))
-		return ts_msg_usage("verify", "%s '%s': expected signature, provenance or a "
-				    "predicate type URI", src, arg);
-	a->require[a->n_require++] = arg;
-	return -1;
-}
 
 static int parse_jobs(const char *src, const char *s, int *out)
 {
@@ -141,34 +129,32 @@ static int check_cred_host(const char *host)
 			    strchr(host, '@') ? "(not shown)" : shown);
 }
 
+/* One option (ts_cli_parse). */
+static int take_opt(void *ctx, int opt, const char *arg, const char *src)
+{
+	verify_args *a = ctx;
+	int rc = -1;
+
+	switch (opt) {
+	case OPT_RECORD: a->record = arg; break;
+	case OPT_JSON: a->json = true; break;
+	case OPT_JOBS: rc = parse_jobs(src, arg, &a->jobs); break;
+	case OPT_OFFLINE: a->offline = true; break;
+	case OPT_ANCHOR: a->anchor = arg; break;
+	case OPT_CRED_HOST: a->cred_host = arg; break;
+	case OPT_KEY: a->key_path = arg; break;
+	case OPT_REQUIRE: rc = ts_sigcli_require("verify", src, arg, &a->require); break;
+	default:
+		rc = ts_regopts_opt(&a->ro, "verify", opt, arg, src);
+		break;
+	}
+	return rc;
+}
+
 static int parse_args(int argc, char **argv, verify_args *a)
 {
-	ts_optiter *it = ts_opt_begin("verify", &verify_spec, argc, argv);
-	const char *arg;
-	int opt, rc = -1;
+	int rc = ts_cli_parse(&ts_cmd_verify, &verify_spec, argc, argv, take_opt, a);
 
-	while (rc < 0 && (opt = ts_opt_next(it, &arg)) != 0) {
-		if (opt < 0) {
-			rc = 2;
-			break;
-		}
-		switch (opt) {
-		case OPT_RECORD: a->record = arg; break;
-		case OPT_JSON: a->json = true; break;
-		case OPT_JOBS: rc = parse_jobs(ts_opt_src(it), arg, &a->jobs); break;
-		case OPT_OFFLINE: a->offline = true; break;
-		case OPT_ANCHOR: a->anchor = arg; break;
-		case OPT_CRED_HOST: a->cred_host = arg; break;
-		case OPT_KEY: a->key_path = arg; break;
-		case OPT_REQUIRE: rc = add_require(a, ts_opt_src(it), arg); break;
-		default:
-			if ((rc = ts_regopts_opt(&a->ro, "verify", opt, arg, ts_opt_src(it))) == -2)
-				rc = ts_cli_common_opt(&ts_cmd_verify, opt);
-			break;
-		}
-	}
-	optind = ts_opt_operands(it);
-	ts_opt_free(it);
 	if (rc >= 0)
 		return rc;
 	if (optind < argc && !a->record)
@@ -181,7 +167,7 @@ static int parse_args(int argc, char **argv, verify_args *a)
 		return ts_msg_usage("verify", "--anchor '%s' is not sha256:<64 hex>", a->anchor);
 	if (a->cred_host && (rc = check_cred_host(a->cred_host)) >= 0)
 		return rc;
-	if (a->n_require && !a->key_path)
+	if (a->require.n && !a->key_path)
 		return ts_msg_usage("verify", "--require needs --key PUB");
 	if ((rc = ts_regopts_check(&a->ro, "verify")) >= 0)
 		return rc;
@@ -268,8 +254,8 @@ static int run(int argc, char **argv)
 	vopts.offline = a.offline;
 	vopts.anchor = a.anchor;
 	vopts.key = a.key;
-	vopts.require = a.require;
-	vopts.n_require = a.n_require;
+	vopts.require = a.require.v;
+	vopts.n_require = a.require.n;
 	vopts.progress = ts_progress_cli(); /* live progress on stderr (progress.c) */
 	if (ts_verify_record(a.record, &vopts, &rep, &err) != TS_OK) {
 		rc = ts_msg_fail(&err);

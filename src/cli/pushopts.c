@@ -148,33 +148,28 @@ static void push_str(const char ***v, size_t *n, const char *s)
 	(*v)[(*n)++] = s;
 }
 
-static int take(const ts_command *cmd, ts_push_cli *c, int opt, const char *val,
-		const char *src);
+static int take(void *ctx, int opt, const char *val, const char *src);
 static int check(const ts_command *cmd, int argc, char **argv, ts_push_cli *c);
 
 int ts_push_cli_parse(const ts_command *cmd, int argc, char **argv, ts_push_cli *c)
 {
-	ts_optiter *it;
-	const char *arg;
-	int opt, ret = -1;
+	int ret;
 
 	memset(c, 0, sizeof(*c));
 	ts_regopts_init(&c->ro);
 	c->rel.report = ts_push_cli_report;
-	it = ts_opt_begin(cmd->name, cmd->spec, argc, argv);
-	while (ret < 0 && (opt = ts_opt_next(it, &arg)) != 0)
-		ret = opt < 0 ? 2 : take(cmd, c, opt, arg, ts_opt_src(it));
-	optind = ts_opt_operands(it);
-	ts_opt_free(it);
+	c->cmd = cmd;
+	ret = ts_cli_parse(cmd, cmd->spec, argc, argv, take, c);
 	if (ret >= 0)
 		return ret;
 	return check(cmd, argc, argv, c);
 }
 
-/* One option: -1 to go on, or an exit code. */
-static int take(const ts_command *cmd, ts_push_cli *c, int opt, const char *val,
-		const char *src)
+/* One option (ts_cli_parse). */
+static int take(void *ctx, int opt, const char *val, const char *src)
 {
+	ts_push_cli *c = ctx;
+	const ts_command *cmd = c->cmd;
 	long v = 0;
 	int ret;
 	{
@@ -218,10 +213,9 @@ static int take(const ts_command *cmd, ts_push_cli *c, int opt, const char *val,
 			c->ro.reg.chunk_size = v * 1024 * 1024;
 			break;
 		default:
-			if ((ret = ts_tagopts_opt(&c->to, cmd->name, opt, val, src)) == -2 &&
-			    (ret = ts_regopts_opt(&c->ro, cmd->name, opt, val, src)) == -2)
-				ret = ts_cli_common_opt(cmd, opt);
-			if (ret >= 0)
+			if ((ret = ts_tagopts_opt(&c->to, cmd->name, opt, val, src)) == -2)
+				ret = ts_regopts_opt(&c->ro, cmd->name, opt, val, src);
+			if (ret != -1)
 				return ret;
 		}
 	}

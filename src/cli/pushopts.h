@@ -16,6 +16,7 @@
 extern const ts_cmdspec ts_push_spec;
 
 typedef struct ts_push_cli {
+	const ts_command *cmd;
 	ts_release_opts rel; /* complete after ts_push_cli_finish */
 	ts_tagopts to;
 	ts_regopts ro;       /* registry access; copied into rel.reg once complete */
