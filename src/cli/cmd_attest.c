@@ -92,7 +92,7 @@ static int parse(int argc, char **argv, attest_args *a)
 		return ts_msg_usage("attest", "--key FILE is required");
 	if (!a->predicate != !a->ptype)
 		return ts_msg_usage("attest", "--predicate and --predicate-type go together");
-	if (a->ptype && !strchr(a->ptype, ':'))
+	if (a->ptype && !ts_predicate_type_valid(a->ptype))
 		return ts_msg_usage("attest", "--predicate-type '%s' is not a URI", a->ptype);
 	return ts_regopts_check(&a->ro, "attest");
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "pushopts.h"
+#include "tagseal/sigfmt.h"
 
 enum {
 	O_REPO = 1000, O_IMAGE, O_COMPRESSION, O_FORMAT, O_JOBS, O_DIGEST_FILE, O_METADATA_FILE, O_RECORD,
@@ -253,7 +254,7 @@ static int check(const ts_command *cmd, int argc, char **argv, ts_push_cli *c)
 				    "--signature-format and --sign-recursive need --sign-key FILE");
 	if (!c->predicate != !c->rel.predicate_type)
 		return ts_msg_usage(cmd->name, "--predicate and --predicate-type go together");
-	if (c->rel.predicate_type && !strchr(c->rel.predicate_type, ':'))
+	if (c->rel.predicate_type && !ts_predicate_type_valid(c->rel.predicate_type))
 		return ts_msg_usage(cmd->name, "--predicate-type '%s' is not a URI",
 				    c->rel.predicate_type);
 	c->rel.push.compression = c->compression && !strcmp(c->compression, "zstd") ? TS_COMPRESS_ZSTD

@@ -38,6 +38,7 @@ typedef struct push_state {
 	int tries;
 	char status[256]; /* a remote's refusal of the update, or "" */
 	char *user, *pass;
+	ts_origin cred_origin; /* the origin user/pass were filled for */
 } push_state;
 
 /* ---- credentials ---- */
@@ -193,8 +194,13 @@ static int cred_cb(git_credential **out, const char *url, const char *user_from_
 		ts_gitland_log(ps->opts, "push: the CI token for %s", shown);
 		return git_credential_userpass_plaintext_new(out, user, token);
 	}
+	/* git's credentials belong to the URL they were asked for: another
+	 * origin (a redirect) gets none of them */
+	if (ps->user && !ts_origin_same(&o, &ps->cred_origin))
+		return GIT_PASSTHROUGH;
 	if (!ps->user && !credential_fill(ps, &o, url))
 		return GIT_PASSTHROUGH;
+	ps->cred_origin = o;
 	ts_gitland_log(ps->opts, "push: git credentials for %s", shown);
 	return git_credential_userpass_plaintext_new(out, ps->user, ps->pass);
 }

@@ -388,17 +388,19 @@ json_t *ts_pinres_report_json(const ts_pinres_report *rep)
 		char host[256];
 		snprintf(host, sizeof(host), "%.*s",
 			 e->answered ? (int)strcspn(e->answered, "/") : 0, e->answered ? e->answered : "");
-		json_array_append_new(
-			a, json_pack("{s:s,s:I,s:s,s:o,s:o,s:s,s:o,s:o,s:o,s:b,s:o}", "file", e->path,
+		json_t *j = json_pack("{s:o,s:I,s:s,s:o,s:o,s:s,s:o,s:o,s:o,s:b,s:o}", "file",
+				      ts_json_str(e->path),
 				     "line", (json_int_t)e->line, "kind", ts_yref_kind_name(e->kind),
 				     "reference", ts_json_str(e->reference), "canonical",
 				     ts_json_str(e->canonical), "status", ts_pinres_status_name(e->status),
 				     "oldDigest", ts_json_str(e->old_digest[0] ? e->old_digest : NULL),
 				     "newDigest", ts_json_str(e->new_digest[0] ? e->new_digest : NULL),
 				     "host", ts_json_str(e->answered ? host : NULL), "mirror", e->via_mirror,
-				     "note", ts_json_str(e->note)));
-		json_object_set_new(json_array_get(a, json_array_size(a) - 1), "source",
-				    ts_json_str(e->answered));
+				     "note", ts_json_str(e->note));
+		if (!j)
+			continue;
+		json_object_set_new(j, "source", ts_json_str(e->answered));
+		json_array_append_new(a, j);
 	}
 	for (size_t i = 0; i < rep->nwarnings; i++)
 		json_array_append_new(w, ts_json_str(rep->warnings[i]));
