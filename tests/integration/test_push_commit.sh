@@ -8,6 +8,8 @@
 . "$TS_LIB_DIR/registry.sh"
 . "$TS_LIB_DIR/fixtures.sh"
 ts_need skopeo umoci jq git
+# libgit2 1.5's remotes leak PCRE2 match data (see tests/lib/lsan.supp)
+export LSAN_OPTIONS=suppressions=$TS_LIB_DIR/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}
 
 registry_start
 fixture_oci_layout "$T/img" v1 1 71
