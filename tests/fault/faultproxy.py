@@ -36,10 +36,25 @@ Quirks imitate what real registries do differently, on every request:
                       registries' sessions do: a client that lost an answer
                       can still ask the session how much it holds
 
+A slow link, for benchmarks (tests/bench/net.sh), on every request:
+
+  --rtt MS            a round trip of MS milliseconds: a new connection waits MS
+                      before its first request is read (the TCP handshake), every
+                      request waits MS/2 before it is forwarded (or answered by the
+                      proxy) and every answer MS/2 before its status line goes out;
+                      a client's "Expect: 100-continue" waits MS for its 100
+  --bandwidth MBPS    one link of MBPS megabytes (10^6 bytes) per second shared
+                      by all connections: request and response bodies, both
+                      directions, draw on one token bucket in pieces of 64 KiB
+                      (sleeps bounded, at most 10 ms of burst after an idle link).
+                      (The fault share is --rate; the bench script's --rate MBPS
+                      passes here.)
+
 The proxy binds port 0 (or --port), prints the port on stdout and writes it to
---port-file once it listens, logs one line per request to --log (upload requests also with the Content-Range
-sent and the Range answered), and stops by
-itself after --lifetime seconds (or on SIGTERM/SIGINT). Python stdlib only.
+--port-file once it listens, logs one line per request to --log (upload requests
+also with the Content-Range sent and the Range answered; requests with a body end
+with " body=N", its bytes), and stops by itself after --lifetime seconds (or on
+SIGTERM/SIGINT). Python stdlib only.
 """
 
 import argparse
@@ -67,6 +82,33 @@ MANIFEST_PATH = re.compile(r"^/v2/.+/manifests/[^/]+$")
 REFERRERS_PATH = re.compile(r"^/v2/(.+)/referrers/(sha256:[0-9a-f]{64})$")
 UPLOAD_PATH = re.compile(r"^/v2/.+/blobs/uploads/([^/?]+)$")
 BLOB_PATH = re.compile(r"^/v2/.+/blobs/sha256:[0-9a-f]{64}$")
+PIECE = 64 * 1024
+
+
+class Link:
+    """--bandwidth: one link shared by every connection. Each piece of body
+    reserves its transmission time on a single virtual clock (a token bucket
+    whose tokens are time), so N connections share the rate, not multiply it."""
+
+    BURST = 0.010  # seconds of credit an idle link may have saved up
+
+    def __init__(self, mbps):
+        self.rate = mbps * 1e6
+        self.lock = threading.Lock()
+        self.next = 0.0
+
+    def take(self, n):
+        if n <= 0:
+            return
+        with self.lock:
+            now = time.monotonic()
+            start = max(self.next, now - self.BURST)
+            self.next = done = start + n / self.rate
+        while True:  # bounded sleeps: wake at least every 0.25 s
+            left = done - time.monotonic()
+            if left <= 0:
+                return
+            time.sleep(min(left, 0.25))
 
 
 class Config:
@@ -110,6 +152,8 @@ class Config:
         self.referrers = {}  # referrers: (name, subject digest) -> [descriptor]
         self.sessions = {}  # stable-location: session id -> the registry's latest URL
         self.count = 0
+        self.rtt = max(args.rtt, 0.0) / 1000.0
+        self.link = Link(args.bandwidth) if args.bandwidth > 0 else None
         self.log = open(args.log, "a", buffering=1) if args.log else None
 
     def pick_fault(self, method, path):
@@ -143,6 +187,45 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, fmt, *args):  # silence the default stderr log
         pass
 
+    # -- the slow link (--rtt, --bandwidth) -----------------------------------
+
+    def setup(self):
+        super().setup()
+        if self.cfg.rtt:
+            time.sleep(self.cfg.rtt)  # SYN, SYN-ACK: a round trip before the request
+
+    def handle_expect_100(self):
+        if self.cfg.rtt:
+            time.sleep(self.cfg.rtt)  # the 100 goes back, the body comes
+        return super().handle_expect_100()
+
+    def send_response(self, code, message=None):
+        if self.cfg.rtt:
+            time.sleep(self.cfg.rtt / 2)  # the answer's way back
+        super().send_response(code, message)
+
+    def read_paced(self, n):
+        """n bytes of the request body, drawn from the link's budget."""
+        if not self.cfg.link:
+            return self.rfile.read(n)
+        out = []
+        while n > 0:
+            piece = self.rfile.read(min(n, PIECE))
+            if not piece:
+                break
+            self.cfg.link.take(len(piece))
+            out.append(piece)
+            n -= len(piece)
+        return b"".join(out)
+
+    def write_paced(self, data):
+        if not self.cfg.link:
+            self.wfile.write(data)
+            return
+        for i in range(0, len(data), PIECE):
+            self.cfg.link.take(min(PIECE, len(data) - i))
+            self.wfile.write(data[i:i + PIECE])
+
     def do_GET(self):
         self.proxy()
 
@@ -160,11 +243,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     while self.rfile.readline() not in (b"\r\n", b"\n", b""):
                         pass
                     break
-                out.write(self.rfile.read(size))
+                out.write(self.read_paced(size))
                 self.rfile.readline()
             return out.getvalue()
         n = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(n if limit is None else min(n, limit))
+        return self.read_paced(n if limit is None else min(n, limit))
 
     def body_length(self):
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
@@ -286,6 +369,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def proxy(self):
         cfg = self.cfg
         path = self.path
+        self.body_bytes = None
+        if cfg.rtt:
+            time.sleep(cfg.rtt / 2)  # the request's way there
         fault = cfg.pick_fault(self.command, urllib.parse.urlsplit(path).path)
         if fault and self.fault_before(fault):
             cfg.note("%s %s -> fault %s" % (self.command, path, fault))
@@ -309,6 +395,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             cfg.note("%s %s -> quirk 413 (%d bytes)" % (self.command, path, n))
             return
         body = self.read_body() if n != 0 else None
+        self.body_bytes = len(body) if body is not None else None
         if fault == "cut" and body is not None:
             body = body[:len(body) // 2]
             del self.headers["Content-Range"]
@@ -415,8 +502,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.reset()
             cfg.note("%s %s -> fault reset (%d)" % (self.command, self.path, status))
             return
-        self.wfile.write(data)
-        cfg.note("%s %s -> %d%s" % (self.command, self.path, status, self.ranges(resp)))
+        self.write_paced(data)
+        sent = " body=%d" % self.body_bytes if self.body_bytes else ""
+        cfg.note("%s %s -> %d%s%s" % (self.command, self.path, status, self.ranges(resp), sent))
 
     def ranges(self, resp):
         """For upload requests: the Content-Range sent and the Range the
@@ -457,6 +545,9 @@ def parse_args(argv):
     p.add_argument("--quirks", default="", help="comma list of quirks (see the top of this file)")
     p.add_argument("--lifetime", type=float, default=600.0, help="stop after this many seconds")
     p.add_argument("--log", help="append one line per request to this file")
+    p.add_argument("--rtt", type=float, default=0.0, help="round trip in milliseconds (see the top)")
+    p.add_argument("--bandwidth", type=float, default=0.0,
+                   help="one shared link of this many MB/s, both directions (see the top)")
     return p.parse_args(argv)
 
 
