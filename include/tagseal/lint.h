@@ -26,13 +26,13 @@ typedef struct ts_lint_finding {
 
 typedef struct ts_lint_report {
 	ts_lint_finding *findings;
-	size_t nfindings;
+	size_t nfindings, capfindings;
 	size_t nfiles;   /* YAML files examined */
 	size_t nrefs;    /* references seen */
 	size_t nallowed; /* references exempted by --allow */
 } ts_lint_report;
 
-#define TS_LINT_REPORT_INIT { NULL, 0, 0, 0, 0 }
+#define TS_LINT_REPORT_INIT { NULL, 0, 0, 0, 0, 0 }
 
 /*
  * Lint the files and directories in `paths` (expanded by ts_yaml_paths).

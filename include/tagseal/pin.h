@@ -18,6 +18,7 @@
 
 #include "tagseal/buf.h"
 #include "tagseal/error.h"
+#include "tagseal/yamlpaths.h"
 #include "tagseal/yamlrefs.h"
 
 typedef enum ts_pin_form {
@@ -42,14 +43,14 @@ typedef struct ts_pin_change {
 
 typedef struct ts_pin_report {
 	ts_pin_change *changes; /* in file order */
-	size_t nchanges;
+	size_t nchanges, capchanges;
 	ts_strv files;          /* files rewritten (with dry_run: that would be) */
 	size_t nscanned;        /* YAML files examined */
 	size_t nrefs;           /* references to REPO found, changed or already pinned */
 	char *diff;             /* with dry_run: a unified diff of every change */
 } ts_pin_report;
 
-#define TS_PIN_REPORT_INIT { NULL, 0, TS_STRV_INIT, 0, 0, NULL }
+#define TS_PIN_REPORT_INIT { NULL, 0, 0, TS_STRV_INIT, 0, 0, NULL }
 
 /*
  * Pin `opts->image` into the files and directories in `paths` (expanded by

@@ -23,6 +23,7 @@
 #include "tagseal/compress.h"
 #include "tagseal/error.h"
 #include "tagseal/image.h"
+#include "tagseal/progress.h"
 #include "tagseal/ref.h"
 #include "tagseal/registry.h"
 
@@ -53,6 +54,9 @@ typedef struct ts_push_opts {
 	ts_progress_fn progress;  /* one line per step, or NULL; called with progress_ud,
 				   * from one thread at a time */
 	void *progress_ud;
+	ts_progress_event_fn on_event; /* typed progress (progress.h), or NULL; may be
+					* called from several threads at once */
+	void *event_ud;
 } ts_push_opts;
 
 typedef struct ts_push_result {

@@ -45,6 +45,7 @@
 #include "tagseal/error.h"
 #include "tagseal/netopts.h"
 #include "tagseal/pin.h"
+#include "tagseal/progress.h"
 #include "tagseal/push.h"
 #include "tagseal/tagname.h"
 
@@ -58,8 +59,8 @@ typedef void (*ts_report_fn)(void *ud, ts_report_level level, const char *line);
 
 typedef struct ts_release_opts {
 	/* image_path, image_name, compression, format, jobs, dry_run,
-	 * no_cache: as given. repo, tag, mount_from, registry and progress are
-	 * the release's to set. */
+	 * no_cache: as given. repo, tag, mount_from, registry, progress and
+	 * on_event are the release's to set. */
 	ts_push_opts push;
 	const char *repo;           /* --repo, as written (it appears in the outputs) */
 	const char *mount_from;     /* --mount-from REPO, or NULL */
@@ -75,6 +76,8 @@ typedef struct ts_release_opts {
 	bool pin_optional;          /* --pin-optional: pins may find no reference */
 	ts_report_fn report;        /* or NULL */
 	void *report_ud;
+	ts_progress_event_fn progress; /* the push's progress events (progress.h), or NULL */
+	void *progress_ud;
 } ts_release_opts;
 
 typedef struct ts_release ts_release;

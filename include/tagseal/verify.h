@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "tagseal/error.h"
+#include "tagseal/progress.h"
 #include "tagseal/netopts.h"
 
 typedef enum ts_finding_kind {
@@ -72,8 +73,10 @@ typedef struct ts_verify_opts {
 	 * digest saved earlier); catches lines cut from the end and an edited
 	 * last line, which the chain alone cannot. NULL: none. */
 	const char *anchor;
-	/* Called (serialised) after each tag is checked; may be NULL. */
-	void (*progress)(void *ctx, size_t done, size_t total);
+	/* Progress (progress.h), or NULL: TS_PROGRESS_VERIFY events - BEGIN
+	 * with the number of tags to check, DONE after each tag (index: how
+	 * many are checked), END. Serialised. */
+	ts_progress_event_fn progress;
 	void *progress_ctx;
 } ts_verify_opts;
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "progress.h"
 #include "pushopts.h"
 #include "tagseal/release.h"
 
@@ -27,6 +28,7 @@ static int run(int argc, char **argv)
 	ret = ts_push_cli_parse(&ts_cmd_push, argc, argv, &c);
 	if (ret >= 0)
 		return ret;
+	c.rel.progress = ts_progress_cli(); /* live progress on stderr (progress.c) */
 	if (ts_push_cli_finish(&c, &err) != TS_OK ||
 	    ts_release_prepare(&c.rel, &rel, &err) != TS_OK ||
 	    ts_release_run(rel, &res, &err) != TS_OK) {

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "progress.h"
 #include "regopts.h"
 #include "tagseal/ref.h"
 #include "tagseal/verify.h"
@@ -149,23 +150,6 @@ static int parse_args(int argc, char **argv, verify_args *a)
 }
 
 
-/* Progress on stderr: a rewritten line on a TTY, a line per 5% with -v. */
-static void progress(void *ctx, size_t done, size_t total)
-{
-	bool tty = *(bool *)ctx;
-	size_t step = total / 20 ? total / 20 : 1;
-
-	if (ts_msg_verbosity() < 0)
-		return;
-	if (tty) {
-		fprintf(stderr, "\rtagseal: checked %zu/%zu tags", done, total);
-		if (done == total)
-			fputc('\n', stderr);
-	} else if (done % step == 0 || done == total) {
-		ts_msg_verbose("checked %zu/%zu tags", done, total);
-	}
-}
-
 /* Messages come sanitised from verify.c; sanitised again here, so that no
  * record value or registry answer can reach the terminal raw. */
 static void print_text(const ts_verify_report *rep)
@@ -223,7 +207,6 @@ static int run(int argc, char **argv)
 	ts_verify_opts vopts = { 0 };
 	ts_verify_report rep = TS_VERIFY_REPORT_INIT;
 	ts_error err = TS_ERROR_INIT;
-	bool tty = isatty(STDERR_FILENO) == 1;
 	int rc;
 
 	ts_regopts_init(&a.ro);
@@ -240,8 +223,7 @@ static int run(int argc, char **argv)
 	vopts.jobs = a.jobs;
 	vopts.offline = a.offline;
 	vopts.anchor = a.anchor;
-	vopts.progress = (tty || ts_msg_verbosity() >= 1) ? progress : NULL;
-	vopts.progress_ctx = &tty;
+	vopts.progress = ts_progress_cli(); /* live progress on stderr (progress.c) */
 	if (ts_verify_record(a.record, &vopts, &rep, &err) != TS_OK) {
 		rc = ts_msg_fail(&err);
 		goto out;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "cli.h"
+#include "progress.h"
 
 static int verbosity;
 
@@ -22,6 +23,7 @@ int ts_msg_verbosity(void)
 int ts_msg_fail(const ts_error *err)
 {
 	int code = err->code ? (int)err->code : 1;
+	ts_progress_cli_clear(); /* the live progress lines, on a terminal */
 	fprintf(stderr, "tagseal: error: %s\n", err->msg[0] ? err->msg : "unknown error");
 	return code;
 }
@@ -29,6 +31,7 @@ int ts_msg_fail(const ts_error *err)
 int ts_msg_usage(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;
+	ts_progress_cli_clear();
 	fputs("tagseal: error: ", stderr);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
@@ -47,6 +50,7 @@ static void vline(int level, const char *prefix, const char *fmt, va_list ap)
 	if (verbosity < level)
 		return;
 	flockfile(stderr); /* lines from upload threads stay whole */
+	ts_progress_cli_clear(); /* redrawn by the next progress event */
 	fputs(prefix, stderr);
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);

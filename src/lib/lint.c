@@ -8,6 +8,7 @@
 
 #include "tagseal/fsutil.h"
 #include "tagseal/lint.h"
+#include "tagseal/yamlpaths.h"
 
 const char *ts_lint_check(const ts_yref *r)
 {
@@ -71,7 +72,10 @@ static void add_finding(ts_lint_report *rep, const char *path, const ts_yref *r,
 			const char *reason)
 {
 	ts_lint_finding *f;
-	rep->findings = ts_realloc(rep->findings, (rep->nfindings + 1) * sizeof(*rep->findings));
+	if (rep->nfindings == rep->capfindings) {
+		rep->capfindings = rep->capfindings ? rep->capfindings * 2 : 16;
+		rep->findings = ts_realloc(rep->findings, rep->capfindings * sizeof(*rep->findings));
+	}
 	f = &rep->findings[rep->nfindings++];
 	f->path = ts_strdup(path);
 	f->line = r->line;
@@ -148,5 +152,5 @@ void ts_lint_report_free(ts_lint_report *r)
 	}
 	free(r->findings);
 	r->findings = NULL;
-	r->nfindings = 0;
+	r->nfindings = r->capfindings = 0;
 }

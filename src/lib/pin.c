@@ -1,11 +1,11 @@
 /*
  * pin.c - the rewriter behind 'tagseal pin' and 'push --pin'.
  *
- * Per file: find the references (yamlrefs.c), turn those that name the
- * target repository into byte edits (replace a scalar, keeping its quoting
- * style; insert kustomize keys), apply them in memory, and re-parse the
- * result to prove that only those references changed. Writing happens only
- * after every file has been prepared and every target proven writable.
+ * Per file, in memory: find the references (yamlrefs.c), turn those that
+ * name the target repository into byte edits (replace a scalar, keeping its
+ * quoting style; insert kustomize keys), apply them, and re-parse the result
+ * to prove that only those references changed. Nothing here writes a file:
+ * pin_apply.c does, once every file has been rewritten here.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,12 +26,15 @@ typedef struct edit {
 
 typedef struct edits {
 	edit *v;
-	size_t n;
+	size_t n, cap;
 } edits;
 
 static void edits_add(edits *e, size_t start, size_t end, char *owned_text)
 {
-	e->v = ts_realloc(e->v, (e->n + 1) * sizeof(*e->v));
+	if (e->n == e->cap) {
+		e->cap = e->cap ? e->cap * 2 : 16;
+		e->v = ts_realloc(e->v, e->cap * sizeof(*e->v));
+	}
 	e->v[e->n].start = start;
 	e->v[e->n].end = end;
 	e->v[e->n++].text = owned_text;
@@ -43,7 +46,7 @@ static void edits_free(edits *e)
 		free(e->v[i].text);
 	free(e->v);
 	e->v = NULL;
-	e->n = 0;
+	e->n = e->cap = 0;
 }
 
 static ts_code target_parse(const ts_pin_opts *opts, target *t, ts_error *err)
@@ -311,7 +314,10 @@ static bool changes_any(const plan *p)
 static void add_change(ts_pin_report *rep, const char *name, const ts_yref *r, char *new_ref)
 {
 	ts_pin_change *c;
-	rep->changes = ts_realloc(rep->changes, (rep->nchanges + 1) * sizeof(*rep->changes));
+	if (rep->nchanges == rep->capchanges) {
+		rep->capchanges = rep->capchanges ? rep->capchanges * 2 : 16;
+		rep->changes = ts_realloc(rep->changes, rep->capchanges * sizeof(*rep->changes));
+	}
 	c = &rep->changes[rep->nchanges++];
 	c->path = ts_strdup(name);
 	c->line = r->line;
@@ -376,27 +382,42 @@ static ts_code apply_edits(const char *name, const char *data, size_t len, edits
 	return TS_OK;
 }
 
-/* Re-parse the rewrite: the same findings, each reading as predicted. */
-static ts_code check_rewrite(const char *name, const ts_buf *out, const ts_yrefs *before,
-			     char **expect, ts_error *err)
+/* What each finding of the file must read as after the rewrite. Holding
+ * just these (not the findings) while the rewrite is parsed halves the
+ * memory a large file takes. */
+typedef struct expected {
+	char **ref;
+	size_t *line;
+	size_t n;
+} expected;
+
+static void expected_free(expected *x)
+{
+	for (size_t i = 0; x->ref && i < x->n; i++)
+		free(x->ref[i]);
+	free(x->ref);
+	free(x->line);
+}
+
+/* Re-parse the rewrite: the same findings, each reading as expected. */
+static ts_code check_rewrite(const char *name, const ts_buf *out, const expected *x,
+			     ts_error *err)
 {
 	ts_yrefs after = TS_YREFS_INIT;
 	ts_error perr = TS_ERROR_INIT;
 	ts_code rc = ts_yrefs_find(name, ts_buf_cstr(out), out->len, &after, &perr);
 	size_t bad = SIZE_MAX;
 
-	if (rc == TS_OK && after.n != before->n)
+	if (rc == TS_OK && after.n != x->n)
 		bad = 0;
-	for (size_t i = 0; rc == TS_OK && bad == SIZE_MAX && i < after.n; i++) {
-		const char *want = expect[i] ? expect[i] : before->v[i].reference;
-		if (strcmp(after.v[i].reference, want) != 0)
+	for (size_t i = 0; rc == TS_OK && bad == SIZE_MAX && i < after.n; i++)
+		if (strcmp(after.v[i].reference, x->ref[i]) != 0)
 			bad = i;
-	}
 	if (rc != TS_OK || bad != SIZE_MAX)
 		rc = ts_error_set(err, TS_EINTERNAL,
 				  "%s:%zu: the rewritten file would not read back as intended "
 				  "(a tagseal bug; no file changed)%s%s",
-				  name, bad != SIZE_MAX && bad < before->n ? before->v[bad].line : 0,
+				  name, bad != SIZE_MAX && bad < x->n ? x->line[bad] : 0,
 				  rc != TS_OK ? ": " : "", rc != TS_OK ? perr.msg : "");
 	ts_yrefs_free(&after);
 	return rc;
@@ -406,23 +427,30 @@ static ts_code rewrite_with(const target *t, const char *name, const char *data,
 			    ts_buf *out, ts_pin_report *rep, ts_error *err)
 {
 	ts_yrefs refs = TS_YREFS_INIT;
-	edits e = { NULL, 0 };
-	char **expect = NULL;
+	edits e = { NULL, 0, 0 };
+	expected x = { NULL, NULL, 0 };
 	ts_code rc = ts_yrefs_find(name, data, len, &refs, err);
 
 	if (rc)
 		return rc;
-	expect = ts_calloc(refs.n + 1, sizeof(*expect));
+	x.n = refs.n;
+	x.ref = ts_calloc(refs.n + 1, sizeof(*x.ref));
+	x.line = ts_calloc(refs.n + 1, sizeof(*x.line));
 	for (size_t i = 0; rc == TS_OK && i < refs.n; i++)
 		if (refs.v[i].valid && ts_ref_same_repo(&refs.v[i].match, &t->ref))
-			rc = plan_ref(t, name, data, &refs.v[i], &e, rep, &expect[i], err);
+			rc = plan_ref(t, name, data, &refs.v[i], &e, rep, &x.ref[i], err);
 	if (rc == TS_OK)
 		rc = apply_edits(name, data, len, &e, out, err);
-	if (rc == TS_OK && e.n)
-		rc = check_rewrite(name, out, &refs, expect, err);
-	for (size_t i = 0; i < refs.n; i++)
-		free(expect[i]);
-	free(expect);
+	if (rc == TS_OK && e.n) {
+		for (size_t i = 0; i < refs.n; i++) {
+			if (!x.ref[i])
+				x.ref[i] = ts_strdup(refs.v[i].reference);
+			x.line[i] = refs.v[i].line;
+		}
+		ts_yrefs_free(&refs);
+		rc = check_rewrite(name, out, &x, err);
+	}
+	expected_free(&x);
 	edits_free(&e);
 	ts_yrefs_free(&refs);
 	return rc;
@@ -462,7 +490,7 @@ void ts_pin_report_free(ts_pin_report *r)
 	}
 	free(r->changes);
 	r->changes = NULL;
-	r->nchanges = 0;
+	r->nchanges = r->capchanges = 0;
 	ts_strv_free(&r->files);
 	free(r->diff);
 	memset(r, 0, sizeof(*r));

@@ -13,7 +13,6 @@
 #include <git2.h>
 #include <libgen.h>
 #include <linux/fs.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -130,10 +129,14 @@ static ts_code commit(const pfiles *files, ts_error *err)
 			continue;
 		if (ts_write_file_atomic(f->path, ts_buf_cstr(&f->new), f->new.len, 0644, "manifest",
 					 err) != TS_OK) {
-			size_t n = strlen(err->msg);
+			char first[sizeof(err->msg)];
+			ts_code code = err->code;
+			memcpy(first, err->msg, sizeof(first));
 			rollback(files, i);
-			snprintf(err->msg + n, sizeof(err->msg) - n, " (files written before it were restored)");
-			return err->code;
+			ts_error_setc(err, err->cause, "%s (files written before it were restored)",
+				      first);
+			err->code = code;
+			return code;
 		}
 	}
 	return TS_OK;

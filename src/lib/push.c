@@ -1,7 +1,8 @@
 /*
  * push.c - the push orchestration (see push.h): the manifests and index as
  * pushed, the tag (checked free, put, read back), and inspect's
- * description. The layers are pushlayers.c's.
+ * description; progress events (progress.h) for the push as a whole and its
+ * configs and manifests. The layers are pushlayers.c's.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -195,6 +196,32 @@ static void build_index(const pusher *p, char (*digests)[TS_DIGEST_STRLEN], int6
 	json_decref(doc);
 }
 
+/* Progress: a config or manifest of `count` is in the registry. */
+static void done_event(const pusher *p, ts_progress_what what, size_t index, size_t count,
+		       const char *digest, int64_t size)
+{
+	ts_progress_event ev = TS_PROGRESS_EVENT_INIT(what, TS_PS_DONE);
+	ev.index = index;
+	ev.count = count;
+	ev.digest = ev.pushed = digest;
+	ev.total = ev.done = ev.size = size;
+	ev.sent = true;
+	push_event(p, &ev);
+}
+
+/* Progress: the push begins (with its layers), or ends. */
+static void push_bounds_event(const pusher *p, ts_progress_state state, bool failed)
+{
+	ts_progress_event ev = TS_PROGRESS_EVENT_INIT(TS_PROGRESS_PUSH, state);
+	ev.count = p->img->n_layers;
+	ev.total = 0;
+	for (size_t i = 0; i < p->img->n_layers; i++)
+		ev.total += p->img->layers[i].src_size;
+	ev.done = p->reg ? ts_registry_bytes_sent(p->reg) : 0;
+	ev.failed = failed;
+	push_event(p, &ev);
+}
+
 /* Upload configs and manifests (or only compute them), and the top object. */
 static ts_code put_manifests(pusher *p, ts_buf *top, const char **top_mt, ts_error *err)
 {
@@ -214,9 +241,13 @@ static ts_code put_manifests(pusher *p, ts_buf *top, const char **top_mt, ts_err
 		sizes[i] = (int64_t)body.len;
 		if (p->mode == PUSH_UPLOAD) {
 			rc = ts_registry_blob_put(p->reg, m->config_digest, m->config.ptr, m->config.len, err);
+			if (rc == TS_OK)
+				done_event(p, TS_PROGRESS_CONFIG, i, n, m->config_digest, (int64_t)m->config.len);
 			if (rc == TS_OK && img->is_index)
 				rc = ts_registry_manifest_put(p->reg, digests[i], mts[i], body.ptr, body.len,
 							      NULL, err);
+			if (rc == TS_OK && img->is_index)
+				done_event(p, TS_PROGRESS_MANIFEST, i, n + 1, digests[i], sizes[i]);
 		}
 		if (!img->is_index) {
 			ts_buf_put(top, body.ptr, body.len);
@@ -370,6 +401,7 @@ ts_code ts_push(const ts_push_opts *o, ts_push_result *res, ts_error *err)
 	pusher p = { .o = o, .res = res, .family = TS_FAMILY_OCI };
 	ts_buf top = TS_BUF_INIT;
 	const char *top_mt = NULL;
+	bool began = false; /* progress: the BEGIN event went out */
 	ts_code rc;
 
 	memset(res, 0, sizeof(*res));
@@ -394,6 +426,8 @@ ts_code ts_push(const ts_push_opts *o, ts_push_result *res, ts_error *err)
 	if (!o->no_cache)
 		p.cache = ts_blobcache_open(ts_compression_id(o->compression));
 	push_identify_files(&p);
+	push_bounds_event(&p, TS_PS_BEGIN, false);
+	began = true;
 	if (p.mode == PUSH_UPLOAD) {
 		rc = existing_tag(&p, err);
 		if (rc != TS_OK || res->unchanged)
@@ -417,11 +451,16 @@ ts_code ts_push(const ts_push_opts *o, ts_push_result *res, ts_error *err)
 	/* the manifest (or index) by digest first: complete before any tag names it */
 	rc = ts_registry_manifest_put(p.reg, res->digest, top_mt, top.ptr, top.len, NULL, err);
 	if (rc == TS_OK)
+		done_event(&p, TS_PROGRESS_MANIFEST, p.img->is_index ? p.img->n_manifests : 0,
+			   p.img->is_index ? p.img->n_manifests + 1 : 1, res->digest, res->size);
+	if (rc == TS_OK)
 		rc = put_tag(&p, o->tag, &top, top_mt, err);
 	if (rc == TS_OK)
 		res->tagged = true;
 	res->bytes_uploaded = ts_registry_bytes_sent(p.reg);
 out:
+	if (began)
+		push_bounds_event(&p, TS_PS_END, rc != TS_OK);
 	ts_buf_free(&top);
 	push_state_free(&p);
 	ts_image_free(p.img);

@@ -59,6 +59,11 @@ void push_state_free(pusher *p);
 
 void push_progress(const pusher *p, const char *fmt, ...) TS_PRINTF(2, 3);
 
+/* A progress event (progress.h) to p->o->on_event, if any; and one about
+ * layer i in `state` (its name and size filled in). */
+void push_event(const pusher *p, const ts_progress_event *ev);
+void push_layer_event(const pusher *p, size_t i, ts_progress_state state);
+
 /* Identify every layer's file (layer cache) before anything is read. */
 void push_identify_files(pusher *p);
 

@@ -2,12 +2,14 @@
  * pushlayers.c - push's layers: deciding which the registry still needs
  * (pushint.h), and streaming them - compressed on the way where the source
  * stores them raw - to the registry on one or more connections, with
- * further passes for uploads another attempt may cure.
+ * further passes for uploads another attempt may cure; and the progress
+ * events (progress.h) about each layer, its bytes counted as they are read.
  */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "pushint.h"
 
@@ -120,15 +122,119 @@ void push_progress(const pusher *p, const char *fmt, ...)
 	ts_buf_free(&b);
 }
 
+void push_event(const pusher *p, const ts_progress_event *ev)
+{
+	if (p->o->on_event)
+		p->o->on_event(p->o->event_ud, ev);
+}
+
+/* The digest a layer is known by before it is pushed. */
+static const char *layer_name(const ts_layer *l)
+{
+	return l->src_digest[0] ? l->src_digest : l->diff_id[0] ? l->diff_id : NULL;
+}
+
+/* An event about layer i in `state`, its name and size filled in. */
+static ts_progress_event layer_event(const pusher *p, size_t i, ts_progress_state state)
+{
+	ts_progress_event ev = TS_PROGRESS_EVENT_INIT(TS_PROGRESS_LAYER, state);
+	ev.index = i;
+	ev.count = p->img->n_layers;
+	ev.digest = layer_name(&p->img->layers[i]);
+	ev.total = p->img->layers[i].src_size;
+	return ev;
+}
+
+void push_layer_event(const pusher *p, size_t i, ts_progress_state state)
+{
+	ts_progress_event ev;
+	if (!p->o->on_event)
+		return;
+	ev = layer_event(p, i, state);
+	push_event(p, &ev);
+}
+
 /* ---- one layer ---- */
 
+/* Bytes read between looks at the clock, and the least time between two
+ * byte-count events of one layer. */
+#define PROGRESS_BYTES_STEP (256 << 10)
+#define PROGRESS_MIN_MS 100.0
+
+static double mono_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec * 1000.0 + (double)t.tv_nsec / 1e6;
+}
+
 /* The source's reader, noting whether an error came from it (such errors
- * already name the image). */
+ * already name the image), and counting the bytes taken for progress. */
 typedef struct src_rd {
 	ts_blob_reader read;
 	void *ctx;
 	bool failed;
+	const pusher *p;     /* progress: events go to p->o->on_event (NULL: none) */
+	size_t index;        /* the layer */
+	ts_progress_state state;
+	int64_t done, next_look;
+	double last_ms;
 } src_rd;
+
+static void src_rd_init(src_rd *s, ts_blob_reader read, void *ctx, const pusher *p, size_t index)
+{
+	memset(s, 0, sizeof(*s));
+	s->read = read;
+	s->ctx = ctx;
+	s->p = p->o->on_event ? p : NULL;
+	s->index = index;
+	s->next_look = PROGRESS_BYTES_STEP;
+}
+
+/* The layer starts (or starts over) in `state`. */
+static void src_rd_start(src_rd *s, ts_progress_state state)
+{
+	s->state = state;
+	s->done = 0;
+	s->next_look = PROGRESS_BYTES_STEP;
+	if (!s->p)
+		return;
+	s->last_ms = mono_ms();
+	push_layer_event(s->p, s->index, state);
+}
+
+/* Per chunk: an addition and a comparison; the clock is read once per
+ * PROGRESS_BYTES_STEP bytes, an event sent at most every PROGRESS_MIN_MS. */
+static void src_rd_count(src_rd *s, long n)
+{
+	ts_progress_event ev;
+	double now;
+	s->done += n;
+	if (!s->p || s->done < s->next_look)
+		return;
+	s->next_look = s->done + PROGRESS_BYTES_STEP;
+	now = mono_ms();
+	if (now - s->last_ms < PROGRESS_MIN_MS)
+		return;
+	s->last_ms = now;
+	ev = layer_event(s->p, s->index, s->state);
+	ev.done = s->done;
+	push_event(s->p, &ev);
+}
+
+/* The layer is finished: as `out` (sent: its bytes went to the registry). */
+static void src_rd_done(const src_rd *s, const push_layer *out, bool sent)
+{
+	ts_progress_event ev;
+	if (!s->p)
+		return;
+	ev = layer_event(s->p, s->index, TS_PS_DONE);
+	ev.done = s->done;
+	ev.pushed = out->out_digest[0] ? out->out_digest : NULL;
+	ev.size = out->out_digest[0] ? out->out_size : -1;
+	ev.sent = sent;
+	push_event(s->p, &ev);
+}
 
 static long src_read(void *ctx, char *buf, size_t cap, ts_error *rerr)
 {
@@ -136,6 +242,8 @@ static long src_read(void *ctx, char *buf, size_t cap, ts_error *rerr)
 	long n = s->read(s->ctx, buf, cap, rerr);
 	if (n < 0)
 		s->failed = true;
+	else
+		src_rd_count(s, n);
 	return n;
 }
 
@@ -197,6 +305,7 @@ static ts_code verify_layer(pusher *p, const ts_layer *l, src_rd *sr, ts_error *
 	int64_t n;
 	ts_code rc;
 	push_progress(p, "checking layer %s (already in the registry)", l->member);
+	src_rd_start(sr, TS_PS_READING);
 	rc = drain(src_read, sr, diff, &n, err);
 	if (rc == TS_OK && strcmp(diff, l->diff_id) != 0)
 		rc = ts_error_setc(err, TS_C_INPUT,
@@ -212,13 +321,16 @@ static ts_code on_layer(void *ctx, size_t index, const ts_layer *l, ts_blob_read
 {
 	pusher *p = ctx;
 	push_layer *s = &p->layers[index];
-	src_rd sr = { read, rctx, false };
+	src_rd sr;
 	bool named = false; /* the error names the image already */
 	ts_code rc;
 
+	src_rd_init(&sr, read, rctx, p, index);
 	if (s->verify_only) {
 		rc = verify_layer(p, l, &sr, err);
 		s->done = rc == TS_OK;
+		if (s->done)
+			src_rd_done(&sr, s, false);
 		return rc;
 	}
 	if (l->enc == TS_ENC_RAW) {
@@ -228,6 +340,7 @@ static ts_code on_layer(void *ctx, size_t index, const ts_layer *l, ts_blob_read
 			return rc;
 		push_progress(p, "compressing and uploading layer %s (%lld bytes)", l->member,
 			      (long long)l->src_size);
+		src_rd_start(&sr, TS_PS_COMPRESSING);
 		if (p->mode == PUSH_UPLOAD) {
 			rc = ts_registry_blob_upload(p->reg, NULL, -1, layer_read, &lr, layer_check,
 						     &s->resume, s->out_digest, &s->out_size, err);
@@ -249,6 +362,7 @@ static ts_code on_layer(void *ctx, size_t index, const ts_layer *l, ts_blob_read
 		ts_compressor_free(lr.c);
 	} else {
 		push_progress(p, "uploading layer %s (%lld bytes)", l->member, (long long)l->src_size);
+		src_rd_start(&sr, p->mode == PUSH_UPLOAD ? TS_PS_UPLOADING : TS_PS_READING);
 		if (p->mode == PUSH_UPLOAD) {
 			rc = ts_registry_blob_upload(p->reg, l->src_digest[0] ? l->src_digest : NULL,
 						     l->src_size, src_read, &sr, NULL, &s->resume,
@@ -265,6 +379,7 @@ static ts_code on_layer(void *ctx, size_t index, const ts_layer *l, ts_blob_read
 	if (rc != TS_OK && err->retryable && p->mode == PUSH_UPLOAD) {
 		/* start this layer over in another pass over the image */
 		push_progress(p, "layer %s: %s; it will be sent again", l->member, err->msg);
+		push_layer_event(p, index, TS_PS_RETRY);
 		s->retry = true;
 		s->retry_free = err->retryable == TS_RETRY_FREE;
 		ts_error_clear(err);
@@ -272,6 +387,7 @@ static ts_code on_layer(void *ctx, size_t index, const ts_layer *l, ts_blob_read
 	}
 	if (rc == TS_OK) {
 		s->done = true;
+		src_rd_done(&sr, s, p->mode == PUSH_UPLOAD);
 		if (p->mode == PUSH_UPLOAD) {
 			lock(p);
 			p->res->blobs_uploaded++;
@@ -288,11 +404,15 @@ static ts_code on_layer(void *ctx, size_t index, const ts_layer *l, ts_blob_read
 
 /* Whether the repository has a blob, or can have it by mounting it from
  * --mount-from. */
-static ts_code blob_present(pusher *p, const char *digest, bool *present, ts_error *err)
+static ts_code blob_present(pusher *p, const char *digest, bool *present, bool *mounted,
+			    ts_error *err)
 {
 	ts_code rc = ts_registry_blob_exists(p->reg, digest, present, err);
-	if (rc == TS_OK && !*present && p->o->mount_from)
+	*mounted = false;
+	if (rc == TS_OK && !*present && p->o->mount_from) {
 		rc = ts_registry_blob_mount(p->reg, digest, p->o->mount_from, present, err);
+		*mounted = rc == TS_OK && *present;
+	}
 	return rc;
 }
 
@@ -301,17 +421,19 @@ ts_code push_plan_layers(pusher *p, ts_error *err)
 	for (size_t i = 0; i < p->img->n_layers; i++) {
 		const ts_layer *l = &p->img->layers[i];
 		push_layer *s = &p->layers[i];
+		bool mounted = false;
 		s->wanted = !l->foreign;
 		if (l->foreign) {
 			memcpy(s->out_digest, l->src_digest, TS_DIGEST_STRLEN);
 			s->out_size = l->src_size;
 			s->done = true;
+			push_layer_event(p, i, TS_PS_FOREIGN);
 			continue;
 		}
 		if (l->enc == TS_ENC_RAW && ts_blobcache_get(p->cache, l->diff_id, s->out_digest, &s->out_size)) {
 			/* compressed before: use it if the registry has it (or we only compute) */
 			bool exists = p->mode != PUSH_UPLOAD;
-			ts_code rc = exists ? TS_OK : blob_present(p, s->out_digest, &exists, err);
+			ts_code rc = exists ? TS_OK : blob_present(p, s->out_digest, &exists, &mounted, err);
 			if (rc)
 				return rc;
 			if (exists && layer_seen(p, l)) {
@@ -320,16 +442,20 @@ ts_code push_plan_layers(pusher *p, ts_error *err)
 				push_progress(p, "layer %s: unchanged since it was last checked; the registry has %s",
 					      l->member, s->out_digest);
 				s->done = true;
-				if (p->mode == PUSH_UPLOAD)
+				if (p->mode == PUSH_UPLOAD) {
 					p->res->blobs_present++;
+					push_layer_event(p, i, mounted ? TS_PS_MOUNTED : TS_PS_PRESENT);
+				}
 				continue;
 			}
 			if (exists) {
 				/* the bytes are read and checked against the diff_id:
 				 * a cache entry never stands in for unread bytes */
 				s->verify_only = true;
-				if (p->mode == PUSH_UPLOAD)
+				if (p->mode == PUSH_UPLOAD) {
 					p->res->blobs_present++;
+					push_layer_event(p, i, mounted ? TS_PS_MOUNTED : TS_PS_PRESENT);
+				}
 				continue;
 			}
 			s->out_digest[0] = '\0';
@@ -342,7 +468,7 @@ ts_code push_plan_layers(pusher *p, ts_error *err)
 		}
 		if (l->enc != TS_ENC_RAW && l->src_digest[0] && p->mode == PUSH_UPLOAD) {
 			bool exists = false;
-			ts_code rc = blob_present(p, l->src_digest, &exists, err);
+			ts_code rc = blob_present(p, l->src_digest, &exists, &mounted, err);
 			if (rc)
 				return rc;
 			if (exists) {
@@ -350,6 +476,7 @@ ts_code push_plan_layers(pusher *p, ts_error *err)
 				s->out_size = l->src_size;
 				s->done = true;
 				p->res->blobs_present++;
+				push_layer_event(p, i, mounted ? TS_PS_MOUNTED : TS_PS_PRESENT);
 			}
 		}
 	}

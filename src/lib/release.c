@@ -143,6 +143,8 @@ ts_code ts_release_prepare(const ts_release_opts *o, ts_release **out, ts_error 
 	r->push = o->push;
 	r->push.progress = o->report ? push_progress : NULL;
 	r->push.progress_ud = r;
+	r->push.on_event = o->progress;
+	r->push.event_ud = o->progress_ud;
 	rc = ts_repo_parse(o->repo, &r->repo, "--repo", err);
 	if (rc)
 		goto fail;

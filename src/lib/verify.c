@@ -255,6 +255,17 @@ static ts_registry *open_group(pool *p, size_t g)
 	return NULL;
 }
 
+/* Progress (progress.h): BEGIN, DONE after each tag, END. */
+static void verify_event(const pool *p, ts_progress_state state)
+{
+	ts_progress_event ev = TS_PROGRESS_EVENT_INIT(TS_PROGRESS_VERIFY, state);
+	if (!p->opts->progress)
+		return;
+	ev.index = p->done;
+	ev.count = p->n_targets;
+	p->opts->progress(p->opts->progress_ctx, &ev);
+}
+
 static void *worker(void *arg)
 {
 	pool *p = arg;
@@ -282,8 +293,7 @@ static void *worker(void *arg)
 			t->status = ST_SKIPPED;
 		pthread_mutex_lock(&p->lock);
 		p->done++;
-		if (p->opts->progress)
-			p->opts->progress(p->opts->progress_ctx, p->done, p->n_targets);
+		verify_event(p, TS_PS_DONE);
 		pthread_mutex_unlock(&p->lock);
 	}
 	ts_registry_free(reg);
@@ -497,7 +507,9 @@ static void check_registry(chain_state *cs, const ts_verify_opts *opts)
 		settle_cred_host(cs, &p, n_groups, &ro);
 	if (!opts->offline && p.n_targets) {
 		pthread_mutex_init(&p.lock, NULL);
+		verify_event(&p, TS_PS_BEGIN);
 		run_pool(&p);
+		verify_event(&p, TS_PS_END);
 		pthread_mutex_destroy(&p.lock);
 		collect_results(cs->rep, &p, n_groups);
 	}

@@ -5,21 +5,31 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#include "tagseal/yamlrefs.h"
+#include "tagseal/yamlpaths.h"
+
+/* The identity of each file of the list, in the list's order. */
+typedef struct fid {
+	dev_t dev;
+	ino_t ino;
+	size_t index;
+} fid;
 
 typedef struct seen {
-	dev_t *dev;
-	ino_t *ino;
-	size_t n;
+	fid *v;
+	size_t n, cap;
 } seen;
 
 void ts_strv_push(ts_strv *sv, char *owned)
 {
-	sv->v = ts_realloc(sv->v, (sv->n + 1) * sizeof(*sv->v));
+	if (sv->n == sv->cap) {
+		sv->cap = sv->cap ? sv->cap * 2 : 16;
+		sv->v = ts_realloc(sv->v, sv->cap * sizeof(*sv->v));
+	}
 	sv->v[sv->n++] = owned;
 }
 
@@ -31,19 +41,46 @@ void ts_strv_free(ts_strv *sv)
 		free(sv->v[i]);
 	free(sv->v);
 	sv->v = NULL;
-	sv->n = 0;
+	sv->n = sv->cap = 0;
 }
 
 static void add_file(ts_strv *files, seen *s, const char *path, const struct stat *st)
 {
-	for (size_t i = 0; i < s->n; i++)
-		if (s->dev[i] == st->st_dev && s->ino[i] == st->st_ino)
-			return;
-	s->dev = ts_realloc(s->dev, (s->n + 1) * sizeof(*s->dev));
-	s->ino = ts_realloc(s->ino, (s->n + 1) * sizeof(*s->ino));
-	s->dev[s->n] = st->st_dev;
-	s->ino[s->n++] = st->st_ino;
+	if (s->n == s->cap) {
+		s->cap = s->cap ? s->cap * 2 : 16;
+		s->v = ts_realloc(s->v, s->cap * sizeof(*s->v));
+	}
+	s->v[s->n].dev = st->st_dev;
+	s->v[s->n].ino = st->st_ino;
+	s->v[s->n].index = files->n;
+	s->n++;
 	ts_strv_push(files, ts_strdup(path));
+}
+
+static int fid_cmp(const void *a, const void *b)
+{
+	const fid *x = a, *y = b;
+	if (x->dev != y->dev)
+		return x->dev < y->dev ? -1 : 1;
+	if (x->ino != y->ino)
+		return x->ino < y->ino ? -1 : 1;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* Keep the first entry of each file (by device and inode), in order. */
+static void drop_repeats(ts_strv *files, seen *s)
+{
+	size_t w = 0;
+	qsort(s->v, s->n, sizeof(*s->v), fid_cmp);
+	for (size_t i = 1; i < s->n; i++)
+		if (s->v[i].dev == s->v[i - 1].dev && s->v[i].ino == s->v[i - 1].ino) {
+			free(files->v[s->v[i].index]);
+			files->v[s->v[i].index] = NULL;
+		}
+	for (size_t i = 0; i < files->n; i++)
+		if (files->v[i])
+			files->v[w++] = files->v[i];
+	files->n = w;
 }
 
 static bool yaml_name(const char *name)
@@ -101,7 +138,7 @@ static ts_code walk_dir(const char *dir, ts_strv *files, seen *s, ts_error *err)
 
 ts_code ts_yaml_paths(const char *const *paths, size_t npaths, ts_strv *files, ts_error *err)
 {
-	seen s = { NULL, NULL, 0 };
+	seen s = { NULL, 0, 0 };
 	ts_code rc = TS_OK;
 
 	for (size_t i = 0; i < npaths && rc == TS_OK; i++) {
@@ -121,8 +158,9 @@ ts_code ts_yaml_paths(const char *const *paths, size_t npaths, ts_strv *files, t
 					  paths[i]);
 		free(p);
 	}
-	free(s.dev);
-	free(s.ino);
+	if (rc == TS_OK)
+		drop_repeats(files, &s);
+	free(s.v);
 	if (rc != TS_OK)
 		ts_strv_free(files);
 	return rc;

@@ -1,51 +1,31 @@
 /*
  * yamlrefs.c - find image references in YAML with exact byte ranges.
  *
- * libyaml's events are folded into a small node tree (keeping aliases as
- * aliases, so they can be refused rather than edited through), then the
- * rules of yamlrefs.h are applied per document. libyaml marks count
- * characters, not bytes (a UTF-8 BOM is not counted, CRLF counts two), so a
- * character-to-byte table translates them. Comments are invisible to
- * libyaml: markers are read from the bytes after a scalar's end.
+ * The rules of yamlrefs.h are applied to each document's node tree
+ * (yamltree.c) as it ends. Comments are invisible to libyaml: markers are
+ * read from the bytes after a scalar's end. Findings are then cleared of
+ * those a marker claims and of duplicates (one scalar reached twice) and
+ * put in file order, each step a sort, not a comparison of every pair.
  */
 #include <stdlib.h>
 #include <string.h>
-#include <yaml.h>
 
 #include "tagseal/buf.h"
 #include "tagseal/yamlrefs.h"
+#include "yamltree.h"
 
-enum { N_SCALAR, N_SEQ, N_MAP, N_ALIAS };
-
-#define TS_YAML_MAX_DEPTH 512
-
-typedef struct ynode ynode;
-struct ynode {
-	int type;
-	bool flow;
-	ts_ystyle style;
-	size_t start, end; /* bytes */
-	char *value;       /* scalars */
-	char *anchor;
-	ynode *target;     /* aliases */
-	ynode **kid;       /* maps: key, value, key, value ... */
-	size_t nkid, capkid;
-};
+/* What one node has been examined for already: through aliases and merge
+ * keys a node is reached any number of times, and reaching it again finds
+ * nothing new (each finding would be a duplicate of the first), so the
+ * work stays in proportion to the file, not to the paths through it. */
+enum { SEEN_CONTAINERS = 1, SEEN_POD = 2, SEEN_COMPOSE = 4, SEEN_KUSTOMIZE = 8 };
 
 typedef struct yctx {
 	const char *name;
-	const char *data;
-	size_t len;
-	size_t *cmap; /* character index -> byte offset */
-	size_t nchars;
-	size_t *lines; /* byte offset of each line start */
-	size_t nlines;
-	char *eol;
+	ytree t;
 	bool kustomization_file;
-	ynode **all;
-	size_t nall, capall;
-	size_t doc_first; /* index in all[] where this document starts */
 	ts_yrefs *out;
+	size_t capout;
 	ts_error *err;
 } yctx;
 
@@ -56,159 +36,16 @@ const char *ts_yref_kind_name(ts_yref_kind kind)
 	return (size_t)kind < sizeof(names) / sizeof(names[0]) ? names[kind] : "?";
 }
 
-/* ---- positions ---- */
-
-/* Length of the line break at byte i, 0 if none. Like libyaml (YAML 1.1):
- * CRLF, LF, a lone CR, NEL, LS and PS. */
-static size_t break_len(const yctx *c, size_t i)
-{
-	const unsigned char *d = (const unsigned char *)c->data + i;
-	size_t left = c->len - i;
-	if (d[0] == '\n')
-		return 1;
-	if (d[0] == '\r')
-		return left > 1 && d[1] == '\n' ? 2 : 1;
-	if (left > 1 && d[0] == 0xC2 && d[1] == 0x85)
-		return 2;
-	if (left > 2 && d[0] == 0xE2 && d[1] == 0x80 && (d[2] == 0xA8 || d[2] == 0xA9))
-		return 3;
-	return 0;
-}
-
-static void build_maps(yctx *c)
-{
-	size_t start = 0, cap = c->len + 2;
-
-	if (c->len >= 3 && memcmp(c->data, "\xef\xbb\xbf", 3) == 0)
-		start = 3;
-	c->cmap = ts_malloc(cap * sizeof(size_t));
-	for (size_t i = start; i < c->len; i++)
-		if (((unsigned char)c->data[i] & 0xC0) != 0x80)
-			c->cmap[c->nchars++] = i;
-	c->cmap[c->nchars] = c->len;
-
-	c->lines = ts_malloc(cap * sizeof(size_t));
-	c->lines[c->nlines++] = 0;
-	for (size_t i = 0; i < c->len; i++) {
-		size_t n = break_len(c, i);
-		if (n) {
-			c->lines[c->nlines++] = i + n;
-			i += n - 1;
-		}
-	}
-	c->eol = ts_strdup("\n"); /* the first line break's style */
-	for (size_t i = 0; i < c->len; i++)
-		if (break_len(c, i)) {
-			free(c->eol);
-			c->eol = ts_strndup(c->data + i, break_len(c, i));
-			break;
-		}
-}
-
-static size_t byte_at(const yctx *c, size_t char_index)
-{
-	return char_index <= c->nchars ? c->cmap[char_index] : c->len;
-}
-
-/* 1-based line and byte column of a byte offset. */
-static void line_col(const yctx *c, size_t off, size_t *line, size_t *col)
-{
-	size_t lo = 0, hi = c->nlines;
-	while (hi - lo > 1) {
-		size_t mid = (lo + hi) / 2;
-		if (c->lines[mid] <= off)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	*line = lo + 1;
-	*col = off - c->lines[lo] + 1;
-}
-
-/* Skip a node's properties (&anchor, !tag) and the space after them. */
-static size_t skip_properties(const yctx *c, size_t p, size_t end)
-{
-	while (p < end && (c->data[p] == '&' || c->data[p] == '!')) {
-		while (p < end && !strchr(" \t\r\n", c->data[p]))
-			p++;
-		while (p < end) {
-			if (strchr(" \t\r\n", c->data[p])) {
-				p++;
-			} else if (c->data[p] == '#') {
-				while (p < end && c->data[p] != '\n')
-					p++;
-			} else {
-				break;
-			}
-		}
-	}
-	return p;
-}
-
-/* ---- the node tree ---- */
-
-static ynode *node_new(yctx *c, int type, const yaml_event_t *e)
-{
-	ynode *n = ts_calloc(1, sizeof(*n));
-	n->type = type;
-	n->start = byte_at(c, e->start_mark.index);
-	n->end = byte_at(c, e->end_mark.index);
-	if (c->nall == c->capall) {
-		c->capall = c->capall ? c->capall * 2 : 64;
-		c->all = ts_realloc(c->all, c->capall * sizeof(*c->all));
-	}
-	c->all[c->nall++] = n;
-	return n;
-}
-
-static void node_add(ynode *parent, ynode *kid)
-{
-	if (parent->nkid == parent->capkid) {
-		parent->capkid = parent->capkid ? parent->capkid * 2 : 8;
-		parent->kid = ts_realloc(parent->kid, parent->capkid * sizeof(*parent->kid));
-	}
-	parent->kid[parent->nkid++] = kid;
-}
-
-static void nodes_free(yctx *c)
-{
-	for (size_t i = 0; i < c->nall; i++) {
-		free(c->all[i]->value);
-		free(c->all[i]->anchor);
-		free(c->all[i]->kid);
-		free(c->all[i]);
-	}
-	free(c->all);
-	c->all = NULL;
-	c->nall = c->capall = 0;
-}
-
-static ynode *find_anchor(const yctx *c, const char *anchor)
-{
-	for (size_t i = c->nall; i > c->doc_first; i--)
-		if (c->all[i - 1]->anchor && strcmp(c->all[i - 1]->anchor, anchor) == 0)
-			return c->all[i - 1];
-	return NULL;
-}
-
-static ts_ystyle scalar_style(yaml_scalar_style_t s)
-{
-	switch (s) {
-	case YAML_SINGLE_QUOTED_SCALAR_STYLE: return TS_YSTYLE_SINGLE;
-	case YAML_DOUBLE_QUOTED_SCALAR_STYLE: return TS_YSTYLE_DOUBLE;
-	case YAML_LITERAL_SCALAR_STYLE: return TS_YSTYLE_LITERAL;
-	case YAML_FOLDED_SCALAR_STYLE: return TS_YSTYLE_FOLDED;
-	default: return TS_YSTYLE_PLAIN;
-	}
-}
-
 /* ---- findings ---- */
 
 static ts_yref *ref_new(yctx *c, ts_yref_kind kind)
 {
 	ts_yrefs *o = c->out;
 	ts_yref *r;
-	o->v = ts_realloc(o->v, (o->n + 1) * sizeof(*o->v));
+	if (o->n == c->capout) {
+		c->capout = c->capout ? c->capout * 2 : 16;
+		o->v = ts_realloc(o->v, c->capout * sizeof(*o->v));
+	}
 	r = &o->v[o->n++];
 	memset(r, 0, sizeof(*r));
 	r->kind = kind;
@@ -247,41 +84,20 @@ static bool field_set(const yctx *c, const ynode *n, ts_yscalar *f)
 	f->style = n->type == N_ALIAS ? TS_YSTYLE_ALIAS : n->style;
 	f->start = n->start;
 	f->end = n->end;
-	line_col(c, n->start, &f->line, &f->column);
+	ts_ytree_line_col(&c->t, n->start, &f->line, &f->column);
 	f->value = ts_strdup(s->value);
 	return true;
 }
 
-static const ynode *deref(const ynode *n)
+/* Mark node n (reached through deref, so not const) as examined for `what`;
+ * false when it already was. */
+static bool first_visit(const ynode *n, unsigned char what)
 {
-	return n && n->type == N_ALIAS ? n->target : n;
-}
-
-/* A mapping's value for `key`, looking into '<<' merge keys too. */
-static const ynode *map_get_depth(const ynode *map, const char *key, int depth)
-{
-	const ynode *found = NULL;
-	map = deref(map);
-	if (!map || map->type != N_MAP || depth > 8)
-		return NULL;
-	for (size_t i = 0; i + 1 < map->nkid; i += 2)
-		if (map->kid[i]->type == N_SCALAR && strcmp(map->kid[i]->value, key) == 0)
-			return map->kid[i + 1];
-	for (size_t i = 0; !found && i + 1 < map->nkid; i += 2) {
-		const ynode *v = deref(map->kid[i + 1]);
-		if (map->kid[i]->type != N_SCALAR || strcmp(map->kid[i]->value, "<<") != 0 || !v)
-			continue;
-		if (v->type == N_MAP)
-			found = map_get_depth(v, key, depth + 1);
-		for (size_t j = 0; v->type == N_SEQ && !found && j < v->nkid; j++)
-			found = map_get_depth(v->kid[j], key, depth + 1);
-	}
-	return found;
-}
-
-static const ynode *map_get(const ynode *map, const char *key)
-{
-	return map_get_depth(map, key, 0);
+	ynode *w = (ynode *)n;
+	if (w->seen & what)
+		return false;
+	w->seen |= what;
+	return true;
 }
 
 char *ts_yref_compose(const char *registry, const char *repository, const char *tag,
@@ -342,7 +158,7 @@ static void set_match(ts_yref *r, const char *repo, const char *tag, const char 
 
 static void ref_place(const yctx *c, ts_yref *r, size_t off)
 {
-	line_col(c, off, &r->line, &r->column);
+	ts_ytree_line_col(&c->t, off, &r->line, &r->column);
 }
 
 /* A full reference in one scalar: pod specs, compose. */
@@ -350,7 +166,7 @@ static void add_full(yctx *c, ts_yref_kind kind, const ynode *value)
 {
 	ts_error ignored = TS_ERROR_INIT;
 	ts_yref *r;
-	if (!deref(value) || deref(value)->type != N_SCALAR)
+	if (!ts_ynode_deref(value) || ts_ynode_deref(value)->type != N_SCALAR)
 		return;
 	r = ref_new(c, kind);
 	field_set(c, value, &r->field[TS_YF_IMAGE]);
@@ -369,11 +185,14 @@ static void add_full(yctx *c, ts_yref_kind kind, const ynode *value)
 
 static void containers(yctx *c, const ynode *seq)
 {
-	seq = deref(seq);
-	if (!seq || seq->type != N_SEQ)
+	seq = ts_ynode_deref(seq);
+	if (!seq || seq->type != N_SEQ || !first_visit(seq, SEEN_CONTAINERS))
 		return;
 	for (size_t i = 0; i < seq->nkid; i++) {
-		const ynode *image = map_get(deref(seq->kid[i]), "image");
+		const ynode *item = ts_ynode_deref(seq->kid[i]), *image;
+		if (!item || !first_visit(item, SEEN_POD))
+			continue;
+		image = ts_ynode_get(item, "image");
 		if (image)
 			add_full(c, TS_YREF_POD, image);
 	}
@@ -386,7 +205,7 @@ static const char *fval(const ts_yref *r, ts_yfield f)
 
 static void helm(yctx *c, const ynode *map)
 {
-	const ynode *repo = map_get(map, "repository"), *tag = map_get(map, "tag");
+	const ynode *repo = ts_ynode_get(map, "repository"), *tag = ts_ynode_get(map, "tag");
 	ts_yscalar probe = { 0 };
 	ts_yref *r;
 	char *full_repo;
@@ -394,13 +213,13 @@ static void helm(yctx *c, const ynode *map)
 	if (!repo || !tag || !field_set(c, repo, &probe))
 		return;
 	free(probe.value);
-	if (!deref(tag) || deref(tag)->type != N_SCALAR)
+	if (!ts_ynode_deref(tag) || ts_ynode_deref(tag)->type != N_SCALAR)
 		return;
 	r = ref_new(c, TS_YREF_HELM);
 	field_set(c, repo, &r->field[TS_YF_REPOSITORY]);
 	field_set(c, tag, &r->field[TS_YF_TAG]);
-	field_set(c, map_get(map, "registry"), &r->field[TS_YF_REGISTRY]);
-	field_set(c, map_get(map, "digest"), &r->field[TS_YF_DIGEST]);
+	field_set(c, ts_ynode_get(map, "registry"), &r->field[TS_YF_REGISTRY]);
+	field_set(c, ts_ynode_get(map, "digest"), &r->field[TS_YF_DIGEST]);
 	ref_place(c, r, r->field[TS_YF_REGISTRY].present ? r->field[TS_YF_REGISTRY].start
 							  : r->field[TS_YF_REPOSITORY].start);
 	full_repo = ts_yref_compose(fval(r, TS_YF_REGISTRY), fval(r, TS_YF_REPOSITORY), NULL, NULL);
@@ -430,12 +249,13 @@ static void kustomize_insert_point(yctx *c, ts_yref *r, const ynode *entry)
 		r->insert_prefix = ts_strdup(", ");
 		return;
 	}
-	for (p = last->end; p < c->len && !break_len(c, p); p++)
+	for (p = last->end; p < c->t.len && !ts_ytree_break_len(&c->t, p); p++)
 		;
-	line_col(c, entry->kid[0]->start, &line, &col);
+	ts_ytree_line_col(&c->t, entry->kid[0]->start, &line, &col);
 	r->insert_at = p;
-	r->insert_prefix = ts_asprintf("%.*s%*s", p == c->len ? (int)strlen(c->eol) : (int)break_len(c, p),
-				       p == c->len ? c->eol : c->data + p, (int)(col - 1), "");
+	r->insert_prefix = ts_asprintf(
+		"%.*s%*s", p == c->t.len ? (int)strlen(c->t.eol) : (int)ts_ytree_break_len(&c->t, p),
+		p == c->t.len ? c->t.eol : c->t.data + p, (int)(col - 1), "");
 }
 
 static void kustomize_entry(yctx *c, const ynode *entry)
@@ -443,14 +263,15 @@ static void kustomize_entry(yctx *c, const ynode *entry)
 	ts_yref *r;
 	const char *repo;
 
-	entry = deref(entry);
-	if (!entry || entry->type != N_MAP || !map_get(entry, "name"))
+	entry = ts_ynode_deref(entry);
+	if (!entry || entry->type != N_MAP || !first_visit(entry, SEEN_KUSTOMIZE) ||
+	    !ts_ynode_get(entry, "name"))
 		return;
 	r = ref_new(c, TS_YREF_KUSTOMIZE);
-	field_set(c, map_get(entry, "name"), &r->field[TS_YF_NAME]);
-	field_set(c, map_get(entry, "newName"), &r->field[TS_YF_NEW_NAME]);
-	field_set(c, map_get(entry, "newTag"), &r->field[TS_YF_TAG]);
-	field_set(c, map_get(entry, "digest"), &r->field[TS_YF_DIGEST]);
+	field_set(c, ts_ynode_get(entry, "name"), &r->field[TS_YF_NAME]);
+	field_set(c, ts_ynode_get(entry, "newName"), &r->field[TS_YF_NEW_NAME]);
+	field_set(c, ts_ynode_get(entry, "newTag"), &r->field[TS_YF_TAG]);
+	field_set(c, ts_ynode_get(entry, "digest"), &r->field[TS_YF_DIGEST]);
 	if (!r->field[TS_YF_NAME].present) {
 		ref_clear(r);
 		c->out->n--;
@@ -467,7 +288,8 @@ static void kustomize_entry(yctx *c, const ynode *entry)
 
 static bool is_kustomization(const yctx *c, const ynode *root)
 {
-	const ynode *kind = deref(map_get(root, "kind")), *api = deref(map_get(root, "apiVersion"));
+	const ynode *kind = ts_ynode_deref(ts_ynode_get(root, "kind"));
+	const ynode *api = ts_ynode_deref(ts_ynode_get(root, "apiVersion"));
 	if (c->kustomization_file)
 		return true;
 	if (kind && kind->type == N_SCALAR &&
@@ -505,14 +327,17 @@ static void document(yctx *c, const ynode *root)
 	walk(c, root);
 	if (!root || root->type != N_MAP)
 		return;
-	services = deref(map_get(root, "services"));
+	services = ts_ynode_deref(ts_ynode_get(root, "services"));
 	if (services && services->type == N_MAP)
 		for (size_t i = 1; i < services->nkid; i += 2) {
-			const ynode *image = map_get(deref(services->kid[i]), "image");
+			const ynode *service = ts_ynode_deref(services->kid[i]), *image;
+			if (!service || !first_visit(service, SEEN_COMPOSE))
+				continue;
+			image = ts_ynode_get(service, "image");
 			if (image)
 				add_full(c, TS_YREF_COMPOSE, image);
 		}
-	images = deref(map_get(root, "images"));
+	images = ts_ynode_deref(ts_ynode_get(root, "images"));
 	if (images && images->type == N_SEQ && is_kustomization(c, root))
 		for (size_t i = 0; i < images->nkid; i++)
 			kustomize_entry(c, images->kid[i]);
@@ -522,7 +347,7 @@ static void document(yctx *c, const ynode *root)
 
 static size_t skip_blanks(const yctx *c, size_t p)
 {
-	while (p < c->len && (c->data[p] == ' ' || c->data[p] == '\t'))
+	while (p < c->t.len && (c->t.data[p] == ' ' || c->t.data[p] == '\t'))
 		p++;
 	return p;
 }
@@ -531,15 +356,15 @@ static size_t skip_blanks(const yctx *c, size_t p)
 static bool marker_token(const yctx *c, const ynode *s, const char **tok, size_t *len)
 {
 	size_t p = skip_blanks(c, s->end), q;
-	if (p == s->end || p >= c->len || c->data[p] != '#')
+	if (p == s->end || p >= c->t.len || c->t.data[p] != '#')
 		return false;
 	p = skip_blanks(c, p + 1);
-	if (c->len - p < 8 || memcmp(c->data + p, "tagseal:", 8) != 0)
+	if (c->t.len - p < 8 || memcmp(c->t.data + p, "tagseal:", 8) != 0)
 		return false;
 	p = skip_blanks(c, p + 8);
-	for (q = p; q < c->len && !strchr(" \t\r\n", c->data[q]); q++)
+	for (q = p; q < c->t.len && !strchr(" \t\r\n", c->t.data[q]); q++)
 		;
-	*tok = c->data + p;
+	*tok = c->t.data + p;
 	*len = q - p;
 	return true;
 }
@@ -608,24 +433,34 @@ static ts_code marker(yctx *c, const ynode *s)
 	return TS_OK;
 }
 
+static int size_cmp(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	return x < y ? -1 : x > y;
+}
+
 /* A marker claims its scalar: drop other findings that use that scalar. */
 static void markers_win(ts_yrefs *o)
 {
-	size_t w = 0;
+	size_t *claimed = ts_malloc((o->n + 1) * sizeof(*claimed)), nclaimed = 0, w = 0;
+	for (size_t i = 0; i < o->n; i++)
+		if (o->v[i].kind >= TS_YREF_MARKER)
+			claimed[nclaimed++] = o->v[i].field[TS_YF_IMAGE].start;
+	qsort(claimed, nclaimed, sizeof(*claimed), size_cmp);
 	for (size_t i = 0; i < o->n; i++) {
 		bool shadowed = false;
-		if (o->v[i].kind < TS_YREF_MARKER)
-			for (size_t j = 0; j < o->n && !shadowed; j++)
-				for (int f = 0; f < TS_YF_COUNT && o->v[j].kind >= TS_YREF_MARKER; f++)
-					if (o->v[i].field[f].present &&
-					    o->v[i].field[f].start == o->v[j].field[TS_YF_IMAGE].start)
-						shadowed = true;
+		for (int f = 0; nclaimed && o->v[i].kind < TS_YREF_MARKER && f < TS_YF_COUNT; f++)
+			if (o->v[i].field[f].present &&
+			    bsearch(&o->v[i].field[f].start, claimed, nclaimed, sizeof(*claimed),
+				    size_cmp))
+				shadowed = true;
 		if (shadowed)
 			ref_clear(&o->v[i]);
 		else
 			o->v[w++] = o->v[i];
 	}
 	o->n = w;
+	free(claimed);
 }
 
 static size_t first_start(const ts_yref *r)
@@ -636,20 +471,45 @@ static size_t first_start(const ts_yref *r)
 	return SIZE_MAX;
 }
 
+/* Findings by kind and first scalar, then by position in the list. */
+typedef struct dkey {
+	int kind;
+	size_t start, index;
+} dkey;
+
+static int dkey_cmp(const void *a, const void *b)
+{
+	const dkey *x = a, *y = b;
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
 /* One scalar reached twice (merge keys, '<<: *base'): keep the first. */
 static void drop_duplicates(ts_yrefs *o)
 {
+	dkey *k = ts_malloc((o->n + 1) * sizeof(*k));
+	bool *dup = ts_calloc(o->n + 1, sizeof(*dup));
 	size_t w = 0;
 	for (size_t i = 0; i < o->n; i++) {
-		bool dup = false;
-		for (size_t j = 0; j < w && !dup; j++)
-			dup = o->v[j].kind == o->v[i].kind && first_start(&o->v[j]) == first_start(&o->v[i]);
-		if (dup)
+		k[i].kind = (int)o->v[i].kind;
+		k[i].start = first_start(&o->v[i]);
+		k[i].index = i;
+	}
+	qsort(k, o->n, sizeof(*k), dkey_cmp);
+	for (size_t i = 1; i < o->n; i++)
+		dup[k[i].index] = k[i].kind == k[i - 1].kind && k[i].start == k[i - 1].start;
+	for (size_t i = 0; i < o->n; i++) {
+		if (dup[i])
 			ref_clear(&o->v[i]);
 		else
 			o->v[w++] = o->v[i];
 	}
 	o->n = w;
+	free(dup);
+	free(k);
 }
 
 static int ref_cmp(const void *a, const void *b)
@@ -660,117 +520,22 @@ static int ref_cmp(const void *a, const void *b)
 	return x->column < y->column ? -1 : x->column > y->column;
 }
 
-/* ---- the event loop ---- */
-
-static ts_code parse_error(yctx *c, const yaml_parser_t *p)
-{
-	size_t line, col, cline, ccol;
-	line_col(c, byte_at(c, p->problem_mark.index), &line, &col);
-	if (!p->context)
-		return ts_error_set(c->err, TS_EUSAGE, "%s:%zu:%zu: not valid YAML: %s", c->name,
-				    line, col, p->problem ? p->problem : "parse error");
-	line_col(c, byte_at(c, p->context_mark.index), &cline, &ccol);
-	return ts_error_set(c->err, TS_EUSAGE, "%s:%zu:%zu: not valid YAML: %s (%s at %zu:%zu)",
-			    c->name, line, col, p->problem ? p->problem : "parse error",
-			    p->context, cline, ccol);
-}
-
-/* Turn one event into tree structure; `stack` holds the open collections. */
-static ts_code on_event(yctx *c, const yaml_event_t *e, ynode ***stack, size_t *depth, ynode **root)
-{
-	ynode *n = NULL;
-	const yaml_char_t *anchor = NULL;
-
-	switch (e->type) {
-	case YAML_DOCUMENT_START_EVENT:
-		c->doc_first = c->nall;
-		*root = NULL;
-		return TS_OK;
-	case YAML_DOCUMENT_END_EVENT:
-		document(c, *root);
-		return TS_OK;
-	case YAML_SCALAR_EVENT:
-		n = node_new(c, N_SCALAR, e);
-		n->start = skip_properties(c, n->start, n->end);
-		n->style = scalar_style(e->data.scalar.style);
-		n->value = ts_strndup((const char *)e->data.scalar.value, e->data.scalar.length);
-		anchor = e->data.scalar.anchor;
-		if (marker(c, n) != TS_OK)
-			return TS_EUSAGE;
-		break;
-	case YAML_ALIAS_EVENT:
-		n = node_new(c, N_ALIAS, e);
-		n->target = find_anchor(c, (const char *)e->data.alias.anchor);
-		break;
-	case YAML_SEQUENCE_START_EVENT:
-	case YAML_MAPPING_START_EVENT:
-		n = node_new(c, e->type == YAML_SEQUENCE_START_EVENT ? N_SEQ : N_MAP, e);
-		if (e->type == YAML_SEQUENCE_START_EVENT) {
-			anchor = e->data.sequence_start.anchor;
-			n->flow = e->data.sequence_start.style == YAML_FLOW_SEQUENCE_STYLE;
-		} else {
-			anchor = e->data.mapping_start.anchor;
-			n->flow = e->data.mapping_start.style == YAML_FLOW_MAPPING_STYLE;
-		}
-		break;
-	case YAML_SEQUENCE_END_EVENT:
-	case YAML_MAPPING_END_EVENT:
-		if (*depth)
-			(*depth)--;
-		return TS_OK;
-	default:
-		return TS_OK;
-	}
-	if (anchor)
-		n->anchor = ts_strdup((const char *)anchor);
-	if (*depth)
-		node_add((*stack)[*depth - 1], n);
-	else
-		*root = n;
-	if ((n->type == N_SEQ || n->type == N_MAP) && *depth >= TS_YAML_MAX_DEPTH) {
-		size_t line, col;
-		line_col(c, n->start, &line, &col);
-		return ts_error_set(c->err, TS_EUSAGE, "%s:%zu: nested deeper than %d levels",
-				    c->name, line, TS_YAML_MAX_DEPTH);
-	}
-	if (n->type == N_SEQ || n->type == N_MAP) {
-		*stack = ts_realloc(*stack, (*depth + 1) * sizeof(**stack));
-		(*stack)[(*depth)++] = n;
-	}
-	return TS_OK;
-}
-
-static ts_code run_parser(yctx *c)
-{
-	yaml_parser_t p;
-	yaml_event_t e;
-	ynode **stack = NULL, *root = NULL;
-	size_t depth = 0;
-	ts_code rc = TS_OK;
-	bool done = false;
-
-	yaml_parser_initialize(&p);
-	yaml_parser_set_input_string(&p, (const unsigned char *)c->data, c->len);
-	while (!done && rc == TS_OK) {
-		if (!yaml_parser_parse(&p, &e)) {
-			rc = parse_error(c, &p);
-			break;
-		}
-		done = e.type == YAML_STREAM_END_EVENT;
-		rc = on_event(c, &e, &stack, &depth, &root);
-		yaml_event_delete(&e);
-	}
-	yaml_parser_delete(&p);
-	free(stack);
-	return rc;
-}
-
 static bool kustomization_name(const char *name)
 {
 	const char *base = strrchr(name, '/');
 	base = base ? base + 1 : name;
 	return strcmp(base, "kustomization.yaml") == 0 || strcmp(base, "kustomization.yml") == 0 ||
 	       strcmp(base, "Kustomization") == 0;
+}
+
+static ts_code on_scalar(void *ctx, const ynode *s)
+{
+	return marker(ctx, s);
+}
+
+static void on_document(void *ctx, const ynode *root)
+{
+	document(ctx, root);
 }
 
 ts_code ts_yrefs_find(const char *name, const char *data, size_t len, ts_yrefs *out,
@@ -782,8 +547,6 @@ ts_code ts_yrefs_find(const char *name, const char *data, size_t len, ts_yrefs *
 
 	memset(&c, 0, sizeof(c));
 	c.name = name;
-	c.data = data;
-	c.len = len;
 	c.out = out;
 	c.err = err;
 	c.kustomization_file = kustomization_name(name);
@@ -793,12 +556,8 @@ ts_code ts_yrefs_find(const char *name, const char *data, size_t len, ts_yrefs *
 		return ts_error_set(err, TS_EUSAGE,
 				    "%s: binary file (NUL byte at offset %zu), not YAML", name,
 				    (size_t)(nul - data));
-	build_maps(&c);
-	rc = run_parser(&c);
-	nodes_free(&c);
-	free(c.cmap);
-	free(c.lines);
-	free(c.eol);
+	rc = ts_ytree_parse(&c.t, name, data, len, on_scalar, on_document, &c, err);
+	ts_ytree_free(&c.t);
 	if (rc != TS_OK) {
 		ts_yrefs_free(out);
 		return rc;

@@ -31,6 +31,8 @@ Quirks imitate what real registries do differently, on every request:
                       manifest PUT with a `subject` is remembered (and answered
                       with OCI-Subject), and GET /v2/NAME/referrers/DIGEST is
                       answered by the proxy with an index of those manifests
+  throttle=BPS        request bodies are read at most BPS bytes a second (a slow
+                      uplink: a long upload, for progress displays)
   stable-location     upload sessions keep one URL (the proxy keeps the
                       registry's changing _state query to itself), as most
                       registries' sessions do: a client that lost an answer
@@ -134,12 +136,15 @@ class Config:
         self.stall = args.stall
         self.quirks, self.max_body, self.chunk_min = set(), None, None
         self.redirect_blobs = None
+        self.throttle = None
         for q in (q for q in args.quirks.split(",") if q):
             name, _, val = q.partition("=")
             if name == "max-body":
                 self.max_body = int(val)
             elif name == "chunk-min":
                 self.chunk_min = int(val)
+            elif name == "throttle":
+                self.throttle = int(val)
             elif name == "redirect-blobs":
                 self.redirect_blobs = val.rstrip("/")
             elif name in ("patch201", "head403", "location-relative", "location-absolute",
@@ -204,20 +209,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
             time.sleep(self.cfg.rtt / 2)  # the answer's way back
         super().send_response(code, message)
 
-    def read_paced(self, n):
-        """n bytes of the request body, drawn from the link's budget."""
-        if not self.cfg.link:
-            return self.rfile.read(n)
-        out = []
-        while n > 0:
-            piece = self.rfile.read(min(n, PIECE))
-            if not piece:
-                break
-            self.cfg.link.take(len(piece))
-            out.append(piece)
-            n -= len(piece)
-        return b"".join(out)
-
     def write_paced(self, data):
         if not self.cfg.link:
             self.wfile.write(data)
@@ -233,6 +224,27 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     # -- request body ---------------------------------------------------------
 
+    def read_n(self, n):
+        """n bytes of the request body, no faster than the throttle quirk and
+        --bandwidth allow."""
+        bps, link = self.cfg.throttle, self.cfg.link
+        if not bps and not link:
+            return self.rfile.read(n)
+        out, start = io.BytesIO(), time.monotonic()
+        while out.tell() < n:
+            piece = self.rfile.read(min(PIECE, n - out.tell()))
+            if not piece:
+                break
+            if link:  # --bandwidth: the link shared with every connection
+                link.take(len(piece))
+            out.write(piece)
+            if not bps:
+                continue
+            ahead = out.tell() / bps - (time.monotonic() - start)
+            if ahead > 0:
+                time.sleep(ahead)
+        return out.getvalue()
+
     def read_body(self, limit=None):
         """The request body (de-chunked); with limit, read at most that many bytes."""
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
@@ -243,11 +255,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     while self.rfile.readline() not in (b"\r\n", b"\n", b""):
                         pass
                     break
-                out.write(self.read_paced(size))
+                out.write(self.read_n(size))
                 self.rfile.readline()
             return out.getvalue()
         n = int(self.headers.get("Content-Length") or 0)
-        return self.read_paced(n if limit is None else min(n, limit))
+        return self.read_n(n if limit is None else min(n, limit))
 
     def body_length(self):
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":

@@ -4,7 +4,8 @@
 # diffs that patch(1) applies, kubectl kustomize builds the pinned overlay,
 # yamllint finds nothing new, and every bad input (unparsable, binary,
 # unreadable, block scalar, alias, read-only directory, immutable file)
-# exits 2 with one line naming the file and leaves every file as it was.
+# exits 2 with one line naming the file and leaves every file as it was, as
+# does a write that fails after others succeeded (they are put back).
 set -u
 : "${TAGSEAL:?TAGSEAL must name the built binary}" "${TS_SOURCE_DIR:?}"
 DATA=$TS_SOURCE_DIR/tests/data/pin
@@ -179,6 +180,24 @@ s_before=$(snapshot "$WORK/b")
 [ $? -eq 2 ] && grep -q "symbolic link" "$WORK/err" || fail "symlink: $(cat "$WORK/err")"
 [ "$s_before" = "$(snapshot "$WORK/b")" ] || fail "symlink: files changed"
 pass "an explicit symlink is refused before anything is written"
+
+# a write that fails after earlier files were replaced puts those back: the
+# second file is over the file-size limit (EFBIG; SIGXFSZ ignored), and its
+# name carries an escape character that the one-line error must not print
+mkdir "$WORK/w"
+printf 'kind: Pod\nspec:\n  containers:\n  - image: ghcr.io/acme/shop:1.0\n' >"$WORK/w/a.yaml"
+big=$WORK/w/$'b\e[31m.yaml'
+{ cat "$WORK/w/a.yaml"; for i in $(seq 3000); do echo "# padding line $i ......................"; done; } >"$big"
+s_before=$(cat "$WORK/w/a.yaml" "$big" | sha256sum)
+(trap '' XFSZ; ulimit -f 64; exec "$TAGSEAL" pin --image "$SHOP" "$WORK/w") 2>"$WORK/err"
+rc=$?
+[ $rc -eq 2 ] || fail "write failure: exit $rc, expected 2: $(cat -v "$WORK/err")"
+[ "$(wc -l <"$WORK/err")" -eq 1 ] && grep -q "cannot write: File too large (files written before it were restored)" "$WORK/err" ||
+	fail "write failure message: $(cat -v "$WORK/err")"
+! grep -q $'\e' "$WORK/err" || fail "write failure message has a raw escape: $(cat -v "$WORK/err")"
+grep -qF "w/b?[31m.yaml" "$WORK/err" || fail "write failure does not name the file: $(cat -v "$WORK/err")"
+[ "$s_before" = "$(cat "$WORK/w/a.yaml" "$big" | sha256sum)" ] || fail "write failure: a.yaml not restored"
+pass "a write failing midway restores the files written before it, in a one-line error"
 
 # -q silences the change lines; a run that finds nothing warns and succeeds
 fresh q

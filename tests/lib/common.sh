@@ -170,11 +170,17 @@ assert_eq() {
 	[ "$1" = "$2" ] || ts_fail "${3:-values differ}: '$1' != '$2'"
 }
 
-# assert_one_line FILE: FILE is exactly one non-empty line (an error message).
+# TS_PROGRESS_ERE: the plain lines of push's and verify's progress display
+# (src/cli/progress.c) on stderr - the image's layers and their state, configs,
+# manifests, the summary - which precede an error that comes after a push began.
+TS_PROGRESS_ERE='^tagseal: (image: [0-9]+ layer\(s\), |layer [0-9]+/[0-9]+ [0-9a-f?]{1,12} \(|(config|manifest) [0-9]+/[0-9]+ [0-9a-f?]{1,12} \(|sent [0-9.]+ [kMGT]?B in .*; layers: |nothing sent: [0-9]+ layer\(s\) read |checking [0-9]+ tag\(s\) in their registries$|checked [0-9]+/[0-9]+ tags)'
+
+# assert_one_line FILE: FILE is exactly one non-empty line (an error message),
+# apart from progress lines (TS_PROGRESS_ERE).
 assert_one_line() {
 	local n
-	n=$(awk 'END { print NR }' "$1")
-	if [ "$n" != 1 ] || [ -z "$(tr -d '[:space:]' <"$1")" ]; then
+	n=$(grep -vE -- "$TS_PROGRESS_ERE" "$1" | awk 'END { print NR }')
+	if [ "$n" != 1 ] || [ -z "$(grep -vE -- "$TS_PROGRESS_ERE" "$1" | tr -d '[:space:]')" ]; then
 		{ echo "--- $1"; cat "$1"; } >&2
 		ts_fail "$1 has $n lines, expected exactly one"
 	fi

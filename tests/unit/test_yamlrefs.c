@@ -1,6 +1,7 @@
 /*
  * test_yamlrefs.c - the image-reference finder: rules, exact byte ranges
- * (UTF-8, BOM, CRLF, anchors, tags), styles, markers, errors, path walking.
+ * (UTF-8, BOM, CRLF, anchors, tags), styles, markers, errors, path walking,
+ * and nodes shared through aliases and merge keys examined once.
  */
 #include <check.h>
 #include <stdio.h>
@@ -10,6 +11,8 @@
 #include <unistd.h>
 
 #include "check_run.h"
+#include "tagseal/buf.h"
+#include "tagseal/yamlpaths.h"
 #include "tagseal/yamlrefs.h"
 
 static ts_yrefs find_ok(const char *name, const char *yaml)
@@ -289,6 +292,41 @@ START_TEST(paths_walk)
 }
 END_TEST
 
+/* Through aliases and '<<' merge keys a node is reached any number of
+ * times; the work must not grow with the number of paths (20^7 here). */
+START_TEST(shared_nodes_examined_once)
+{
+	ts_buf y = TS_BUF_INIT;
+	ts_yrefs r;
+
+	ts_buf_puts(&y, "l0: &a0 {repository: ghcr.io/acme/app, tag: v1}\n");
+	for (int level = 1; level < 8; level++) {
+		ts_buf_printf(&y, "l%d: &a%d {<<: [", level, level);
+		for (int i = 0; i < 20; i++)
+			ts_buf_printf(&y, "%s*a%d", i ? ", " : "", level - 1);
+		ts_buf_puts(&y, "]}\n");
+	}
+	ts_buf_puts(&y, "pods: &pods [{image: 'nginx:1'}, {<<: *a7, image: redis}]\n"
+			"items:\n");
+	for (int i = 0; i < 50; i++)
+		ts_buf_puts(&y, "- {<<: *a7}\n"
+				"- {containers: *pods, initContainers: [*a7, *a7]}\n");
+	r = find_ok("values.yaml", ts_buf_cstr(&y));
+	/* the Helm pair once (line 1), each image scalar of `pods` once */
+	ck_assert_uint_eq(r.n, 3);
+	ck_assert_int_eq(r.v[0].kind, TS_YREF_HELM);
+	ck_assert_uint_eq(r.v[0].line, 1);
+	ck_assert_str_eq(r.v[0].reference, "ghcr.io/acme/app:v1");
+	ck_assert_int_eq(r.v[1].kind, TS_YREF_POD);
+	ck_assert_str_eq(r.v[1].reference, "nginx:1");
+	ck_assert_int_eq(r.v[2].kind, TS_YREF_POD);
+	ck_assert_str_eq(r.v[2].reference, "redis");
+	ck_assert_uint_eq(r.v[2].line, 9);
+	ts_yrefs_free(&r);
+	ts_buf_free(&y);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("yamlrefs");
@@ -303,6 +341,10 @@ int main(void)
 	tcase_add_test(tc, markers);
 	tcase_add_test(tc, errors_name_file_and_line);
 	tcase_add_test(tc, paths_walk);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("scale");
+	tcase_set_timeout(tc, 20); /* milliseconds now; the unshared walk took hours */
+	tcase_add_test(tc, shared_nodes_examined_once);
 	suite_add_tcase(s, tc);
 	return ts_check_run(s);
 }
