@@ -327,7 +327,7 @@ static void layer_end(size_t i, const ts_progress_event *ev, double now)
 	case TS_PS_MOUNTED:
 		r->skipped = r->mounted = true;
 		st.mounted++;
-		ts_buf_puts(&b, ": mounted from --mount-from, not sent");
+		ts_buf_puts(&b, ": mounted from another repository, not sent");
 		break;
 	case TS_PS_FOREIGN:
 		st.foreign++;

@@ -425,6 +425,8 @@ ts_code ts_push(const ts_push_opts *o, ts_push_result *res, ts_error *err)
 				      p.img->layers[i].member, p.img->layers[i].src_media_type);
 	if (!o->no_cache)
 		p.cache = ts_blobcache_open(ts_compression_id(o->compression));
+	if (p.mode == PUSH_UPLOAD)
+		p.holders = ts_holders_open(p.cache, o->repo->host);
 	push_identify_files(&p);
 	push_bounds_event(&p, TS_PS_BEGIN, false);
 	began = true;
@@ -464,6 +466,8 @@ out:
 	ts_buf_free(&top);
 	push_state_free(&p);
 	ts_image_free(p.img);
+	ts_holders_save(p.holders); /* what was seen is true even when the push failed */
+	ts_holders_free(p.holders);
 	ts_blobcache_free(p.cache);
 	return rc;
 }

@@ -42,6 +42,7 @@ typedef struct pusher {
 	ts_family family;     /* of the manifests we write */
 	ts_push_result *res;
 	ts_blobcache *cache;  /* NULL: off */
+	ts_holders *holders;  /* where the registry's blobs were seen; NULL: off */
 	pthread_mutex_t *mu;  /* res and progress, when layers stream in parallel */
 	char **file_ids;      /* per layer: its file's identity before reading, or NULL */
 	push_layer *layers;   /* per image layer */

@@ -392,6 +392,7 @@ static ts_code on_layer(void *ctx, size_t index, const ts_layer *l, ts_blob_read
 			lock(p);
 			p->res->blobs_uploaded++;
 			unlock(p);
+			ts_holders_note(p->holders, s->out_digest, p->o->repo->path);
 		}
 	} else if (rc == TS_EUSAGE && !named) {
 		/* the registry client's own check of the bytes sent */
@@ -402,17 +403,49 @@ static ts_code on_layer(void *ctx, size_t index, const ts_layer *l, ts_blob_read
 
 /* ---- planning ---- */
 
-/* Whether the repository has a blob, or can have it by mounting it from
- * --mount-from. */
+/* Try to mount digest from repository `from`: true when mounted. Any
+ * refusal, or failure, of a mount found in the cache is not an error: the
+ * blob is uploaded instead, and the stale entry forgotten. */
+static bool auto_mount(pusher *p, const char *digest, const char *from)
+{
+	ts_error e = TS_ERROR_INIT;
+	bool mounted = false;
+	if (ts_registry_blob_mount(p->reg, digest, from, &mounted, &e) != TS_OK)
+		mounted = false;
+	ts_error_clear(&e);
+	if (!mounted)
+		ts_holders_forget(p->holders, digest, from);
+	return mounted;
+}
+
+/* How many repositories known to hold a blob are tried before it is
+ * uploaded: a stale entry costs one request each. */
+#define MOUNT_TRIES 2
+
+/* Whether the repository has a blob, or can have it by mounting it: from
+ * --mount-from, else from a repository of the same registry the cache saw
+ * holding it. */
 static ts_code blob_present(pusher *p, const char *digest, bool *present, bool *mounted,
 			    ts_error *err)
 {
+	const char *repo = p->o->repo->path;
 	ts_code rc = ts_registry_blob_exists(p->reg, digest, present, err);
 	*mounted = false;
 	if (rc == TS_OK && !*present && p->o->mount_from) {
 		rc = ts_registry_blob_mount(p->reg, digest, p->o->mount_from, present, err);
 		*mounted = rc == TS_OK && *present;
 	}
+	if (rc == TS_OK && !*present && p->holders) {
+		char *from[MOUNT_TRIES];
+		size_t n = ts_holders_find(p->holders, digest, repo, from, MOUNT_TRIES);
+		for (size_t i = 0; i < n; i++) {
+			if (!*present && !(p->o->mount_from && !strcmp(from[i], p->o->mount_from)))
+				*present = *mounted = auto_mount(p, digest, from[i]);
+			free(from[i]);
+		}
+	}
+	if (rc == TS_OK && *present)
+		ts_holders_note(p->holders, digest, repo);
 	return rc;
 }
 
