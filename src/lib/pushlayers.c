@@ -449,89 +449,189 @@ static ts_code blob_present(pusher *p, const char *digest, bool *present, bool *
 	return rc;
 }
 
-ts_code push_plan_layers(pusher *p, ts_error *err)
+static void count_present(pusher *p)
 {
-	for (size_t i = 0; i < p->img->n_layers; i++) {
-		const ts_layer *l = &p->img->layers[i];
-		push_layer *s = &p->layers[i];
-		bool mounted = false;
-		s->wanted = !l->foreign;
-		if (l->foreign) {
-			memcpy(s->out_digest, l->src_digest, TS_DIGEST_STRLEN);
-			s->out_size = l->src_size;
+	lock(p);
+	p->res->blobs_present++;
+	unlock(p);
+}
+
+/* Decide about layer i: whether the registry has it (HEAD), or can have it
+ * by a mount, or it must be read. */
+static ts_code plan_layer(pusher *p, size_t i, ts_error *err)
+{
+	const ts_layer *l = &p->img->layers[i];
+	push_layer *s = &p->layers[i];
+	bool mounted = false;
+	s->wanted = !l->foreign;
+	if (l->foreign) {
+		memcpy(s->out_digest, l->src_digest, TS_DIGEST_STRLEN);
+		s->out_size = l->src_size;
+		s->done = true;
+		push_layer_event(p, i, TS_PS_FOREIGN);
+		return TS_OK;
+	}
+	if (l->enc == TS_ENC_RAW && ts_blobcache_get(p->cache, l->diff_id, s->out_digest, &s->out_size)) {
+		/* compressed before: use it if the registry has it (or we only compute) */
+		bool exists = p->mode != PUSH_UPLOAD;
+		ts_code rc = exists ? TS_OK : blob_present(p, s->out_digest, &exists, &mounted, err);
+		if (rc)
+			return rc;
+		if (exists && layer_seen(p, l)) {
+			/* this very file was read and checked before, and
+			 * has not changed since */
+			push_progress(p, "layer %s: unchanged since it was last checked; the registry has %s",
+				      l->member, s->out_digest);
 			s->done = true;
-			push_layer_event(p, i, TS_PS_FOREIGN);
-			continue;
-		}
-		if (l->enc == TS_ENC_RAW && ts_blobcache_get(p->cache, l->diff_id, s->out_digest, &s->out_size)) {
-			/* compressed before: use it if the registry has it (or we only compute) */
-			bool exists = p->mode != PUSH_UPLOAD;
-			ts_code rc = exists ? TS_OK : blob_present(p, s->out_digest, &exists, &mounted, err);
-			if (rc)
-				return rc;
-			if (exists && layer_seen(p, l)) {
-				/* this very file was read and checked before, and
-				 * has not changed since */
-				push_progress(p, "layer %s: unchanged since it was last checked; the registry has %s",
-					      l->member, s->out_digest);
-				s->done = true;
-				if (p->mode == PUSH_UPLOAD) {
-					p->res->blobs_present++;
-					push_layer_event(p, i, mounted ? TS_PS_MOUNTED : TS_PS_PRESENT);
-				}
-				continue;
-			}
-			if (exists) {
-				/* the bytes are read and checked against the diff_id:
-				 * a cache entry never stands in for unread bytes */
-				s->verify_only = true;
-				if (p->mode == PUSH_UPLOAD) {
-					p->res->blobs_present++;
-					push_layer_event(p, i, mounted ? TS_PS_MOUNTED : TS_PS_PRESENT);
-				}
-				continue;
-			}
-			s->out_digest[0] = '\0';
-		}
-		if (l->enc != TS_ENC_RAW && l->src_digest[0] && p->mode == PUSH_COMPARE) {
-			memcpy(s->out_digest, l->src_digest, TS_DIGEST_STRLEN);
-			s->out_size = l->src_size;
-			s->done = true;
-			continue;
-		}
-		if (l->enc != TS_ENC_RAW && l->src_digest[0] && p->mode == PUSH_UPLOAD) {
-			bool exists = false;
-			ts_code rc = blob_present(p, l->src_digest, &exists, &mounted, err);
-			if (rc)
-				return rc;
-			if (exists) {
-				memcpy(s->out_digest, l->src_digest, TS_DIGEST_STRLEN);
-				s->out_size = l->src_size;
-				s->done = true;
-				p->res->blobs_present++;
+			if (p->mode == PUSH_UPLOAD) {
+				count_present(p);
 				push_layer_event(p, i, mounted ? TS_PS_MOUNTED : TS_PS_PRESENT);
 			}
+			return TS_OK;
+		}
+		if (exists) {
+			/* the bytes are read and checked against the diff_id:
+			 * a cache entry never stands in for unread bytes */
+			s->verify_only = true;
+			if (p->mode == PUSH_UPLOAD) {
+				count_present(p);
+				push_layer_event(p, i, mounted ? TS_PS_MOUNTED : TS_PS_PRESENT);
+			}
+			return TS_OK;
+		}
+		s->out_digest[0] = '\0';
+	}
+	if (l->enc != TS_ENC_RAW && l->src_digest[0] && p->mode == PUSH_COMPARE) {
+		memcpy(s->out_digest, l->src_digest, TS_DIGEST_STRLEN);
+		s->out_size = l->src_size;
+		s->done = true;
+		return TS_OK;
+	}
+	if (l->enc != TS_ENC_RAW && l->src_digest[0] && p->mode == PUSH_UPLOAD) {
+		bool exists = false;
+		ts_code rc = blob_present(p, l->src_digest, &exists, &mounted, err);
+		if (rc)
+			return rc;
+		if (exists) {
+			memcpy(s->out_digest, l->src_digest, TS_DIGEST_STRLEN);
+			s->out_size = l->src_size;
+			s->done = true;
+			count_present(p);
+			push_layer_event(p, i, mounted ? TS_PS_MOUNTED : TS_PS_PRESENT);
 		}
 	}
 	return TS_OK;
 }
 
+/* Planning on several connections: the existence checks of all layers go out
+ * together, not one round trip after another. */
+typedef struct plan_worker {
+	pusher p;
+	size_t *next; /* the next layer to decide, under p.mu */
+	ts_code rc;
+	ts_error err;
+	pthread_t t;
+	bool started;
+} plan_worker;
+
+static void *plan_worker_run(void *arg)
+{
+	plan_worker *w = arg;
+	for (;;) {
+		size_t i;
+		pthread_mutex_lock(w->p.mu);
+		i = (*w->next)++;
+		pthread_mutex_unlock(w->p.mu);
+		if (i >= w->p.img->n_layers)
+			break;
+		w->rc = plan_layer(&w->p, i, &w->err);
+		if (w->rc)
+			break;
+	}
+	return NULL;
+}
+
+/* At most this many connections check layers at once. */
+#define PLAN_CONNECTIONS 4
+
+ts_code push_plan_layers(pusher *p, ts_error *err)
+{
+	size_t n = 0, next = 0;
+	int made = 1;
+	plan_worker *w;
+	pthread_mutex_t mu;
+	ts_code rc = TS_OK;
+
+	/* the layers whose planning asks the registry */
+	for (size_t i = 0; i < p->img->n_layers; i++) {
+		const ts_layer *l = &p->img->layers[i];
+		char d[TS_DIGEST_STRLEN];
+		int64_t sz;
+		if (!l->foreign && (l->enc == TS_ENC_RAW ? ts_blobcache_get(p->cache, l->diff_id, d, &sz)
+							 : l->src_digest[0] != '\0'))
+			n++;
+	}
+	if (p->mode != PUSH_UPLOAD || n < 2) {
+		for (size_t i = 0; i < p->img->n_layers && rc == TS_OK; i++)
+			rc = plan_layer(p, i, err);
+		return rc;
+	}
+	if (n > PLAN_CONNECTIONS)
+		n = PLAN_CONNECTIONS;
+	pthread_mutex_init(&mu, NULL);
+	w = ts_calloc(n, sizeof(*w));
+	for (size_t k = 0; k < n; k++) {
+		w[k].p = *p;
+		w[k].p.mu = &mu;
+		w[k].next = &next;
+		w[k].err = (ts_error)TS_ERROR_INIT;
+	}
+	for (; (size_t)made < n; made++)
+		if (ts_registry_clone(p->reg, &w[made].p.reg, err) != TS_OK) {
+			ts_error_clear(err); /* fewer connections, then */
+			break;
+		}
+	for (int k = 1; k < made; k++)
+		w[k].started = pthread_create(&w[k].t, NULL, plan_worker_run, &w[k]) == 0;
+	plan_worker_run(&w[0]);
+	for (int k = 1; k < made; k++) {
+		if (w[k].started)
+			pthread_join(w[k].t, NULL);
+		ts_registry_free(w[k].p.reg);
+	}
+	/* a worker that did not start left its layers to the others; the
+	 * first failing worker's error is the one reported */
+	for (int k = 0; k < made && rc == TS_OK; k++)
+		if (w[k].rc) {
+			rc = w[k].rc;
+			*err = w[k].err;
+		}
+	free(w);
+	pthread_mutex_destroy(&mu);
+	return rc;
+}
+
 /* ---- streaming ---- */
 
-/* How many layers go up at once: layers that are compressed on the way
- * already use every core, so they go one at a time; layers sent as they
- * are (or only checked) go up --jobs at a time, each on its own connection. */
+/* How many layers go up at once, each on its own connection and its own
+ * pass over the tarball. Layers sent as they are (or only checked): --jobs,
+ * by default 4, at most 4 (they wait on the network, not on the cores).
+ * Layers compressed on the way: two at a time when --jobs allows two
+ * threads, so that one layer's round trips (POST, PUT, the start of its
+ * compression) overlap the other's bytes on the link; each compressor has
+ * --jobs threads, which the two share the cores with. */
 static int layer_streams(const pusher *p)
 {
-	int n = p->o->jobs > 0 ? p->o->jobs : ts_compress_default_threads();
-	if (n < 2 || !ts_image_parallel_ok(p->img) || p->mode != PUSH_UPLOAD)
+	int jobs = p->o->jobs > 0 ? p->o->jobs : ts_compress_default_threads();
+	int n = p->o->jobs > 0 ? p->o->jobs : 4;
+	if (!ts_image_parallel_ok(p->img) || p->mode != PUSH_UPLOAD)
 		return 1;
 	for (size_t i = 0; i < p->img->n_layers; i++) {
 		const push_layer *s = &p->layers[i];
 		if (s->wanted && !s->done && p->img->layers[i].enc == TS_ENC_RAW && !s->verify_only)
-			return 1;
+			return jobs < 2 ? 1 : 2;
 	}
-	return n > 4 ? 4 : n;
+	return n < 1 ? 1 : n > 4 ? 4 : n;
 }
 
 /* One pass over the image with n workers, each with its own connection. */

@@ -48,7 +48,9 @@ A slow link, for benchmarks (tests/bench/net.sh), on every request:
   --bandwidth MBPS    one link of MBPS megabytes (10^6 bytes) per second shared
                       by all connections: request and response bodies, both
                       directions, draw on one token bucket in pieces of 64 KiB
-                      (sleeps bounded, at most 10 ms of burst after an idle link).
+                      (sleeps bounded, at most 10 ms of burst after an idle link);
+                      a body goes on to the registry as it arrives (unless a
+                      fault or a quirk needs all of it first).
                       (The fault share is --rate; the bench script's --rate MBPS
                       passes here.)
 
@@ -406,6 +408,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_error_status(413, "SIZE_INVALID")
             cfg.note("%s %s -> quirk 413 (%d bytes)" % (self.command, path, n))
             return
+        if (n != 0 and not fault and cfg.link and cfg.max_body is None
+                and "referrers" not in cfg.quirks):
+            # --bandwidth: the body goes on to the registry as it arrives, as
+            # through a router, not stored first and forwarded at loopback speed
+            try:
+                resp, data = self.forward_streamed(path, n)
+            except OSError as e:
+                self.close_connection = True
+                self.send_error_status(502, "UNAVAILABLE")
+                cfg.note("%s %s -> upstream error %s" % (self.command, path, e))
+                return
+            self.answer(resp, data, None)
+            return
         body = self.read_body() if n != 0 else None
         self.body_bytes = len(body) if body is not None else None
         if fault == "cut" and body is not None:
@@ -440,6 +455,52 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.reset()
             return
         self.answer(resp, data, fault)
+
+    def forward_streamed(self, path, n):
+        """Forward the request with its body piece by piece (n: its length, or
+        -1 when chunked); the body's size goes to self.body_bytes."""
+        conn = self.upstream()
+        conn.putrequest(self.command, self.upstream_path(path), skip_host=True,
+                        skip_accept_encoding=True)
+        for k, v in self.headers.items():
+            if k.lower() not in HOP_BY_HOP:
+                conn.putheader(k, v)
+        if n > 0:
+            conn.putheader("Content-Length", str(n))
+        else:
+            conn.putheader("Transfer-Encoding", "chunked")
+        conn.endheaders()
+        sent = 0
+        if n > 0:
+            while sent < n:
+                piece = self.read_n(min(PIECE, n - sent))
+                if not piece:
+                    raise OSError("request body cut short")
+                conn.send(piece)
+                sent += len(piece)
+        else:
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    break
+                left = size
+                while left > 0:
+                    piece = self.read_n(min(PIECE, left))
+                    if not piece:
+                        raise OSError("request body cut short")
+                    conn.send(b"%x\r\n%s\r\n" % (len(piece), piece))
+                    left -= len(piece)
+                    sent += len(piece)
+                self.rfile.readline()
+            conn.send(b"0\r\n\r\n")
+        self.body_bytes = sent
+        resp = conn.getresponse()
+        data = resp.read()
+        conn.close()
+        self.note_session(resp)
+        return resp, data
 
     def remember_referrer(self, path, body):
         """referrers quirk: keep a manifest that names a subject."""
