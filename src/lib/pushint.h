@@ -43,6 +43,7 @@ typedef struct pusher {
 	ts_push_result *res;
 	ts_blobcache *cache;  /* NULL: off */
 	ts_holders *holders;  /* where the registry's blobs were seen; NULL: off */
+	int compress_threads; /* per compressor; 0: --jobs */
 	pthread_mutex_t *mu;  /* res and progress, when layers stream in parallel */
 	char **file_ids;      /* per layer: its file's identity before reading, or NULL */
 	push_layer *layers;   /* per image layer */

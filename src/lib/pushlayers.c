@@ -335,7 +335,8 @@ static ts_code on_layer(void *ctx, size_t index, const ts_layer *l, ts_blob_read
 	}
 	if (l->enc == TS_ENC_RAW) {
 		layer_rd lr = { NULL, l, p->img->path, false };
-		rc = ts_compressor_new(p->o->compression, p->o->jobs, src_read, &sr, &lr.c, err);
+		rc = ts_compressor_new(p->o->compression, p->compress_threads ? p->compress_threads : p->o->jobs,
+				       src_read, &sr, &lr.c, err);
 		if (rc)
 			return rc;
 		push_progress(p, "compressing and uploading layer %s (%lld bytes)", l->member,
@@ -618,18 +619,24 @@ ts_code push_plan_layers(pusher *p, ts_error *err)
  * by default 4, at most 4 (they wait on the network, not on the cores).
  * Layers compressed on the way: two at a time when --jobs allows two
  * threads, so that one layer's round trips (POST, PUT, the start of its
- * compression) overlap the other's bytes on the link; each compressor has
- * --jobs threads, which the two share the cores with. */
-static int layer_streams(const pusher *p)
+ * compression) overlap the other's bytes on the link; the --jobs threads
+ * are split between the two compressors (*threads each), which keeps the
+ * memory of one compressor with --jobs threads. */
+static int layer_streams(const pusher *p, int *threads)
 {
 	int jobs = p->o->jobs > 0 ? p->o->jobs : ts_compress_default_threads();
 	int n = p->o->jobs > 0 ? p->o->jobs : 4;
+	*threads = 0;
 	if (!ts_image_parallel_ok(p->img) || p->mode != PUSH_UPLOAD)
 		return 1;
 	for (size_t i = 0; i < p->img->n_layers; i++) {
 		const push_layer *s = &p->layers[i];
-		if (s->wanted && !s->done && p->img->layers[i].enc == TS_ENC_RAW && !s->verify_only)
-			return jobs < 2 ? 1 : 2;
+		if (s->wanted && !s->done && p->img->layers[i].enc == TS_ENC_RAW && !s->verify_only) {
+			if (jobs < 2)
+				return 1;
+			*threads = (jobs + 1) / 2;
+			return 2;
+		}
 	}
 	return n < 1 ? 1 : n > 4 ? 4 : n;
 }
@@ -637,7 +644,7 @@ static int layer_streams(const pusher *p)
 /* One pass over the image with n workers, each with its own connection. */
 static ts_code stream_pass(pusher *p, const bool *want, ts_error *err)
 {
-	int n = layer_streams(p);
+	int threads, n = layer_streams(p, &threads);
 	pusher *w;
 	void **ctxs;
 	pthread_mutex_t mu;
@@ -652,6 +659,7 @@ static ts_code stream_pass(pusher *p, const bool *want, ts_error *err)
 	for (int i = 0; i < n; i++) {
 		w[i] = *p;
 		w[i].mu = &mu;
+		w[i].compress_threads = threads;
 		ctxs[i] = &w[i];
 	}
 	for (; made < n; made++)
@@ -659,6 +667,8 @@ static ts_code stream_pass(pusher *p, const bool *want, ts_error *err)
 			ts_error_clear(err); /* fewer workers, then */
 			break;
 		}
+	if (made == 1)
+		w[0].compress_threads = 0; /* alone after all: all the threads */
 	rc = ts_image_stream_layers_parallel(p->img, want, made, on_layer, ctxs, err);
 	for (int i = 1; i < made; i++)
 		ts_registry_free(w[i].reg);
