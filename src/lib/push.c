@@ -240,7 +240,9 @@ static ts_code put_manifests(pusher *p, ts_buf *top, const char **top_mt, ts_err
 		memcpy(p->man_digests[i], digests[i], TS_DIGEST_STRLEN);
 		sizes[i] = (int64_t)body.len;
 		if (p->mode == PUSH_UPLOAD) {
-			rc = ts_registry_blob_put(p->reg, m->config_digest, m->config.ptr, m->config.len, err);
+			if (!p->config_put[i]) /* else it went up with the layers' checks */
+				rc = ts_registry_blob_put(p->reg, m->config_digest, m->config.ptr,
+							  m->config.len, err);
 			if (rc == TS_OK)
 				done_event(p, TS_PROGRESS_CONFIG, i, n, m->config_digest, (int64_t)m->config.len);
 			if (rc == TS_OK && img->is_index)

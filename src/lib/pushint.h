@@ -48,6 +48,7 @@ typedef struct pusher {
 	char **file_ids;      /* per layer: its file's identity before reading, or NULL */
 	push_layer *layers;   /* per image layer */
 	char (*man_digests)[TS_DIGEST_STRLEN]; /* per manifest: its digest as pushed */
+	bool *config_put;     /* per manifest: its config is in the registry already */
 } pusher;
 
 static inline push_layer *push_state(const pusher *p, const ts_layer *l)

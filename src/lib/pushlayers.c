@@ -17,6 +17,7 @@ void push_state_init(pusher *p)
 {
 	p->layers = ts_calloc(p->img->n_layers + 1, sizeof(*p->layers));
 	p->man_digests = ts_calloc(p->img->n_manifests + 1, TS_DIGEST_STRLEN);
+	p->config_put = ts_calloc(p->img->n_manifests + 1, sizeof(bool));
 }
 
 void push_state_free(pusher *p)
@@ -28,8 +29,10 @@ void push_state_free(pusher *p)
 	}
 	free(p->layers);
 	free(p->man_digests);
+	free(p->config_put);
 	p->layers = NULL;
 	p->man_digests = NULL;
+	p->config_put = NULL;
 	if (p->file_ids) {
 		for (size_t i = 0; i < p->img->n_layers; i++)
 			free(p->file_ids[i]);
@@ -678,11 +681,57 @@ static ts_code stream_pass(pusher *p, const bool *want, ts_error *err)
 	return rc;
 }
 
+/* The configs (small, in memory) go up on their own connection while the
+ * layers stream, instead of after them; a config that fails here is left to
+ * push.c's put_manifests, which reports the error. */
+typedef struct config_sender {
+	pusher *p;
+	ts_registry *reg;
+	pthread_t t;
+	bool started;
+} config_sender;
+
+static void *send_configs(void *arg)
+{
+	config_sender *cs = arg;
+	for (size_t i = 0; i < cs->p->img->n_manifests; i++) {
+		const ts_manifest *m = &cs->p->img->manifests[i];
+		ts_error e = TS_ERROR_INIT;
+		if (ts_registry_blob_put(cs->reg, m->config_digest, m->config.ptr, m->config.len, &e) == TS_OK)
+			cs->p->config_put[i] = true;
+		ts_error_clear(&e);
+	}
+	return NULL;
+}
+
+static void configs_start(pusher *p, config_sender *cs)
+{
+	ts_error e = TS_ERROR_INIT;
+	memset(cs, 0, sizeof(*cs));
+	cs->p = p;
+	if (p->mode != PUSH_UPLOAD || ts_registry_clone(p->reg, &cs->reg, &e) != TS_OK) {
+		ts_error_clear(&e);
+		return;
+	}
+	cs->started = pthread_create(&cs->t, NULL, send_configs, cs) == 0;
+}
+
+static void configs_join(config_sender *cs)
+{
+	if (cs->started)
+		pthread_join(cs->t, NULL);
+	if (cs->reg)
+		ts_registry_free(cs->reg);
+}
+
 ts_code push_stream_layers(pusher *p, ts_error *err)
 {
 	size_t n = p->img->n_layers;
 	bool *want = ts_calloc(n + 1, sizeof(bool));
 	ts_code rc = TS_OK;
+	config_sender cs;
+
+	configs_start(p, &cs);
 
 	for (int failed = 0;;) {
 		bool again = false, counted = false;
@@ -710,6 +759,7 @@ ts_code push_stream_layers(pusher *p, ts_error *err)
 		if (rc || !again)
 			break;
 	}
+	configs_join(&cs);
 	free(want);
 	return rc;
 }
