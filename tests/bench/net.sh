@@ -116,7 +116,7 @@ for ((r = 1; r <= runs; r++)); do
 	if want second; then
 		rm -rf "$TAGSEAL_CACHE_DIR"
 		link_up
-		"$TAGSEAL" push -q "$IN/oci.tar" --repo "$P/staging/ts" --tag t
+		"$TAGSEAL" push -q "$IN/oci.tar" --repo "$P/staging/ts" --tag t >/dev/null
 		measured ts_second "$TAGSEAL" push -q "$IN/oci.tar" --repo "$P/prod/ts" --tag t
 		link_down
 		skopeo_forget
