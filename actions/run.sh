@@ -11,6 +11,9 @@
 #   workflow's repository on ghcr.io)  INPUT_USERNAME  INPUT_PASSWORD (on
 #   standard input, never argv)  INPUT_EXTRA_ARGS (split on blanks and new
 #   lines; no quoting, no expansion)
+#   INPUT_SIGN_KEY (a private key's PEM text from a secret: written to a
+#   0600 file in RUNNER_TEMP, passed as TAGSEAL_OPT_SIGN_KEY, removed after)
+#   INPUT_KEY_PASSWORD (TAGSEAL_KEY_PASSWORD for tagseal)
 #   TAGSEAL_ACTION_BIN   the tagseal to run (default: tagseal on PATH)
 #   TAGSEAL_ACTION_TOKEN the workflow's github.token: sent only to ghcr.io
 #
@@ -56,9 +59,28 @@ if [ -n "$password" ] && [ -n "${TAGSEAL_ACTION_TOKEN:-}" ] &&
 fi
 unset INPUT_PASSWORD TAGSEAL_ACTION_TOKEN
 
+# The signing key: its text goes to a private file that tagseal reads (a
+# key is never a command-line value) and that is removed afterwards.
+keyfile=
+if [ -n "${INPUT_SIGN_KEY:-}" ]; then
+	keyfile=$(umask 077 && mktemp "${RUNNER_TEMP:-${TMPDIR:-/tmp}}/tagseal-key.XXXXXX") ||
+		die "cannot create a temporary file for the signing key"
+	trap 'rm -f "$keyfile"' EXIT
+	printf '%s\n' "$INPUT_SIGN_KEY" >"$keyfile"
+	export TAGSEAL_OPT_SIGN_KEY=$keyfile
+fi
+unset INPUT_SIGN_KEY
+if [ -n "${INPUT_KEY_PASSWORD:-}" ]; then
+	export TAGSEAL_KEY_PASSWORD=$INPUT_KEY_PASSWORD
+fi
+unset INPUT_KEY_PASSWORD
+
+rc=0
 if [ -z "$password" ]; then
-	exec "$bin" "${args[@]}" -- "$image"
+	"$bin" "${args[@]}" -- "$image" || rc=$?
+	exit $rc
 fi
 [ -n "${INPUT_USERNAME:-}" ] || die "input 'password' is set but 'username' is empty"
 args+=(--username "$INPUT_USERNAME" --password-stdin)
-printf '%s' "$password" | "$bin" "${args[@]}" -- "$image"
+printf '%s' "$password" | "$bin" "${args[@]}" -- "$image" || rc=$?
+exit $rc

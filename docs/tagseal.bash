@@ -6,11 +6,11 @@ _tagseal() {
 		return
 	fi
 	case $cmd in
-	push) opts="--repo --image --compression --format --jobs --no-cache --dry-run --tag --scheme --version --build --git-dir --alias --on-collision --digest-file --metadata-file --record --dotenv --pin --pin-optional --pin-form --username --password-stdin --ca-file --plain-http --retries --timeout --mount-from --chunk-size --verbose --quiet --help " ;;
+	push) opts="--repo --image --compression --format --jobs --no-cache --dry-run --tag --scheme --version --build --git-dir --alias --on-collision --digest-file --metadata-file --record --dotenv --pin --pin-optional --pin-form --commit --git-push --author --sign-key --attest --predicate --predicate-type --signature-format --sign-recursive --username --password-stdin --ca-file --plain-http --retries --timeout --mount-from --chunk-size --verbose --quiet --help " ;;
 	tag) opts="--tag --scheme --version --build --git-dir --alias --on-collision --repo --json --username --password-stdin --ca-file --plain-http --retries --timeout --verbose --quiet --help " ;;
-	pin) opts="--image --pin-form --dry-run --verbose --quiet --help " ;;
-	verify) opts="--record --json --jobs --offline --anchor --registry-for-credentials --username --password-stdin --ca-file --plain-http --retries --timeout --verbose --quiet --help " ;;
-	lint) opts="--allow --json --verbose --quiet --help " ;;
+	pin) opts="--image --pin-form --dry-run --resolve --update --check --only --exclude --mirror --registries-conf --no-registries-conf --strict-mirrors --no-mirror-check --report --jobs --key --registry-for-credentials --commit --author --push --git-dir --username --password-stdin --ca-file --plain-http --retries --timeout --verbose --quiet --help " ;;
+	verify) opts="--record --json --jobs --offline --anchor --registry-for-credentials --key --require --username --password-stdin --ca-file --plain-http --retries --timeout --verbose --quiet --help " ;;
+	lint) opts="--allow --json --key --require --registry-for-credentials --username --password-stdin --ca-file --plain-http --retries --timeout --verbose --quiet --help " ;;
 	inspect) opts="--image --compression --format --no-compute --verbose --quiet --help " ;;
 	keygen) opts="--verbose --quiet --help " ;;
 	sign) opts="--key --signature-format --recursive --username --password-stdin --ca-file --plain-http --retries --timeout --verbose --quiet --help " ;;

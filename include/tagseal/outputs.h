@@ -29,6 +29,15 @@ typedef struct ts_pinned_file {
 	const char *new_ref;
 } ts_pinned_file;
 
+/* One signature or attestation push --sign-key attached: the digest it is
+ * about, and the manifests that hold it (NULL for a format not written). */
+typedef struct ts_signed_artifact {
+	const char *subject;        /* "sha256:<hex>" signed: the pushed digest, or a child's */
+	const char *predicate_type; /* attestations: the predicate type; signatures: NULL */
+	const char *bundle;         /* the bundle referrer manifest's digest */
+	const char *classic;        /* the sha256-<hex>.sig/.att manifest's digest after the write */
+} ts_signed_artifact;
+
 /* Everything known about one verified push. Pointers are borrowed; any
  * string marked "may be NULL" is written as JSON null (or left out where a
  * format has no null). */
@@ -61,6 +70,15 @@ typedef struct ts_push_facts {
 	 * still have moved aliases). Written as "unchanged": true; absent for
 	 * a push that created the tag, so older records read the same. */
 	bool unchanged;
+	/* push --sign-key: what was attached. Written as "signatures" and
+	 * "attestations" arrays of {digest, [predicateType,] bundle, classic}
+	 * only when signing was asked for (n_* may still be 0 when a step
+	 * failed). */
+	bool signed_push;
+	const ts_signed_artifact *signatures;
+	size_t n_signatures;
+	const ts_signed_artifact *attestations;
+	size_t n_attestations;
 } ts_push_facts;
 
 #define TS_PUSH_FACTS_INIT { .git_dirty = -1 }
@@ -98,7 +116,8 @@ json_t *ts_outputs_strings_json(const char *const *v, size_t n);
 
 /* Set the keys the record line and the metadata object share, in this
  * order: repository, tag, digest, reference (with_reference), aliases,
- * mediaType, size, platforms, source, git, ci, pinned, tagseal. */
+ * mediaType, size, platforms, source, git, ci, pinned, tagseal, then
+ * unchanged, signatures and attestations when they apply. */
 void ts_outputs_put_facts(json_t *o, const ts_push_facts *f, bool with_reference);
 
 /* The --metadata-file object (new reference): the shared facts, then

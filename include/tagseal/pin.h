@@ -75,6 +75,25 @@ ts_code ts_pin_opts_check(const ts_pin_opts *opts, ts_error *err);
 ts_code ts_pin_rewrite(const ts_pin_opts *opts, const char *name, const char *data, size_t len,
 		       ts_buf *out, ts_pin_report *report, ts_error *err);
 
+/*
+ * Many references at once (pin --resolve/--update, pinresolve.h): instead
+ * of opts->image, `choose` is asked for every finding; it fills `target`
+ * (host, path, tag, digest: what the finding is to read as; freed by the
+ * caller) and returns true, or returns false to leave the finding alone.
+ * The name stays as the file spells it. opts->form and dry_run apply.
+ */
+typedef struct ts_pin_choice {
+	bool (*choose)(void *ud, const char *path, const ts_yref *r, ts_ref *target);
+	void *ud;
+} ts_pin_choice;
+
+ts_code ts_pin_apply_chosen(const ts_pin_opts *opts, const ts_pin_choice *choice,
+			    const char *const *paths, size_t npaths, ts_pin_report *report,
+			    ts_error *err);
+ts_code ts_pin_rewrite_chosen(const ts_pin_opts *opts, const ts_pin_choice *choice,
+			      const char *name, const char *data, size_t len, ts_buf *out,
+			      ts_pin_report *report, ts_error *err);
+
 void ts_pin_report_free(ts_pin_report *report);
 
 #endif

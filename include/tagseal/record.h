@@ -25,6 +25,7 @@
 
 #include "tagseal/digest.h"
 #include "tagseal/error.h"
+#include "tagseal/keys.h"
 #include "tagseal/outputs.h"
 
 /* The longest line tagseal reads or writes (bytes, without the "\n"). */
@@ -38,7 +39,8 @@ void ts_rfc3339_utc(time_t t, char out[TS_RFC3339_STRLEN]);
 /* The record line for a push made at time `t` whose previous line hashes
  * to `prev` (NULL on the first line), without the final "\n". Keys in this
  * order: time, repository, tag, digest, aliases, mediaType, size,
- * platforms, source, git, ci, pinned, tagseal, prev. Caller frees. */
+ * platforms, source, git, ci, pinned, tagseal, [unchanged,] [signatures,
+ * attestations,] prev (and "sig" after it when signed, below). Caller frees. */
 char *ts_record_line_new(const ts_push_facts *f, time_t t, const char *prev);
 
 /* "sha256:<hex>" of a line's bytes (without its "\n"): the next "prev". */
@@ -52,6 +54,28 @@ ts_code ts_record_append(const char *path, const ts_push_facts *f, ts_error *err
 /* The same with an explicit time (tests). */
 ts_code ts_record_append_at(const char *path, const ts_push_facts *f, time_t t,
 			    ts_error *err);
+
+/* The same, the line signed with `key` (push --sign-key; NULL: unsigned). */
+ts_code ts_record_append_signed(const char *path, const ts_push_facts *f, time_t t,
+				const ts_key *key, ts_error *err);
+
+/*
+ * Signed lines. A line written with a key ends with the member
+ * ,"sig":"<base64>"} where the signature (keys.h, ts_key_sign_b64) is over
+ * the line's bytes without that member: exactly the line tagseal would
+ * have written without a key, "prev" included. The next line's "prev"
+ * hashes the whole line, "sig" included.
+ */
+/* Append the member to the line `*line` (a compact JSON object, replaced). */
+ts_code ts_record_line_sign(char **line, const ts_key *key, ts_error *err);
+
+typedef enum ts_line_sig {
+	TS_LINE_SIG_OK,      /* a valid signature by the key */
+	TS_LINE_SIG_MISSING, /* no "sig" as the last member */
+	TS_LINE_SIG_BAD      /* a "sig" that this key did not make over this line */
+} ts_line_sig;
+
+ts_line_sig ts_record_line_check_sig(const char *data, size_t len, const ts_key *key);
 
 /* Check, before pushing, that ts_record_append() will accept `path`: it is
  * absent (it will be created), or a regular file (not a symlink) whose

@@ -55,6 +55,18 @@ bool ts_host_is_loopback(const char *host);
 /* The host to send API requests to (docker.io -> registry-1.docker.io). */
 const char *ts_ref_api_host(const ts_ref *r);
 
+/* Docker Hub under any of its names: docker.io, index.docker.io,
+ * registry-1.docker.io (ts_ref_parse folds them all into docker.io). */
+bool ts_host_is_hub(const char *host);
+
+/* The canonical name as Docker spells it: host/path:tag, the tag "latest"
+ * when absent, no digest ("nginx" -> "docker.io/library/nginx:latest").
+ * Caller frees. */
+char *ts_ref_canonical(const ts_ref *r);
+
+/* The tag a reference stands for: its own, else "latest". */
+const char *ts_ref_tag_or_latest(const ts_ref *r);
+
 /* OCI tag grammar [A-Za-z0-9_][A-Za-z0-9._-]{0,127}. */
 bool ts_tag_valid(const char *tag);
 

@@ -21,8 +21,13 @@
  * registry (pushed, or already holding exactly this content), the steps
  * after it, in order: the aliases (moved one by one - also on a same-content
  * re-run, so that a re-run completes a push that died before them; the
- * registry refusing one stops the rest), the pins, the digest file, the
- * metadata / dotenv / GitHub outputs, the record line. Outputs name only
+ * registry refusing one stops the rest), with sign_key the signature of the
+ * digest (and of each manifest of an index with sign_recursive), the SLSA
+ * provenance (attest) and the --predicate attestation - also on a
+ * same-content re-run, which therefore adds one more signature - then the
+ * pins, the digest file, the metadata / dotenv / GitHub outputs, the record
+ * line (signed with sign_key). Outputs and the record name the signature
+ * and attestation manifests. Outputs name only
  * the aliases really moved.
  *
  * A pushed tag is always recorded: when a step after the tag fails, the
@@ -47,6 +52,7 @@
 #include "tagseal/pin.h"
 #include "tagseal/progress.h"
 #include "tagseal/push.h"
+#include "tagseal/sign.h"
 #include "tagseal/tagname.h"
 
 typedef enum ts_report_level {
@@ -74,6 +80,21 @@ typedef struct ts_release_opts {
 	size_t n_pins;
 	ts_pin_form pin_form;
 	bool pin_optional;          /* --pin-optional: pins may find no reference */
+	/* --commit: land the pinned files (and the record, when it is inside
+	 * the repository) in git as one commit (gitland.h); git_push:
+	 * --git-push REMOTE[:BRANCH] then pushes it; author: --author. */
+	bool commit;
+	const char *git_push;
+	const char *author;
+	/* Signing (push --sign-key): the key, loaded by the caller before
+	 * ts_release_prepare so that an unusable key stops the run before
+	 * anything is pushed; NULL: nothing is signed. */
+	const ts_key *sign_key;
+	ts_sigformat sig_format;    /* 0: TS_SIGFMT_DEFAULT */
+	bool sign_recursive;        /* also sign each manifest an index lists */
+	bool attest;                /* SLSA provenance v1 from the facts below */
+	const char *predicate_type; /* --predicate-type, with predicate */
+	json_t *predicate;          /* --predicate's JSON (borrowed), or NULL */
 	ts_report_fn report;        /* or NULL */
 	void *report_ud;
 	ts_progress_event_fn progress; /* the push's progress events (progress.h), or NULL */

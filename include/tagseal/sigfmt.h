@@ -52,6 +52,10 @@ ts_code ts_dsse_sign(const ts_key *key, const char *payload_type, const void *pa
 ts_code ts_dsse_verify(const ts_key *key, const json_t *envelope, unsigned char **payload,
 		       size_t *len, ts_error *err);
 
+/* A predicate type as an attestation may name it: a URI in printable ASCII
+ * (https://slsa.dev/provenance/v1, urn:...). */
+bool ts_predicate_type_valid(const char *uri);
+
 /* An in-toto statement v1 about the image `name`@`digest`; `predicate` is
  * taken (json_decref'd by the call). A new string. */
 char *ts_intoto_statement(const char *name, const char *digest, const char *predicate_type,

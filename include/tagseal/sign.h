@@ -3,7 +3,7 @@
  * attached to it, in the formats of sigfmt.h stored as attach.h describes.
  * This is the one entry point for every command that signs or verifies
  * (sign, attest, verify IMAGE; push --sign-key, verify --record --key and
- * lint --key through the lead's wiring).
+ * lint --key: release.c, verify.c, lint.c).
  */
 #ifndef TAGSEAL_SIGN_H
 #define TAGSEAL_SIGN_H

@@ -2,6 +2,8 @@
  * verify.h - checking a change record: its chain (record.h) and that every
  * recorded immutable tag still resolves, in its registry, to the digest
  * recorded for it (drift). Aliases are mutable by design and not checked.
+ * With a public key: every line's signature, and every recorded digest's
+ * signatures in its registry (sign.h).
  *
  * ts_verify_record() runs everything it can and collects findings; the CLI
  * prints them. Nothing here prints.
@@ -16,6 +18,7 @@
 
 #include "tagseal/error.h"
 #include "tagseal/progress.h"
+#include "tagseal/keys.h"
 #include "tagseal/netopts.h"
 
 typedef enum ts_finding_kind {
@@ -26,7 +29,9 @@ typedef enum ts_finding_kind {
 	TS_FINDING_MOVED,    /* the tag now resolves to another digest */
 	TS_FINDING_GONE,     /* the tag no longer exists */
 	TS_FINDING_ERROR,    /* the tag could not be checked (registry error) */
-	TS_FINDING_ANCHOR    /* no line hashes to the --anchor digest */
+	TS_FINDING_ANCHOR,   /* no line hashes to the --anchor digest */
+	TS_FINDING_LINE_SIG, /* with a key: a line without a valid "sig" by it */
+	TS_FINDING_UNSIGNED  /* with a key: a recorded digest without a valid signature */
 } ts_finding_kind;
 
 typedef struct ts_finding {
@@ -46,7 +51,7 @@ typedef struct ts_verify_report {
 	char *path;
 	size_t lines;           /* lines read */
 	char head[72];          /* digest of the last whole line, "" if none */
-	bool chain_ok;          /* no CHAIN/BAD_LINE/TORN/ANCHOR finding */
+	bool chain_ok;          /* no CHAIN/BAD_LINE/TORN/ANCHOR/LINE_SIG finding */
 	size_t tags;            /* distinct (repository, tag) pairs recorded */
 	size_t tags_checked;    /* of those, resolved in a registry */
 	ts_finding *findings;   /* in record order; chain first */
@@ -78,6 +83,13 @@ typedef struct ts_verify_opts {
 	 * many are checked), END. Serialised. */
 	ts_progress_event_fn progress;
 	void *progress_ctx;
+	/* --key PUB: every line must carry a valid "sig" by it (record.h),
+	 * and each recorded tag's digest (its latest line, unless the tag is
+	 * gone) a signature meeting every `require` (sign.h's
+	 * ts_sig_report_meets; none given: "signature"). NULL: neither. */
+	const ts_key *key;
+	const char *const *require;
+	size_t n_require;
 } ts_verify_opts;
 
 /* Check the record at `path`. TS_OK means the check ran (the report says
@@ -91,7 +103,7 @@ ts_code ts_verify_record(const char *path, const ts_verify_opts *opts, ts_verify
 ts_code ts_verify_report_code(const ts_verify_report *rep);
 
 /* "chain", "bad-line", "torn", "conflict", "moved", "gone", "error",
- * "anchor". */
+ * "anchor", "line-signature", "unsigned". */
 const char *ts_finding_kind_name(ts_finding_kind k);
 
 /* The report as one JSON object (new reference). */

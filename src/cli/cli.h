@@ -42,6 +42,18 @@ int ts_cli_parse_int(const char *cmd, const char *flag, const char *s, long lo, 
 /* Print a command's --help text to stdout; returns 0. */
 int ts_msg_help(const ts_command *cmd);
 
+/* One option for a command: -1 to go on, -2 when it is none of the
+ * callback's (ts_cli_parse then tries the common options), or an exit code
+ * to return now. `src` names where it came from ("--jobs" or
+ * "TAGSEAL_OPT_JOBS") for messages. */
+typedef int (*ts_cli_take_fn)(void *ctx, int opt, const char *arg, const char *src);
+
+/* Parse `spec`'s options (command line, then environment) for `cmd`,
+ * handing each to `take`: -1 with optind at the first operand, or an exit
+ * code (a usage error was printed; 0 after --help). */
+int ts_cli_parse(const ts_command *cmd, const ts_cmdspec *spec, int argc, char **argv,
+		 ts_cli_take_fn take, void *ctx);
+
 /* The common options' group, for a command's table. */
 #define TS_COMMON_GROUP { "common options", ts_common_opts }
 

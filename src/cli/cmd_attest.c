@@ -59,30 +59,28 @@ typedef struct attest_args {
 	ts_regopts ro;
 } attest_args;
 
+/* One option (ts_cli_parse). */
+static int take_opt(void *ctx, int opt, const char *arg, const char *src)
+{
+	attest_args *a = ctx;
+	int rc = -1;
+
+	switch (opt) {
+	case TS_SO_KEY: a->key = arg; break;
+	case TS_SO_PREDICATE: a->predicate = arg; break;
+	case TS_SO_PREDICATE_TYPE: a->ptype = arg; break;
+	case TS_SO_GIT_DIR: a->git_dir = arg; break;
+	case TS_SO_FORMAT: rc = ts_sigcli_format("attest", src, arg, &a->fmt); break;
+	default:
+		rc = ts_regopts_opt(&a->ro, "attest", opt, arg, src);
+	}
+	return rc;
+}
+
 static int parse(int argc, char **argv, attest_args *a)
 {
-	ts_optiter *it = ts_opt_begin("attest", &attest_spec, argc, argv);
-	const char *arg;
-	int opt, rc = -1;
+	int rc = ts_cli_parse(&ts_cmd_attest, &attest_spec, argc, argv, take_opt, a);
 
-	while (rc < 0 && (opt = ts_opt_next(it, &arg)) != 0) {
-		if (opt < 0) {
-			rc = 2;
-			break;
-		}
-		switch (opt) {
-		case TS_SO_KEY: a->key = arg; break;
-		case TS_SO_PREDICATE: a->predicate = arg; break;
-		case TS_SO_PREDICATE_TYPE: a->ptype = arg; break;
-		case TS_SO_GIT_DIR: a->git_dir = arg; break;
-		case TS_SO_FORMAT: rc = ts_sigcli_format("attest", ts_opt_src(it), arg, &a->fmt); break;
-		default:
-			if ((rc = ts_regopts_opt(&a->ro, "attest", opt, arg, ts_opt_src(it))) == -2)
-				rc = ts_cli_common_opt(&ts_cmd_attest, opt);
-		}
-	}
-	optind = ts_opt_operands(it);
-	ts_opt_free(it);
 	if (rc >= 0)
 		return rc;
 	if (optind >= argc)
@@ -94,7 +92,7 @@ static int parse(int argc, char **argv, attest_args *a)
 		return ts_msg_usage("attest", "--key FILE is required");
 	if (!a->predicate != !a->ptype)
 		return ts_msg_usage("attest", "--predicate and --predicate-type go together");
-	if (a->ptype && !strchr(a->ptype, ':'))
+	if (a->ptype && !ts_predicate_type_valid(a->ptype))
 		return ts_msg_usage("attest", "--predicate-type '%s' is not a URI", a->ptype);
 	return ts_regopts_check(&a->ro, "attest");
 }

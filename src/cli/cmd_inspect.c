@@ -39,57 +39,50 @@ static const ts_cmdspec inspect_spec = {
 
 const ts_command ts_cmd_inspect = { "inspect", run, "print, as JSON, what push would upload", &inspect_spec };
 
+/* What inspect's options fill (ts_cli_parse's context). */
+typedef struct inspect_args {
+	ts_push_opts o;
+	bool compute;
+} inspect_args;
+
+/* One option (ts_cli_parse). */
+static int take_opt(void *ctx, int opt, const char *arg, const char *src)
+{
+	inspect_args *a = ctx;
+	switch (opt) {
+	case O_IMAGE: a->o.image_name = arg; return -1;
+	case O_COMPRESSION:
+		if (strcmp(arg, "gzip") && strcmp(arg, "zstd"))
+			return ts_msg_usage("inspect", "%s '%s': expected gzip or zstd", src, arg);
+		a->o.compression = strcmp(arg, "zstd") ? TS_COMPRESS_GZIP : TS_COMPRESS_ZSTD;
+		return -1;
+	case O_FORMAT:
+		if (strcmp(arg, "oci") && strcmp(arg, "docker"))
+			return ts_msg_usage("inspect", "%s '%s': expected oci or docker", src, arg);
+		a->o.format = strcmp(arg, "oci") ? TS_FORMAT_DOCKER : TS_FORMAT_OCI;
+		return -1;
+	case O_NO_COMPUTE: a->compute = false; return -1;
+	default: return -2;
+	}
+}
+
 static int run(int argc, char **argv)
 {
-	ts_push_opts o;
+	inspect_args ia = { .compute = true };
+	ts_push_opts *op = &ia.o;
 	ts_error err = TS_ERROR_INIT;
-	bool compute = true;
 	json_t *j = NULL;
 	char *s;
-	const char *arg;
-	ts_optiter *it;
-	int opt, ret = -1;
+	int ret = ts_cli_parse(&ts_cmd_inspect, &inspect_spec, argc, argv, take_opt, &ia);
 
-	memset(&o, 0, sizeof(o));
-	it = ts_opt_begin("inspect", &inspect_spec, argc, argv);
-	while (ret < 0 && (opt = ts_opt_next(it, &arg)) != 0) {
-		if (opt < 0) {
-			ret = 2;
-			break;
-		}
-		switch (opt) {
-		case O_IMAGE: o.image_name = arg; break;
-		case O_COMPRESSION:
-			if (strcmp(arg, "gzip") && strcmp(arg, "zstd")) {
-				ret = ts_msg_usage("inspect", "%s '%s': expected gzip or zstd",
-						   ts_opt_src(it), arg);
-				break;
-			}
-			o.compression = strcmp(arg, "zstd") ? TS_COMPRESS_GZIP : TS_COMPRESS_ZSTD;
-			break;
-		case O_FORMAT:
-			if (strcmp(arg, "oci") && strcmp(arg, "docker")) {
-				ret = ts_msg_usage("inspect", "%s '%s': expected oci or docker",
-						   ts_opt_src(it), arg);
-				break;
-			}
-			o.format = strcmp(arg, "oci") ? TS_FORMAT_DOCKER : TS_FORMAT_OCI;
-			break;
-		case O_NO_COMPUTE: compute = false; break;
-		default:
-			ret = ts_cli_common_opt(&ts_cmd_inspect, opt);
-		}
-	}
-	optind = ts_opt_operands(it);
-	ts_opt_free(it);
 	if (ret >= 0)
 		return ret;
 	if (optind >= argc)
 		return ts_msg_usage("inspect", "IMAGE is missing");
 	if (optind + 1 < argc)
 		return ts_msg_usage("inspect", "unexpected argument '%s'", argv[optind + 1]);
-	o.image_path = argv[optind];
-	if (ts_push_describe(&o, compute, &j, &err) != TS_OK)
+	op->image_path = argv[optind];
+	if (ts_push_describe(op, ia.compute, &j, &err) != TS_OK)
 		return ts_msg_fail(&err);
 	s = json_dumps(j, JSON_INDENT(2));
 	puts(s);

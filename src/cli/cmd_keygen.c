@@ -29,18 +29,20 @@ const ts_command ts_cmd_keygen = { "keygen", run,
 				   "make an ECDSA P-256 key pair for sign, attest and verify",
 				   &keygen_spec };
 
+/* keygen has only the common options */
+static int no_options(void *ctx, int opt, const char *arg, const char *src)
+{
+	(void)ctx, (void)opt, (void)arg, (void)src;
+	return -2;
+}
+
 static int run(int argc, char **argv)
 {
-	const char *prefix = "tagseal", *arg;
+	const char *prefix = "tagseal";
 	ts_error err = TS_ERROR_INIT;
 	char *pub = NULL;
-	ts_optiter *it = ts_opt_begin("keygen", &keygen_spec, argc, argv);
-	int opt, rc = -1;
+	int rc = ts_cli_parse(&ts_cmd_keygen, &keygen_spec, argc, argv, no_options, NULL);
 
-	while (rc < 0 && (opt = ts_opt_next(it, &arg)) != 0)
-		rc = opt < 0 ? 2 : ts_cli_common_opt(&ts_cmd_keygen, opt);
-	optind = ts_opt_operands(it);
-	ts_opt_free(it);
 	if (rc >= 0)
 		return rc;
 	if (optind < argc)

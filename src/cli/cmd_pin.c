@@ -1,12 +1,14 @@
 /*
  * cmd_pin.c - 'tagseal pin --image REPO:TAG@DIGEST PATH...': write a pinned
- * reference into manifests. The work is in pin.c; this file parses options
- * and prints the report.
+ * reference into manifests. The work is in pin.c; this file owns pin's one
+ * option table, parses it and prints the report. With --resolve or
+ * --update the run is cmd_pin_resolve.c's.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
+#include "pinresolve_cli.h"
 #include "tagseal/pin.h"
 
 static int run(int argc, char **argv);
@@ -23,10 +25,17 @@ static const ts_optdef pin_defs[] = {
 	{ NULL, 0, 0, 0, NULL, NULL, 0, 0 }
 };
 
-static const ts_optgroup pin_groups[] = { { "options", pin_defs }, TS_COMMON_GROUP, { NULL, NULL } };
+static const ts_optgroup pin_groups[] = {
+	{ "options", pin_defs },
+	{ "third-party references (--resolve, --update)", ts_pinres_defs },
+	{ "git (with --resolve or --update)", ts_pinres_git_defs },
+	{ "registry access (with --resolve or --update)", ts_regopts_defs },
+	TS_COMMON_GROUP,
+	{ NULL, NULL }
+};
 
 static const ts_cmdspec pin_spec = {
-	"pin --image REPO:TAG@DIGEST [OPTIONS] PATH...",
+	"pin (--image REPO:TAG@DIGEST | --resolve | --update) [OPTIONS] PATH...",
 	"Rewrites every reference to REPO in the YAML files and directories given\n"
 	"to REPO:TAG@DIGEST. Directories are walked for *.yaml and *.yml, skipping\n"
 	"hidden entries, symbolic links and a Helm chart's templates/. Found:\n"
@@ -41,10 +50,23 @@ static const ts_cmdspec pin_spec = {
 	"References match after normalising (docker.io/library/, tag, digest); other\n"
 	"repositories are never touched. Only the bytes of the changed values change.\n"
 	"All or nothing: a file that cannot be read or parsed, or a reference in a block\n"
-	"scalar or behind an alias, changes no file (exit 2).\n",
+	"scalar or behind an alias, changes no file (exit 2).\n"
+	"\n"
+	"--resolve and --update pin third-party images instead: every reference found\n"
+	"is resolved at its registry (or its mirrors: --mirror, registries.conf), each\n"
+	"distinct one once, several at a time, by HEAD; a multi-platform tag pins its\n"
+	"index digest. The name stays as written; only the tag (when absent) and\n"
+	"@sha256:... are added. --update follows pinned NAME:TAG@DIGEST references to\n"
+	"where their tags point now. Nothing is written when any reference fails.\n"
+	"See docs/pin.md for the CI job that keeps a deployment repository current.\n",
 	pin_groups,
 	"Each change is reported on stderr as 'FILE:LINE: OLD -> NEW'.\n",
-	"0 done (also when nothing needed a change)\n2 bad usage or bad input\n"
+	"0 done (also when nothing needed a change)\n"
+	"2 bad usage or bad input (a malformed reference: FILE:LINE)\n"
+	"4 a reference could not be resolved (FILE:LINE: REFERENCE: why; nothing\n"
+	"  written)\n"
+	"5 --check found a reference that would change or is unpinned; or\n"
+	"  --strict-mirrors found mirrors that disagree (nothing written)\n"
 	"1 a rewrite that would not read back as intended (a bug; nothing written)\n",
 };
 
@@ -61,30 +83,43 @@ static int parse_form(const char *s, ts_pin_form *form)
 	return -1;
 }
 
-static int parse_args(int argc, char **argv, ts_pin_opts *o)
-{
-	ts_optiter *it = ts_opt_begin("pin", &pin_spec, argc, argv);
-	const char *arg;
-	int opt, rc = -1;
+/* What the options fill (ts_cli_parse's context). */
+typedef struct pin_args {
+	ts_pin_opts *o;
+	ts_pinres_cli *pr;
+} pin_args;
 
-	while (rc < 0 && (opt = ts_opt_next(it, &arg)) != 0) {
-		if (opt < 0) {
-			rc = 2;
-			break;
-		}
-		switch (opt) {
-		case OPT_IMAGE: o->image = arg; break;
-		case OPT_FORM: rc = parse_form(arg, &o->form); break;
-		case OPT_DRY: o->dry_run = true; break;
-		default: rc = ts_cli_common_opt(&ts_cmd_pin, opt); break;
-		}
+/* One option (ts_cli_parse). */
+static int take_opt(void *ctx, int opt, const char *arg, const char *src)
+{
+	pin_args *a = ctx;
+	switch (opt) {
+	case OPT_IMAGE: a->o->image = arg; return -1;
+	case OPT_FORM: return parse_form(arg, &a->o->form);
+	case OPT_DRY: a->o->dry_run = true; return -1;
+	default: return ts_pinres_cli_opt(a->pr, opt, arg, src);
 	}
-	optind = ts_opt_operands(it);
-	ts_opt_free(it);
+}
+
+static int parse_args(int argc, char **argv, ts_pin_opts *o, ts_pinres_cli *pr)
+{
+	pin_args pa = { o, pr };
+	int rc = ts_cli_parse(&ts_cmd_pin, &pin_spec, argc, argv, take_opt, &pa);
+
 	if (rc >= 0)
 		return rc;
+	if (pr->o.mode) {
+		if (o->image)
+			return ts_msg_usage("pin", "--image pins one image; --resolve/--update pin "
+					    "what the files name: give one or the other");
+		pr->o.form = o->form;
+		pr->o.dry_run = o->dry_run;
+		return -1;
+	}
+	if (ts_pinres_cli_stray(pr))
+		return ts_msg_usage("pin", "%s needs --resolve or --update", ts_pinres_cli_stray(pr));
 	if (!o->image)
-		return ts_msg_usage("pin", "--image REPO:TAG@DIGEST is required");
+		return ts_msg_usage("pin", "--image REPO:TAG@DIGEST, --resolve or --update is required");
 	if (optind >= argc)
 		return ts_msg_usage("pin", "no PATH given: name the manifests or directories to pin");
 	return -1;
@@ -112,8 +147,14 @@ static int run(int argc, char **argv)
 	ts_pin_opts o = { NULL, TS_PIN_FORM_TAG_DIGEST, false };
 	ts_pin_report report = TS_PIN_REPORT_INIT;
 	ts_error err = TS_ERROR_INIT;
-	int rc = parse_args(argc, argv, &o);
+	ts_pinres_cli pr;
+	int rc;
 
+	ts_pinres_cli_init(&pr);
+	rc = parse_args(argc, argv, &o, &pr);
+	if (rc < 0 && pr.o.mode)
+		rc = ts_pinres_cli_run(&pr, argc, argv, optind);
+	ts_pinres_cli_free(&pr);
 	if (rc >= 0)
 		return rc;
 	if (ts_pin_apply(&o, (const char *const *)argv + optind, (size_t)(argc - optind), &report,

@@ -57,51 +57,51 @@ static ts_code sign_children(ts_sigtarget *t, const ts_key *key, ts_sigformat fm
 	return rc;
 }
 
+/* What sign's options fill (ts_cli_parse's context). */
+typedef struct sign_args {
+	const char *key_path;
+	ts_sigformat fmt;
+	bool recursive;
+	ts_regopts ro;
+} sign_args;
+
+/* One option (ts_cli_parse). */
+static int take_opt(void *ctx, int opt, const char *arg, const char *src)
+{
+	sign_args *a = ctx;
+	switch (opt) {
+	case TS_SO_KEY: a->key_path = arg; return -1;
+	case TS_SO_RECURSIVE: a->recursive = true; return -1;
+	case TS_SO_FORMAT: return ts_sigcli_format("sign", src, arg, &a->fmt);
+	default: return ts_regopts_opt(&a->ro, "sign", opt, arg, src);
+	}
+}
+
 static int run(int argc, char **argv)
 {
-	const char *key_path = NULL, *arg;
-	ts_sigformat fmt = TS_SIGFMT_DEFAULT;
-	ts_regopts ro;
+	sign_args sa = { .fmt = TS_SIGFMT_DEFAULT };
 	ts_error err = TS_ERROR_INIT;
 	ts_key *key = NULL;
 	ts_sigtarget t = { 0 };
 	ts_sign_result res;
-	bool recursive = false;
-	ts_optiter *it;
-	int opt, rc = -1;
+	int rc;
 
-	ts_regopts_init(&ro);
-	it = ts_opt_begin("sign", &sign_spec, argc, argv);
-	while (rc < 0 && (opt = ts_opt_next(it, &arg)) != 0) {
-		if (opt < 0) {
-			rc = 2;
-			break;
-		}
-		switch (opt) {
-		case TS_SO_KEY: key_path = arg; break;
-		case TS_SO_RECURSIVE: recursive = true; break;
-		case TS_SO_FORMAT: rc = ts_sigcli_format("sign", ts_opt_src(it), arg, &fmt); break;
-		default:
-			if ((rc = ts_regopts_opt(&ro, "sign", opt, arg, ts_opt_src(it))) == -2)
-				rc = ts_cli_common_opt(&ts_cmd_sign, opt);
-		}
-	}
-	optind = ts_opt_operands(it);
-	ts_opt_free(it);
+	ts_regopts_init(&sa.ro);
+	rc = ts_cli_parse(&ts_cmd_sign, &sign_spec, argc, argv, take_opt, &sa);
 	if (rc < 0 && optind >= argc)
 		rc = ts_msg_usage("sign", "IMAGE is missing");
 	if (rc < 0 && optind + 1 < argc)
 		rc = ts_msg_usage("sign", "unexpected argument '%s'", argv[optind + 1]);
-	if (rc < 0 && !key_path)
+	if (rc < 0 && !sa.key_path)
 		rc = ts_msg_usage("sign", "--key FILE is required");
 	if (rc < 0)
-		rc = ts_regopts_check(&ro, "sign");
+		rc = ts_regopts_check(&sa.ro, "sign");
 	if (rc >= 0)
 		goto out;
-	if (ts_key_load_private(key_path, &key, &err) != TS_OK ||
-	    ts_regopts_finish(&ro, 2, &err) != TS_OK ||
-	    ts_sigtarget_open(argv[optind], &ro, &t, &err) != TS_OK ||
-	    ts_sign_digest(t.reg, &t.ref, t.digest, key, fmt, &res, &err) != TS_OK) {
+	if (ts_key_load_private(sa.key_path, &key, &err) != TS_OK ||
+	    ts_regopts_finish(&sa.ro, 2, &err) != TS_OK ||
+	    ts_sigtarget_open(argv[optind], &sa.ro, &t, &err) != TS_OK ||
+	    ts_sign_digest(t.reg, &t.ref, t.digest, key, sa.fmt, &res, &err) != TS_OK) {
 		rc = ts_msg_fail(&err);
 		goto out;
 	}
@@ -111,7 +111,7 @@ static int run(int argc, char **argv)
 	if (res.classic[0])
 		ts_msg_info("signed %s@%s: cosign tag sha256-%s.sig, manifest %s", t.repo, t.digest,
 			    t.digest + 7, res.classic);
-	if (recursive && sign_children(&t, key, fmt, &err) != TS_OK) {
+	if (sa.recursive && sign_children(&t, key, sa.fmt, &err) != TS_OK) {
 		rc = ts_msg_fail(&err);
 		goto out;
 	}
@@ -120,6 +120,6 @@ static int run(int argc, char **argv)
 out:
 	ts_sigtarget_close(&t);
 	ts_key_free(key);
-	ts_regopts_free(&ro);
+	ts_regopts_free(&sa.ro);
 	return rc;
 }

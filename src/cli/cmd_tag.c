@@ -64,29 +64,27 @@ typedef struct tag_args {
 	ts_regopts ro;
 } tag_args;
 
+/* One option (ts_cli_parse). */
+static int take_opt(void *ctx, int opt, const char *arg, const char *src)
+{
+	tag_args *a = ctx;
+	int rc = -1;
+
+	switch (opt) {
+	case O_REPO: a->repo = arg; break;
+	case O_JSON: a->json = true; break;
+	default:
+		if ((rc = ts_tagopts_opt(&a->to, "tag", opt, arg, src)) == -2)
+			rc = ts_regopts_opt(&a->ro, "tag", opt, arg, src);
+		break;
+	}
+	return rc;
+}
+
 static int parse_args(int argc, char **argv, tag_args *a)
 {
-	ts_optiter *it = ts_opt_begin("tag", &tag_spec, argc, argv);
-	const char *arg;
-	int opt, rc = -1;
+	int rc = ts_cli_parse(&ts_cmd_tag, &tag_spec, argc, argv, take_opt, a);
 
-	while (rc < 0 && (opt = ts_opt_next(it, &arg)) != 0) {
-		if (opt < 0) {
-			rc = 2;
-			break;
-		}
-		switch (opt) {
-		case O_REPO: a->repo = arg; break;
-		case O_JSON: a->json = true; break;
-		default:
-			if ((rc = ts_tagopts_opt(&a->to, "tag", opt, arg, ts_opt_src(it))) == -2 &&
-			    (rc = ts_regopts_opt(&a->ro, "tag", opt, arg, ts_opt_src(it))) == -2)
-				rc = ts_cli_common_opt(&ts_cmd_tag, opt);
-			break;
-		}
-	}
-	optind = ts_opt_operands(it);
-	ts_opt_free(it);
 	if (rc >= 0)
 		return rc;
 	if (optind < argc)

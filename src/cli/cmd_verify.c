@@ -1,6 +1,7 @@
 /*
  * cmd_verify.c - 'tagseal verify --record FILE': check a change record's
- * chain and that every recorded tag still resolves to its recorded digest.
+ * chain and that every recorded tag still resolves to its recorded digest
+ * (with --key PUB: and that its lines and digests are signed by the key).
  * The work is in verify.c; this file parses options and prints the report.
  */
 #include <stdio.h>
@@ -12,12 +13,15 @@
 #include "cli.h"
 #include "progress.h"
 #include "regopts.h"
+#include "sigcli.h"
 #include "tagseal/ref.h"
 #include "tagseal/verify.h"
 
 static int run(int argc, char **argv);
 
-enum { OPT_JOBS = 'j', OPT_RECORD = 256, OPT_JSON, OPT_OFFLINE, OPT_ANCHOR, OPT_CRED_HOST };
+enum { OPT_JOBS = 'j', OPT_RECORD = 256, OPT_JSON, OPT_OFFLINE, OPT_ANCHOR, OPT_CRED_HOST,
+       OPT_KEY, OPT_REQUIRE };
+
 
 static const ts_optdef verify_defs[] = {
 	{ "record", OPT_RECORD, 0, TS_OPT_VALUE, "FILE",
@@ -37,6 +41,16 @@ static const ts_optdef verify_defs[] = {
 	  "line 1); other registries get only their own Docker\n"
 	  "config entry or CI default (-v names them)",
 	  0, 0 },
+	{ "key", OPT_KEY, 0, TS_OPT_VALUE, "PUB",
+	  "the public key (PEM): every line must carry a valid\n"
+	  "\"sig\" by it (push --sign-key), and every recorded\n"
+	  "digest a valid signature by it in its registry",
+	  0, 0 },
+	{ "require", OPT_REQUIRE, 0, TS_OPT_LIST, "WHAT",
+	  "with --key: what each recorded digest must carry:\n"
+	  "signature (the default), provenance, or a predicate type\n"
+	  "URI; repeatable, all must be met",
+	  0, 0 },
 	{ NULL, 0, 0, 0, NULL, NULL, 0, 0 }
 };
 
@@ -48,20 +62,23 @@ static const ts_optgroup verify_groups[] = {
 };
 
 static const ts_cmdspec verify_spec = {
-	"verify --record FILE [OPTIONS]",
+	"verify --record FILE [--key PUB [--require WHAT]...] [OPTIONS]",
 	"Recomputes the record's chain (every line's \"prev\" is the sha256 of the line\n"
 	"before it) and reports the first line where it breaks, a torn last line, and\n"
 	"lines that are not records. Then resolves every recorded tag in its registry\n"
 	"(HEAD) and reports each one that now points at another digest or is gone.\n"
 	"Aliases are mutable by design and are not checked. A tag recorded with two\n"
-	"digests is reported; the registry is compared with its latest line.\n",
+	"digests is reported; the registry is compared with its latest line. With\n"
+	"--key, a line without a valid signature by the key, and a recorded digest\n"
+	"without one in its registry, are findings too.\n",
 	verify_groups,
 	"Findings go to stdout as 'FILE:LINE: message', one per line.\n",
 	"0 all good\n2 bad usage or unreadable record\n"
 	"4 a tag could not be checked (registry, network, TLS or auth failure) and\n"
 	"  nothing else was found\n"
 	"5 any finding: broken chain, torn or bad line, missing anchor, moved or gone\n"
-	"  tag, conflicting digests\n",
+	"  tag, conflicting digests; with --key a line or digest without a valid\n"
+	"  signature\n",
 };
 
 const ts_command ts_cmd_verify = { "verify", run, "check a change record's chain and that its tags have not moved", &verify_spec };
@@ -73,8 +90,12 @@ typedef struct verify_args {
 	bool offline;
 	const char *anchor;
 	const char *cred_host;
+	const char *key_path;
+	ts_sigrequire require;
+	ts_key *key; /* loaded from key_path by parse_args */
 	ts_regopts ro;
 } verify_args;
+
 
 static int parse_jobs(const char *src, const char *s, int *out)
 {
@@ -108,32 +129,32 @@ static int check_cred_host(const char *host)
 			    strchr(host, '@') ? "(not shown)" : shown);
 }
 
+/* One option (ts_cli_parse). */
+static int take_opt(void *ctx, int opt, const char *arg, const char *src)
+{
+	verify_args *a = ctx;
+	int rc = -1;
+
+	switch (opt) {
+	case OPT_RECORD: a->record = arg; break;
+	case OPT_JSON: a->json = true; break;
+	case OPT_JOBS: rc = parse_jobs(src, arg, &a->jobs); break;
+	case OPT_OFFLINE: a->offline = true; break;
+	case OPT_ANCHOR: a->anchor = arg; break;
+	case OPT_CRED_HOST: a->cred_host = arg; break;
+	case OPT_KEY: a->key_path = arg; break;
+	case OPT_REQUIRE: rc = ts_sigcli_require("verify", src, arg, &a->require); break;
+	default:
+		rc = ts_regopts_opt(&a->ro, "verify", opt, arg, src);
+		break;
+	}
+	return rc;
+}
+
 static int parse_args(int argc, char **argv, verify_args *a)
 {
-	ts_optiter *it = ts_opt_begin("verify", &verify_spec, argc, argv);
-	const char *arg;
-	int opt, rc = -1;
+	int rc = ts_cli_parse(&ts_cmd_verify, &verify_spec, argc, argv, take_opt, a);
 
-	while (rc < 0 && (opt = ts_opt_next(it, &arg)) != 0) {
-		if (opt < 0) {
-			rc = 2;
-			break;
-		}
-		switch (opt) {
-		case OPT_RECORD: a->record = arg; break;
-		case OPT_JSON: a->json = true; break;
-		case OPT_JOBS: rc = parse_jobs(ts_opt_src(it), arg, &a->jobs); break;
-		case OPT_OFFLINE: a->offline = true; break;
-		case OPT_ANCHOR: a->anchor = arg; break;
-		case OPT_CRED_HOST: a->cred_host = arg; break;
-		default:
-			if ((rc = ts_regopts_opt(&a->ro, "verify", opt, arg, ts_opt_src(it))) == -2)
-				rc = ts_cli_common_opt(&ts_cmd_verify, opt);
-			break;
-		}
-	}
-	optind = ts_opt_operands(it);
-	ts_opt_free(it);
 	if (rc >= 0)
 		return rc;
 	if (optind < argc && !a->record)
@@ -146,7 +167,16 @@ static int parse_args(int argc, char **argv, verify_args *a)
 		return ts_msg_usage("verify", "--anchor '%s' is not sha256:<64 hex>", a->anchor);
 	if (a->cred_host && (rc = check_cred_host(a->cred_host)) >= 0)
 		return rc;
-	return ts_regopts_check(&a->ro, "verify");
+	if (a->require.n && !a->key_path)
+		return ts_msg_usage("verify", "--require needs --key PUB");
+	if ((rc = ts_regopts_check(&a->ro, "verify")) >= 0)
+		return rc;
+	if (a->key_path) {
+		ts_error err = TS_ERROR_INIT;
+		if (ts_key_load_public(a->key_path, &a->key, &err) != TS_OK)
+			return ts_msg_fail(&err);
+	}
+	return -1;
 }
 
 
@@ -212,7 +242,7 @@ static int run(int argc, char **argv)
 	ts_regopts_init(&a.ro);
 	rc = parse_args(argc, argv, &a);
 	if (rc >= 0)
-		return rc;
+		goto out;
 	a.ro.reg.read_only = true; /* verify only reads: ask tokens for pull */
 	if (ts_regopts_finish(&a.ro, 2, &err) != TS_OK) {
 		rc = ts_msg_fail(&err);
@@ -223,6 +253,9 @@ static int run(int argc, char **argv)
 	vopts.jobs = a.jobs;
 	vopts.offline = a.offline;
 	vopts.anchor = a.anchor;
+	vopts.key = a.key;
+	vopts.require = a.require.v;
+	vopts.n_require = a.require.n;
 	vopts.progress = ts_progress_cli(); /* live progress on stderr (progress.c) */
 	if (ts_verify_record(a.record, &vopts, &rep, &err) != TS_OK) {
 		rc = ts_msg_fail(&err);
@@ -235,6 +268,7 @@ static int run(int argc, char **argv)
 		rc = conclude(&rep, a.offline);
 out:
 	ts_verify_report_free(&rep);
+	ts_key_free(a.key);
 	ts_regopts_free(&a.ro);
 	return rc;
 }

@@ -12,7 +12,6 @@
 #include "sigcli.h"
 #include "verify_image.h"
 
-#define MAX_REQUIRE 16
 
 static const ts_optdef verify_image_defs[] = {
 	{ "key", TS_SO_KEY, 0, TS_OPT_VALUE, "PUB", "the public key (PEM), e.g. cosign.pub", 0, 0 },
@@ -116,68 +115,62 @@ static void report(const ts_sig_report *rep)
 	}
 }
 
+/* What the image form's options fill (ts_cli_parse's context). */
+typedef struct vimg_args {
+	const char *key_path;
+	ts_sigrequire require;
+	ts_regopts ro;
+} vimg_args;
+
+/* One option (ts_cli_parse). */
+static int take_opt(void *ctx, int opt, const char *arg, const char *src)
+{
+	vimg_args *a = ctx;
+	switch (opt) {
+	case TS_SO_KEY: a->key_path = arg; return -1;
+	case TS_SO_REQUIRE: return ts_sigcli_require("verify", src, arg, &a->require);
+	default: return ts_regopts_opt(&a->ro, "verify", opt, arg, src);
+	}
+}
+
 int ts_verify_image_run(int argc, char **argv)
 {
-	const char *key_path = NULL, *require[MAX_REQUIRE], *arg;
-	size_t n_require = 0;
-	ts_regopts ro;
+	vimg_args va = { 0 };
 	ts_error err = TS_ERROR_INIT;
 	ts_key *key = NULL;
 	ts_sigtarget t = { 0 };
 	ts_sig_report rep = { 0 };
 	bool ok = true;
-	ts_optiter *it;
-	int opt, rc = -1;
+	int rc;
 
-	ts_regopts_init(&ro);
-	it = ts_opt_begin("verify", &ts_verify_image_spec, argc, argv);
-	while (rc < 0 && (opt = ts_opt_next(it, &arg)) != 0) {
-		if (opt < 0) {
-			rc = 2;
-			break;
-		}
-		if (opt == TS_SO_KEY) {
-			key_path = arg;
-		} else if (opt == TS_SO_REQUIRE) {
-			if (n_require == MAX_REQUIRE)
-				rc = ts_msg_usage("verify", "at most %d --require", MAX_REQUIRE);
-			else if (strcmp(arg, "signature") && strcmp(arg, "provenance") &&
-				 !strchr(arg, ':'))
-				rc = ts_msg_usage("verify", "%s '%s': expected signature, "
-						  "provenance or a predicate type URI", ts_opt_src(it), arg);
-			else
-				require[n_require++] = arg;
-		} else if ((rc = ts_regopts_opt(&ro, "verify", opt, arg, ts_opt_src(it))) == -2) {
-			rc = ts_cli_common_opt(&verify_image_cmd, opt);
-		}
-	}
-	optind = ts_opt_operands(it);
+	ts_regopts_init(&va.ro);
+	rc = ts_cli_parse(&verify_image_cmd, &ts_verify_image_spec, argc, argv, take_opt, &va);
 	if (rc < 0 && optind >= argc)
 		rc = ts_msg_usage("verify", "IMAGE is missing");
 	if (rc < 0 && optind + 1 < argc)
 		rc = ts_msg_usage("verify", "unexpected argument '%s'", argv[optind + 1]);
-	if (rc < 0 && !key_path)
+	if (rc < 0 && !va.key_path)
 		rc = ts_msg_usage("verify", "--key PUB is required to verify an image");
 	if (rc < 0)
-		rc = ts_regopts_check(&ro, "verify");
+		rc = ts_regopts_check(&va.ro, "verify");
 	if (rc >= 0)
 		goto out;
-	if (!n_require)
-		require[n_require++] = "signature";
-	ro.reg.read_only = true;
-	if (ts_key_load_public(key_path, &key, &err) != TS_OK ||
-	    ts_regopts_finish(&ro, 2, &err) != TS_OK ||
-	    ts_sigtarget_open(argv[optind], &ro, &t, &err) != TS_OK ||
+	if (!va.require.n)
+		va.require.v[va.require.n++] = "signature";
+	va.ro.reg.read_only = true;
+	if (ts_key_load_public(va.key_path, &key, &err) != TS_OK ||
+	    ts_regopts_finish(&va.ro, 2, &err) != TS_OK ||
+	    ts_sigtarget_open(argv[optind], &va.ro, &t, &err) != TS_OK ||
 	    ts_verify_digest(t.reg, t.digest, key, &rep, &err) != TS_OK) {
 		rc = ts_msg_fail(&err);
 		goto out;
 	}
 	report(&rep);
-	for (size_t i = 0; i < n_require; i++)
-		ok = ok && ts_sig_report_meets(&rep, require[i]);
+	for (size_t i = 0; i < va.require.n; i++)
+		ok = ok && ts_sig_report_meets(&rep, va.require.v[i]);
 	if (!ok) {
 		char *img = ts_asprintf("%s@%s", t.repo, t.digest);
-		char *why = ts_sig_report_summary(&rep, img, key_path, require, n_require);
+		char *why = ts_sig_report_summary(&rep, img, va.key_path, va.require.v, va.require.n);
 		ts_error_setc(&err, TS_C_SIGNATURE, "verification failed: %s", why);
 		free(why);
 		free(img);
@@ -187,10 +180,9 @@ int ts_verify_image_run(int argc, char **argv)
 	printf("%s@%s\n", t.repo, t.digest);
 	rc = 0;
 out:
-	ts_opt_free(it);
 	ts_sig_report_free(&rep);
 	ts_sigtarget_close(&t);
 	ts_key_free(key);
-	ts_regopts_free(&ro);
+	ts_regopts_free(&va.ro);
 	return rc;
 }

@@ -116,3 +116,21 @@ int ts_cli_common_opt(const ts_command *cmd, int opt)
 		return 1;
 	}
 }
+
+int ts_cli_parse(const ts_command *cmd, const ts_cmdspec *spec, int argc, char **argv,
+		 ts_cli_take_fn take, void *ctx)
+{
+	ts_optiter *it = ts_opt_begin(cmd->name, spec, argc, argv);
+	const char *arg;
+	int opt, rc = -1;
+
+	while (rc < 0 && (opt = ts_opt_next(it, &arg)) != 0) {
+		if (opt < 0)
+			rc = 2;
+		else if ((rc = take(ctx, opt, arg, ts_opt_src(it))) == -2)
+			rc = ts_cli_common_opt(cmd, opt);
+	}
+	optind = ts_opt_operands(it);
+	ts_opt_free(it);
+	return rc;
+}

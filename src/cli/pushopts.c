@@ -6,10 +6,13 @@
 #include <string.h>
 
 #include "pushopts.h"
+#include "tagseal/sigfmt.h"
 
 enum {
 	O_REPO = 1000, O_IMAGE, O_COMPRESSION, O_FORMAT, O_JOBS, O_DIGEST_FILE, O_METADATA_FILE, O_RECORD,
-	O_DOTENV, O_PIN, O_PIN_FORM, O_PIN_OPTIONAL, O_DRY_RUN, O_NO_CACHE, O_MOUNT_FROM, O_CHUNK_SIZE
+	O_DOTENV, O_PIN, O_PIN_FORM, O_PIN_OPTIONAL, O_COMMIT, O_GIT_PUSH, O_AUTHOR, O_DRY_RUN,
+	O_NO_CACHE, O_MOUNT_FROM, O_CHUNK_SIZE,
+	O_SIGN_KEY, O_ATTEST, O_PREDICATE, O_PREDICATE_TYPE, O_SIG_FORMAT, O_SIGN_RECURSIVE
 };
 
 static const ts_optdef image_defs[] = {
@@ -49,6 +52,18 @@ static const ts_optdef output_defs[] = {
 	{ "pin-optional", O_PIN_OPTIONAL, 0, TS_OPT_SWITCH, NULL,
 	  "--pin may find no reference to REPO (a warning, not an error)", 0, 0 },
 	{ "pin-form", O_PIN_FORM, 0, TS_OPT_VALUE, "FORM", "tag-digest (default) or digest", 0, 0 },
+	{ "commit", O_COMMIT, 0, TS_OPT_SWITCH, NULL,
+	  "commit the files --pin changed (libgit2), a message listing\n"
+	  "each change and an Image-Digest: trailer",
+	  0, 0 },
+	{ "git-push", O_GIT_PUSH, 0, TS_OPT_VALUE, "REMOTE[:BRANCH]",
+	  "with --commit: push that commit (the CI's token or git's\n"
+	  "credentials; one rebase after a non-fast-forward)",
+	  0, 0 },
+	{ "author", O_AUTHOR, 0, TS_OPT_VALUE, "'NAME <EMAIL>'",
+	  "with --commit: the commit's author (default: the CI's identity,\n"
+	  "else git's user.name/user.email)",
+	  0, 0 },
 	{ NULL, 0, 0, 0, NULL, NULL, 0, 0 }
 };
 
@@ -64,11 +79,35 @@ static const ts_optdef transfer_defs[] = {
 	{ NULL, 0, 0, 0, NULL, NULL, 0, 0 }
 };
 
+static const ts_optdef signing_defs[] = {
+	{ "sign-key", O_SIGN_KEY, 0, TS_OPT_VALUE, "FILE",
+	  "sign the pushed digest (and the record line) with this\n"
+	  "private key: PEM (ECDSA P-256, RSA 2048+, Ed25519;\n"
+	  "encrypted PKCS#8 with TAGSEAL_KEY_PASSWORD) or cosign.key\n"
+	  "(COSIGN_PASSWORD or TAGSEAL_KEY_PASSWORD); an unusable key\n"
+	  "is exit 2 before anything is pushed",
+	  0, 0 },
+	{ "attest", O_ATTEST, 0, TS_OPT_SWITCH, NULL,
+	  "also attach SLSA provenance v1 (git, CI, tag scheme)", 0, 0 },
+	{ "predicate", O_PREDICATE, 0, TS_OPT_VALUE, "FILE",
+	  "also attest with this JSON predicate (an SBOM, ...)", 0, 0 },
+	{ "predicate-type", O_PREDICATE_TYPE, 0, TS_OPT_VALUE, "URI",
+	  "the type of --predicate (required with it)", 0, 0 },
+	{ "signature-format", O_SIG_FORMAT, 0, TS_OPT_VALUE, "F",
+	  "bundle (a Sigstore bundle as an OCI referrer), classic\n"
+	  "(cosign's sha256-<hex>.sig/.att tags) or both (default)",
+	  0, 0 },
+	{ "sign-recursive", O_SIGN_RECURSIVE, 0, TS_OPT_SWITCH, NULL,
+	  "also sign each manifest an index lists", 0, 0 },
+	{ NULL, 0, 0, 0, NULL, NULL, 0, 0 }
+};
+
 static const ts_optgroup push_groups[] = {
 	{ "image", image_defs },
 	{ "tag source (exactly one of --tag and --scheme, or neither for the default)",
 	  ts_tagopts_defs },
 	{ "outputs (each checked writable before anything is pushed)", output_defs },
+	{ "signing (after the tag is read back; skipped with --dry-run)", signing_defs },
 	{ "registry access", ts_regopts_defs },
 	{ "transfer", transfer_defs },
 	TS_COMMON_GROUP,
@@ -110,33 +149,28 @@ static void push_str(const char ***v, size_t *n, const char *s)
 	(*v)[(*n)++] = s;
 }
 
-static int take(const ts_command *cmd, ts_push_cli *c, int opt, const char *val,
-		const char *src);
+static int take(void *ctx, int opt, const char *val, const char *src);
 static int check(const ts_command *cmd, int argc, char **argv, ts_push_cli *c);
 
 int ts_push_cli_parse(const ts_command *cmd, int argc, char **argv, ts_push_cli *c)
 {
-	ts_optiter *it;
-	const char *arg;
-	int opt, ret = -1;
+	int ret;
 
 	memset(c, 0, sizeof(*c));
 	ts_regopts_init(&c->ro);
 	c->rel.report = ts_push_cli_report;
-	it = ts_opt_begin(cmd->name, cmd->spec, argc, argv);
-	while (ret < 0 && (opt = ts_opt_next(it, &arg)) != 0)
-		ret = opt < 0 ? 2 : take(cmd, c, opt, arg, ts_opt_src(it));
-	optind = ts_opt_operands(it);
-	ts_opt_free(it);
+	c->cmd = cmd;
+	ret = ts_cli_parse(cmd, cmd->spec, argc, argv, take, c);
 	if (ret >= 0)
 		return ret;
 	return check(cmd, argc, argv, c);
 }
 
-/* One option: -1 to go on, or an exit code. */
-static int take(const ts_command *cmd, ts_push_cli *c, int opt, const char *val,
-		const char *src)
+/* One option (ts_cli_parse). */
+static int take(void *ctx, int opt, const char *val, const char *src)
 {
+	ts_push_cli *c = ctx;
+	const ts_command *cmd = c->cmd;
 	long v = 0;
 	int ret;
 	{
@@ -157,9 +191,22 @@ static int take(const ts_command *cmd, ts_push_cli *c, int opt, const char *val,
 		case O_PIN: push_str(&c->pins, &c->rel.n_pins, val); break;
 		case O_PIN_FORM: c->pin_form = val; break;
 		case O_PIN_OPTIONAL: c->rel.pin_optional = true; break;
+		case O_COMMIT: c->rel.commit = true; break;
+		case O_GIT_PUSH: c->rel.git_push = val; break;
+		case O_AUTHOR: c->rel.author = val; break;
 		case O_DRY_RUN: c->rel.push.dry_run = true; break;
 		case O_NO_CACHE: c->rel.push.no_cache = true; break;
 		case O_MOUNT_FROM: c->rel.mount_from = val; break;
+		case O_SIGN_KEY: c->sign_key = val; break;
+		case O_ATTEST: c->rel.attest = true; break;
+		case O_PREDICATE: c->predicate = val; break;
+		case O_PREDICATE_TYPE: c->rel.predicate_type = val; break;
+		case O_SIG_FORMAT:
+			if (!ts_sigformat_parse(val, &c->rel.sig_format))
+				return ts_msg_usage(cmd->name, "%s '%s': expected bundle, classic or both",
+						    src, val);
+			break;
+		case O_SIGN_RECURSIVE: c->rel.sign_recursive = true; break;
 		case O_CHUNK_SIZE:
 			/* MiB: a registry's request body limit, e.g. 4 for GHCR-like proxies */
 			if ((ret = ts_cli_parse_int(cmd->name, src, val, 1, 64, &v)) >= 0)
@@ -167,10 +214,9 @@ static int take(const ts_command *cmd, ts_push_cli *c, int opt, const char *val,
 			c->ro.reg.chunk_size = v * 1024 * 1024;
 			break;
 		default:
-			if ((ret = ts_tagopts_opt(&c->to, cmd->name, opt, val, src)) == -2 &&
-			    (ret = ts_regopts_opt(&c->ro, cmd->name, opt, val, src)) == -2)
-				ret = ts_cli_common_opt(cmd, opt);
-			if (ret >= 0)
+			if ((ret = ts_tagopts_opt(&c->to, cmd->name, opt, val, src)) == -2)
+				ret = ts_regopts_opt(&c->ro, cmd->name, opt, val, src);
+			if (ret != -1)
 				return ret;
 		}
 	}
@@ -188,6 +234,10 @@ static int check(const ts_command *cmd, int argc, char **argv, ts_push_cli *c)
 	c->rel.push.image_path = argv[optind];
 	if (!c->rel.repo)
 		return ts_msg_usage(cmd->name, "--repo REPO is required");
+	if ((c->rel.git_push || c->rel.author) && !c->rel.commit)
+		return ts_msg_usage(cmd->name, "--git-push and --author go with --commit");
+	if (c->rel.commit && !c->rel.n_pins)
+		return ts_msg_usage(cmd->name, "--commit commits what --pin changed: give --pin PATH");
 	if ((ret = ts_tagopts_check(&c->to, cmd->name)) >= 0)
 		return ret;
 	if (c->compression && strcmp(c->compression, "gzip") && strcmp(c->compression, "zstd"))
@@ -198,6 +248,15 @@ static int check(const ts_command *cmd, int argc, char **argv, ts_push_cli *c)
 		return ts_msg_usage(cmd->name, "--pin-form '%s': expected tag-digest or digest", c->pin_form);
 	if ((ret = ts_regopts_check(&c->ro, cmd->name)) >= 0)
 		return ret;
+	if (!c->sign_key && (c->rel.attest || c->predicate || c->rel.predicate_type ||
+			     c->rel.sig_format || c->rel.sign_recursive))
+		return ts_msg_usage(cmd->name, "--attest, --predicate, --predicate-type, "
+				    "--signature-format and --sign-recursive need --sign-key FILE");
+	if (!c->predicate != !c->rel.predicate_type)
+		return ts_msg_usage(cmd->name, "--predicate and --predicate-type go together");
+	if (c->rel.predicate_type && !ts_predicate_type_valid(c->rel.predicate_type))
+		return ts_msg_usage(cmd->name, "--predicate-type '%s' is not a URI",
+				    c->rel.predicate_type);
 	c->rel.push.compression = c->compression && !strcmp(c->compression, "zstd") ? TS_COMPRESS_ZSTD
 										 : TS_COMPRESS_GZIP;
 	c->rel.push.format = !c->format ? TS_FORMAT_KEEP
@@ -210,9 +269,34 @@ static int check(const ts_command *cmd, int argc, char **argv, ts_push_cli *c)
 	return -1;
 }
 
+/* The key and the predicate, before anything is pushed: a key that cannot
+ * be used, or a predicate that is not JSON, is exit 2 now. */
+static ts_code load_signing(ts_push_cli *c, ts_error *err)
+{
+	json_error_t je;
+	ts_code rc;
+
+	if (!c->sign_key)
+		return TS_OK;
+	rc = ts_key_load_private(c->sign_key, &c->key, err);
+	if (rc)
+		return rc;
+	c->rel.sign_key = c->key;
+	if (c->predicate) {
+		c->pred = json_load_file(c->predicate, JSON_REJECT_DUPLICATES, &je);
+		if (!c->pred)
+			return ts_error_setc(err, TS_C_INPUT, "--predicate '%s': %s (line %d)",
+					     c->predicate, je.text, je.line);
+		c->rel.predicate = c->pred;
+	}
+	return TS_OK;
+}
+
 ts_code ts_push_cli_finish(ts_push_cli *c, ts_error *err)
 {
-	ts_code rc = ts_regopts_finish(&c->ro, 1, err);
+	ts_code rc = load_signing(c, err);
+	if (rc == TS_OK)
+		rc = ts_regopts_finish(&c->ro, 1, err);
 	if (rc)
 		return rc;
 	c->rel.reg = c->ro.reg;
@@ -227,4 +311,8 @@ void ts_push_cli_free(ts_push_cli *c)
 	free(c->pins);
 	ts_regopts_free(&c->ro);
 	c->rel.reg.password = NULL;
+	ts_key_free(c->key);
+	json_decref(c->pred);
+	c->key = NULL;
+	c->pred = NULL;
 }

@@ -6,6 +6,17 @@
 
 #include "sigcli.h"
 
+int ts_sigcli_require(const char *cmd, const char *src, const char *arg, ts_sigrequire *r)
+{
+	if (r->n == TS_SO_MAX_REQUIRE)
+		return ts_msg_usage(cmd, "at most %d %s", TS_SO_MAX_REQUIRE, src);
+	if (strcmp(arg, "signature") && strcmp(arg, "provenance") && !strchr(arg, ':'))
+		return ts_msg_usage(cmd, "%s '%s': expected signature, provenance or a predicate "
+					 "type URI", src, arg);
+	r->v[r->n++] = arg;
+	return -1;
+}
+
 int ts_sigcli_format(const char *cmd, const char *src, const char *arg, ts_sigformat *fmt)
 {
 	if (ts_sigformat_parse(arg, fmt))

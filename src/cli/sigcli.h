@@ -36,6 +36,17 @@ typedef struct ts_sigtarget {
 	char *repo; /* host/path */
 } ts_sigtarget;
 
+/* What --require collects (verify IMAGE, verify --record --key, lint --key). */
+#define TS_SO_MAX_REQUIRE 16
+typedef struct ts_sigrequire {
+	const char *v[TS_SO_MAX_REQUIRE];
+	size_t n;
+} ts_sigrequire;
+
+/* One --require WHAT (signature, provenance or a predicate type URI): -1
+ * when taken, or a usage error (returns 2). */
+int ts_sigcli_require(const char *cmd, const char *src, const char *arg, ts_sigrequire *r);
+
 /* --signature-format's value, or a usage error (returns 2; -1 when taken). */
 int ts_sigcli_format(const char *cmd, const char *src, const char *arg, ts_sigformat *fmt);
 

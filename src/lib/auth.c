@@ -68,6 +68,7 @@ static void logf_(const ts_auth *a, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	ts_sanitize(line, sizeof(line), line);
 	a->opts.log(a->opts.log_ud, line);
 }
 

@@ -174,8 +174,15 @@ static int helper_spawn(const char *prog, helper_run *h)
 	int rc;
 
 	h->in[0] = h->in[1] = h->out[0] = h->out[1] = -1;
-	if (pipe2(h->in, O_CLOEXEC) != 0 || pipe2(h->out, O_CLOEXEC) != 0)
+	if (pipe2(h->in, O_CLOEXEC) != 0)
 		return errno;
+	if (pipe2(h->out, O_CLOEXEC) != 0) {
+		rc = errno;
+		close(h->in[0]);
+		close(h->in[1]);
+		h->in[0] = h->in[1] = -1;
+		return rc;
+	}
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, h->in[0], 0);
 	posix_spawn_file_actions_adddup2(&fa, h->out[1], 1);

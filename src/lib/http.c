@@ -166,7 +166,7 @@ int64_t ts_http_range_end(const char *range)
 		return -1;
 	errno = 0;
 	n = strtoll(p + 2, &end, 10);
-	if (errno || n < 0 || (*end && *end != ' ' && *end != ','))
+	if (errno || n < 0 || n >= INT64_MAX / 2 || (*end && *end != ' ' && *end != ','))
 		return -1;
 	return (int64_t)n;
 }
@@ -240,6 +240,7 @@ void ts_http_log(ts_http *h, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	ts_sanitize(line, sizeof(line), line); /* curl quotes certificate names */
 	h->opts->log(h->opts->log_ud, line);
 }
 
@@ -327,9 +328,13 @@ static int64_t header_int(CURL *c, const char *name, int64_t dflt)
 	return v && isdigit((unsigned char)v[0]) ? strtoll(v, NULL, 10) : dflt;
 }
 
+/* A header value into a fixed field; one that does not fit is no value
+ * (never a cut one: "sha256:<ours>junk" must not read as our digest). */
 static void copy_value(char *dst, size_t cap, const char *v)
 {
-	snprintf(dst, cap, "%s", v ? v : "");
+	if (!v || strlen(v) >= cap)
+		v = "";
+	snprintf(dst, cap, "%s", v);
 }
 
 /* Every value of a repeated header joined with ", ", as one header would

@@ -165,6 +165,22 @@ static char *image_names(const ts_push_facts *f)
 	return ts_buf_detach(&b);
 }
 
+/* [{digest, predicateType (attestations), bundle, classic}] */
+static json_t *signed_json(const ts_signed_artifact *v, size_t n)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < n; i++) {
+		json_t *o = json_object();
+		json_object_set_new(o, "digest", ts_json_str(v[i].subject));
+		if (v[i].predicate_type)
+			json_object_set_new(o, "predicateType", ts_json_str(v[i].predicate_type));
+		json_object_set_new(o, "bundle", ts_json_str(v[i].bundle));
+		json_object_set_new(o, "classic", ts_json_str(v[i].classic));
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
 void ts_outputs_put_facts(json_t *o, const ts_push_facts *f, bool with_reference)
 {
 	json_object_set_new(o, "repository", ts_json_str(f->repository));
@@ -186,6 +202,10 @@ void ts_outputs_put_facts(json_t *o, const ts_push_facts *f, bool with_reference
 	json_object_set_new(o, "tagseal", ts_json_str(version_of(f)));
 	if (f->unchanged)
 		json_object_set_new(o, "unchanged", json_true());
+	if (f->signed_push) {
+		json_object_set_new(o, "signatures", signed_json(f->signatures, f->n_signatures));
+		json_object_set_new(o, "attestations", signed_json(f->attestations, f->n_attestations));
+	}
 }
 
 json_t *ts_outputs_metadata(const ts_push_facts *f)

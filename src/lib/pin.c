@@ -1,8 +1,9 @@
 /*
- * pin.c - the rewriter behind 'tagseal pin' and 'push --pin'.
+ * pin.c - the rewriter behind 'tagseal pin', 'push --pin' and 'pin --resolve/
+ * --update' (there a ts_pin_choice names each finding's own target).
  *
  * Per file, in memory: find the references (yamlrefs.c), turn those that
- * name the target repository into byte edits (replace a scalar, keeping its
+ * name the target repository (or that the choice picks) into byte edits (replace a scalar, keeping its
  * quoting style; insert kustomize keys), apply them, and re-parse the result
  * to prove that only those references changed. Nothing here writes a file:
  * pin_apply.c does, once every file has been rewritten here.
@@ -17,6 +18,7 @@
 typedef struct target {
 	ts_ref ref;   /* host, path, tag (may be NULL), digest */
 	ts_pin_form form;
+	const ts_pin_choice *choice; /* a target per finding instead */
 } target;
 
 typedef struct edit {
@@ -436,9 +438,23 @@ static ts_code rewrite_with(const target *t, const char *name, const char *data,
 	x.n = refs.n;
 	x.ref = ts_calloc(refs.n + 1, sizeof(*x.ref));
 	x.line = ts_calloc(refs.n + 1, sizeof(*x.line));
-	for (size_t i = 0; rc == TS_OK && i < refs.n; i++)
-		if (refs.v[i].valid && ts_ref_same_repo(&refs.v[i].match, &t->ref))
+	for (size_t i = 0; rc == TS_OK && i < refs.n; i++) {
+		target mine; /* a choice: this finding's own target */
+		if (!refs.v[i].valid)
+			continue;
+		if (t->choice) {
+			memset(&mine, 0, sizeof(mine));
+			mine.form = t->form;
+			if (t->choice->choose(t->choice->ud, name, &refs.v[i], &mine.ref)) {
+				if (!mine.ref.tag)
+					mine.form = TS_PIN_FORM_DIGEST;
+				rc = plan_ref(&mine, name, data, &refs.v[i], &e, rep, &x.ref[i], err);
+			}
+			ts_ref_free(&mine.ref);
+		} else if (ts_ref_same_repo(&refs.v[i].match, &t->ref)) {
 			rc = plan_ref(t, name, data, &refs.v[i], &e, rep, &x.ref[i], err);
+		}
+	}
 	if (rc == TS_OK)
 		rc = apply_edits(name, data, len, &e, out, err);
 	if (rc == TS_OK && e.n) {
@@ -467,6 +483,19 @@ ts_code ts_pin_rewrite(const ts_pin_opts *opts, const char *name, const char *da
 		rc = rewrite_with(&t, name, data, len, out, report, err);
 	ts_ref_free(&t.ref);
 	return rc;
+}
+
+ts_code ts_pin_rewrite_chosen(const ts_pin_opts *opts, const ts_pin_choice *choice,
+			      const char *name, const char *data, size_t len, ts_buf *out,
+			      ts_pin_report *report, ts_error *err)
+{
+	target t;
+	if (!choice)
+		return ts_pin_rewrite(opts, name, data, len, out, report, err);
+	memset(&t, 0, sizeof(t));
+	t.form = opts->form;
+	t.choice = choice;
+	return rewrite_with(&t, name, data, len, out, report, err);
 }
 
 ts_code ts_pin_opts_check(const ts_pin_opts *opts, ts_error *err)

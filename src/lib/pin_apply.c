@@ -1,5 +1,6 @@
 /*
- * pin_apply.c - ts_pin_apply: pin across many files, all or nothing.
+ * pin_apply.c - ts_pin_apply (and ts_pin_apply_chosen, a target per
+ * finding): pin across many files, all or nothing.
  *
  * 1. expand the paths, read every file, rewrite each in memory (pin.c);
  * 2. for each file that changes: prove it is still the file that was read,
@@ -49,8 +50,8 @@ static bool changed(const pfile *f)
 						  f->old.len) != 0;
 }
 
-static ts_code prepare(const ts_pin_opts *opts, const ts_strv *paths, pfiles *files,
-		       ts_pin_report *rep, ts_error *err)
+static ts_code prepare(const ts_pin_opts *opts, const ts_pin_choice *choice,
+		       const ts_strv *paths, pfiles *files, ts_pin_report *rep, ts_error *err)
 {
 	ts_code rc = TS_OK;
 	files->v = ts_calloc(paths->n + 1, sizeof(*files->v));
@@ -61,8 +62,8 @@ static ts_code prepare(const ts_pin_opts *opts, const ts_strv *paths, pfiles *fi
 			return ts_error_set(err, TS_EUSAGE, "%s: %s", f->path, strerror(errno));
 		rc = ts_read_file(f->path, TS_YAML_MAX, &f->old, "manifest", err);
 		if (rc == TS_OK)
-			rc = ts_pin_rewrite(opts, f->path, ts_buf_cstr(&f->old), f->old.len, &f->new,
-					    rep, err);
+			rc = ts_pin_rewrite_chosen(opts, choice, f->path, ts_buf_cstr(&f->old),
+						   f->old.len, &f->new, rep, err);
 		rep->nscanned++;
 	}
 	return rc;
@@ -183,14 +184,21 @@ static ts_code render_diff(const pfiles *files, ts_pin_report *rep, ts_error *er
 ts_code ts_pin_apply(const ts_pin_opts *opts, const char *const *paths, size_t npaths,
 		     ts_pin_report *report, ts_error *err)
 {
+	return ts_pin_apply_chosen(opts, NULL, paths, npaths, report, err);
+}
+
+ts_code ts_pin_apply_chosen(const ts_pin_opts *opts, const ts_pin_choice *choice,
+			    const char *const *paths, size_t npaths, ts_pin_report *report,
+			    ts_error *err)
+{
 	ts_strv names = TS_STRV_INIT;
 	pfiles files = { NULL, 0 };
-	ts_code rc = ts_pin_opts_check(opts, err);
+	ts_code rc = choice ? TS_OK : ts_pin_opts_check(opts, err);
 
 	if (rc == TS_OK)
 		rc = ts_yaml_paths(paths, npaths, &names, err);
 	if (rc == TS_OK)
-		rc = prepare(opts, &names, &files, report, err);
+		rc = prepare(opts, choice, &names, &files, report, err);
 	for (size_t i = 0; rc == TS_OK && i < files.n; i++)
 		if (changed(&files.v[i])) {
 			ts_strv_push(&report->files, ts_strdup(files.v[i].path));

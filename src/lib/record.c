@@ -1,7 +1,8 @@
 /*
  * record.c - the change record: building a push's JSON line, appending it
  * under an exclusive lock with its "prev" chained to the last line, and
- * reading a record line by line (bounded) for 'tagseal verify'.
+ * reading a record line by line (bounded) for 'tagseal verify'; a line's
+ * signature (push --sign-key) made and checked.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -217,8 +218,59 @@ static ts_code write_line(int fd, const char *path, off_t size, const char *data
 	}
 }
 
+/* ",\"sig\":\"" + base64 + "\"}" at the very end of a line. */
+#define SIG_MEMBER ",\"sig\":\""
+
+ts_code ts_record_line_sign(char **line, const ts_key *key, ts_error *err)
+{
+	size_t len = strlen(*line);
+	char *sig = NULL;
+	ts_code rc;
+
+	if (len < 2 || (*line)[len - 1] != '}')
+		return ts_error_set(err, TS_EINTERNAL, "record line is not a JSON object");
+	rc = ts_key_sign_b64(key, *line, len, &sig, err);
+	if (rc != TS_OK)
+		return rc;
+	(*line)[len - 1] = '\0';
+	{
+		char *signed_line = ts_asprintf("%s" SIG_MEMBER "%s\"}", *line, sig);
+		free(*line);
+		*line = signed_line;
+	}
+	free(sig);
+	return TS_OK;
+}
+
+ts_line_sig ts_record_line_check_sig(const char *data, size_t len, const ts_key *key)
+{
+	static const size_t ml = sizeof(SIG_MEMBER) - 1;
+	const char *end = data + len;
+	const char *q;
+	ts_buf body = TS_BUF_INIT;
+	char *sig;
+	bool ok;
+
+	/* the last member: ,"sig":"<base64>"} - an unescaped '"' never occurs
+	 * inside a JSON string, so the member found last is the last member */
+	if (len < ml + 3 || end[-1] != '}' || end[-2] != '"')
+		return TS_LINE_SIG_MISSING;
+	for (q = end - 3; q >= data && *q != '"'; q--)
+		;
+	if (q < data + ml - 1 || memcmp(q - (ml - 1), SIG_MEMBER, ml) != 0)
+		return TS_LINE_SIG_MISSING;
+	sig = ts_strndup(q + 1, (size_t)(end - 2 - (q + 1)));
+	/* what was signed: the line without the member, closed again */
+	ts_buf_put(&body, data, (size_t)(q - (ml - 1) - data));
+	ts_buf_putc(&body, '}');
+	ok = ts_key_verify_b64(key, body.ptr, body.len, sig); /* decodes with OpenSSL */
+	free(sig);
+	ts_buf_free(&body);
+	return ok ? TS_LINE_SIG_OK : TS_LINE_SIG_BAD;
+}
+
 static ts_code append_locked(int fd, const char *path, const ts_push_facts *f, time_t t,
-			     ts_error *err)
+			     const ts_key *key, ts_error *err)
 {
 	char prev[TS_DIGEST_STRLEN];
 	struct stat st;
@@ -235,6 +287,10 @@ static ts_code append_locked(int fd, const char *path, const ts_push_facts *f, t
 	if (rc != TS_OK)
 		return rc;
 	line = ts_record_line_new(f, t, first ? NULL : prev);
+	if (key && (rc = ts_record_line_sign(&line, key, err)) != TS_OK) {
+		free(line);
+		return rc;
+	}
 	len = strlen(line);
 	if (len > TS_RECORD_MAX_LINE) {
 		free(line);
@@ -250,6 +306,12 @@ static ts_code append_locked(int fd, const char *path, const ts_push_facts *f, t
 }
 
 ts_code ts_record_append_at(const char *path, const ts_push_facts *f, time_t t, ts_error *err)
+{
+	return ts_record_append_signed(path, f, t, NULL, err);
+}
+
+ts_code ts_record_append_signed(const char *path, const ts_push_facts *f, time_t t,
+				const ts_key *key, ts_error *err)
 {
 	int fd, r;
 	ts_code rc;
@@ -268,7 +330,7 @@ ts_code ts_record_append_at(const char *path, const ts_push_facts *f, time_t t, 
 		close(fd);
 		return rc;
 	}
-	rc = append_locked(fd, path, f, t, err);
+	rc = append_locked(fd, path, f, t, key, err);
 	flock(fd, LOCK_UN);
 	if (close(fd) != 0 && rc == TS_OK)
 		rc = ts_error_set(err, TS_EUSAGE, "--record '%s': cannot write: %s", path,

@@ -200,7 +200,7 @@ ts_code ts_ref_parse(const char *s, ts_ref *out, const char *what, ts_error *err
 		r.host = ts_strdup("docker.io");
 		r.path = ts_strndup(s, (size_t)(name_end - s));
 	}
-	if (strcmp(r.host, "index.docker.io") == 0 || strcmp(r.host, "registry-1.docker.io") == 0) {
+	if (ts_host_is_hub(r.host) && strcmp(r.host, "docker.io") != 0) {
 		free(r.host);
 		r.host = ts_strdup("docker.io");
 	}
@@ -343,4 +343,20 @@ const char *ts_ref_api_host(const ts_ref *r)
 	if (strcmp(r->host, "docker.io") == 0)
 		return "registry-1.docker.io";
 	return r->host;
+}
+
+bool ts_host_is_hub(const char *host)
+{
+	return host && (strcmp(host, "docker.io") == 0 || strcmp(host, "index.docker.io") == 0 ||
+			strcmp(host, "registry-1.docker.io") == 0);
+}
+
+const char *ts_ref_tag_or_latest(const ts_ref *r)
+{
+	return r->tag ? r->tag : "latest";
+}
+
+char *ts_ref_canonical(const ts_ref *r)
+{
+	return ts_asprintf("%s/%s:%s", r->host, r->path, ts_ref_tag_or_latest(r));
 }

@@ -15,6 +15,7 @@
 #define MAX_REFERRERS_PAGE (4 * 1024 * 1024)
 #define MAX_REFERRERS_PAGES 100
 #define MAX_REFERRERS 10000
+#define MAX_REFERRERS_BYTES (32 * 1024 * 1024) /* of all pages together */
 
 ts_code ts_registry_blob_get(ts_registry *r, const char *digest, size_t max, ts_buf *body,
 			     ts_error *err)
@@ -44,22 +45,13 @@ ts_code ts_registry_blob_get(ts_registry *r, const char *digest, size_t max, ts_
 	return rc;
 }
 
-/* The next page's URL from a Link header, or NULL. */
-static char *next_url(const ts_http_req *q)
-{
-	char *target = q->link ? ts_link_find(q->link, "next") : NULL, *abs;
-	if (!target)
-		return NULL;
-	abs = ts_url_resolve(q->final_url ? q->final_url : q->url, target, NULL);
-	free(target);
-	return abs;
-}
-
 ts_code ts_registry_referrers(ts_registry *r, const char *digest, bool *supported, ts_buf *body,
 			      ts_error *err)
 {
 	json_t *all = json_array();
 	char *url = ts_reg_url(r, "referrers/%s", digest), *what = ts_asprintf("referrers of %s", digest);
+	char **seen = NULL;
+	size_t total = 0;
 	ts_code rc = TS_OK;
 	int pages = 0;
 
@@ -70,12 +62,20 @@ ts_code ts_registry_referrers(ts_registry *r, const char *digest, bool *supporte
 		ts_buf page = TS_BUF_INIT;
 		json_t *doc, *m;
 
-		if (++pages > MAX_REFERRERS_PAGES) {
-			free(url);
+		for (int i = 0; i < pages; i++)
+			if (strcmp(seen[i], url) == 0)
+				rc = ts_error_setc(err, TS_C_PROTOCOL,
+						   "%s: registry %s links back to a page already read", what,
+						   r->host);
+		if (rc == TS_OK && pages >= MAX_REFERRERS_PAGES)
 			rc = ts_error_setc(err, TS_C_LIMIT, "%s: more than %d pages", what,
 					   MAX_REFERRERS_PAGES);
+		if (rc != TS_OK) {
+			free(url);
 			break;
 		}
+		seen = ts_realloc(seen, (size_t)(pages + 1) * sizeof(*seen));
+		seen[pages++] = ts_strdup(url);
 		q.method = "GET";
 		q.url = url;
 		q.accept = "application/vnd.oci.image.index.v1+json";
@@ -91,6 +91,9 @@ ts_code ts_registry_referrers(ts_registry *r, const char *digest, bool *supporte
 		}
 		if (rc == TS_OK && q.status != 200)
 			rc = ts_reg_http_error(r, &q, what, err);
+		if (rc == TS_OK && (total += page.len) > MAX_REFERRERS_BYTES)
+			rc = ts_error_setc(err, TS_C_LIMIT, "%s: more than %d MiB of referrer lists",
+					   what, MAX_REFERRERS_BYTES >> 20);
 		if (rc == TS_OK) {
 			doc = json_loadb(ts_buf_cstr(&page), page.len, 0, NULL);
 			m = json_object_get(doc, "manifests");
@@ -117,7 +120,7 @@ ts_code ts_registry_referrers(ts_registry *r, const char *digest, bool *supporte
 				break;
 			}
 			json_decref(doc);
-			url = next_url(&q);
+			rc = ts_reg_next_page(r, &q, what, &url, err);
 		}
 		ts_http_req_free(&q);
 		ts_buf_free(&page);
@@ -131,6 +134,9 @@ ts_code ts_registry_referrers(ts_registry *r, const char *digest, bool *supporte
 		json_decref(idx);
 	}
 	json_decref(all);
+	for (int i = 0; i < pages; i++)
+		free(seen[i]);
+	free(seen);
 	free(what);
 	return rc;
 }

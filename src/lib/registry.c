@@ -360,15 +360,28 @@ static ts_code manifest_fetch(ts_registry *r, const char *method, const char *re
 	q.resp_max = MAX_MANIFEST_BODY;
 	rc = ts_http_do(r->http, &q, what, err);
 	if (rc == TS_OK) {
-		if (q.status == 404) {
+		if (q.status == 404 && !q.other_origin) {
 			out->exists = false;
 		} else if (q.status >= 200 && q.status < 300) {
 			fill_info(&q, out);
 			if (body) {
-				if (!out->digest[0])
-					ts_sha256_digest(body->ptr ? body->ptr : "", body->len, out->digest);
+				/* the bytes are the truth: the header, when sent, must
+				 * agree, and a manifest asked for by digest must be it */
+				char ours[TS_DIGEST_STRLEN];
+				ts_sha256_digest(body->ptr ? body->ptr : "", body->len, ours);
+				if (out->digest[0] && strcmp(out->digest, ours) != 0)
+					rc = ts_error_setc(err, TS_C_PROTOCOL,
+							   "%s: registry %s reports digest %s for a manifest whose "
+							   "bytes have %s",
+							   what, r->host, out->digest, ours);
+				memcpy(out->digest, ours, TS_DIGEST_STRLEN);
 				out->size = (int64_t)body->len;
 			}
+			if (rc == TS_OK && ts_digest_valid(reference) && out->digest[0] &&
+			    strcmp(out->digest, reference) != 0)
+				rc = ts_error_setc(err, TS_C_PROTOCOL,
+						   "%s: registry %s answered with another manifest (%s)", what,
+						   r->host, out->digest);
 		} else {
 			rc = ts_reg_http_error(r, &q, what, err);
 		}
@@ -494,10 +507,8 @@ ts_code ts_registry_tag_create(ts_registry *r, const char *tag, const char *medi
 
 /* ---- tags ---- */
 
-/* The next page's URL from the answer's Link header (RFC 8288), resolved
- * against the page's URL; NULL at the last page. A next page on another
- * origin is refused: the list is the registry's own. */
-static ts_code next_page(ts_registry *r, const ts_http_req *q, char **next, ts_error *err)
+ts_code ts_reg_next_page(ts_registry *r, const ts_http_req *q, const char *what, char **next,
+			 ts_error *err)
 {
 	char *target = q->link ? ts_link_find(q->link, "next") : NULL;
 	ts_origin o;
@@ -508,18 +519,18 @@ static ts_code next_page(ts_registry *r, const ts_http_req *q, char **next, ts_e
 	free(target);
 	if (!*next || !ts_origin_of(*next, &o))
 		return ts_error_setc(err, TS_C_PROTOCOL,
-				     "listing tags: registry %s sent a Link to a next page that is not "
-				     "an http(s) URL",
-				     r->host);
+				     "%s: registry %s sent a Link to a next page that is not an http(s) "
+				     "URL",
+				     what, r->host);
 	if (!ts_origin_same(&o, &r->origin)) {
 		char shown[300];
 		ts_origin_str(&o, shown, sizeof(shown));
 		free(*next);
 		*next = NULL;
 		return ts_error_setc(err, TS_C_ORIGIN,
-				     "listing tags: registry %s links its next page to another origin, "
-				     "%s; refused (the tag list must come from the registry itself)",
-				     r->host, shown);
+				     "%s: registry %s links its next page to another origin, %s; "
+				     "refused (the list must come from the registry itself)",
+				     what, r->host, shown);
 	}
 	return TS_OK;
 }
@@ -604,7 +615,7 @@ ts_code ts_registry_tags_list(ts_registry *r, char ***tags, size_t *count, ts_er
 			if (rc == TS_OK)
 				rc = take_page(r, &body, &list, &n, err);
 			if (rc == TS_OK)
-				rc = next_page(r, &q, &url, err);
+				rc = ts_reg_next_page(r, &q, "listing tags", &url, err);
 		}
 		ts_buf_free(&body);
 		ts_http_req_free(&q);

@@ -45,6 +45,12 @@ ts_code ts_reg_http_error(ts_registry *r, const ts_http_req *q, const char *what
 void ts_reg_error_codes(const ts_buf *body, char *out, size_t cap);
 bool ts_reg_has_code(const char *codes, const char *code);
 
+/* The next page's URL from an answer's Link header (RFC 8288), resolved
+ * against the page's URL; NULL at the last page. A next page on another
+ * origin is refused (TS_C_ORIGIN): a list is the registry's own. */
+ts_code ts_reg_next_page(ts_registry *r, const ts_http_req *q, const char *what, char **next,
+			 ts_error *err);
+
 /* Cancel an upload session (DELETE), ignoring the answer. */
 void ts_reg_upload_cancel(ts_registry *r, const char *location);
 

@@ -1,16 +1,21 @@
 /*
  * release.c - the push workflow (see release.h): tag and alias policy,
- * preflight of every output, the push, the aliases, pin, outputs, record.
+ * preflight of every output, the push, the aliases, signing and attesting
+ * (push --sign-key), pin, outputs, record.
  */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "tagseal/buf.h"
 #include "tagseal/fsutil.h"
 #include "tagseal/outputs.h"
+#include "tagseal/provenance.h"
+#include "tagseal/sigfmt.h"
 #include "tagseal/record.h"
+#include "tagseal/gitland.h"
 #include "tagseal/release.h"
 
 /* The all-zero digest pins are checked with before the real one is known. */
@@ -26,7 +31,16 @@ struct ts_release {
 	const char **aliases;      /* the aliases the rule lets move, in order */
 	size_t n_aliases;
 	ts_file_hash *source_hash; /* for --record / --metadata-file */
+	time_t started;            /* for provenance */
 };
+
+/* What push --sign-key attached, for the outputs and the record. */
+typedef struct signed_set {
+	ts_signed_artifact *sigs, *atts;
+	size_t n_sigs, n_atts;
+	char **strings; /* every string the artifacts point to */
+	size_t n_strings;
+} signed_set;
 
 static void report(const ts_release *r, ts_report_level level, const char *fmt, ...) TS_PRINTF(3, 4);
 static void report(const ts_release *r, ts_report_level level, const char *fmt, ...)
@@ -140,6 +154,7 @@ ts_code ts_release_prepare(const ts_release_opts *o, ts_release **out, ts_error 
 
 	*out = NULL;
 	r->o = o;
+	r->started = time(NULL);
 	r->push = o->push;
 	r->push.progress = o->report ? push_progress : NULL;
 	r->push.progress_ud = r;
@@ -219,6 +234,156 @@ static ts_code move_aliases(ts_release *r, const ts_push_result *pr, size_t *mov
 	return TS_OK;
 }
 
+/* Keep the first failure: it is the one reported. */
+static void keep_first(ts_code rc, ts_error *step, ts_code *first, ts_error *err)
+{
+	if (rc == TS_OK || *first != TS_OK)
+		return;
+	*first = rc;
+	*err = *step;
+}
+
+/* ---- signing (push --sign-key) ---- */
+
+static const char *keep(signed_set *s, const char *v)
+{
+	if (!v || !*v)
+		return NULL;
+	s->strings = ts_realloc(s->strings, (s->n_strings + 1) * sizeof(char *));
+	return s->strings[s->n_strings++] = ts_strdup(v);
+}
+
+static void add_artifact(signed_set *s, bool att, const char *subject, const char *ptype,
+			 const ts_sign_result *res)
+{
+	ts_signed_artifact **v = att ? &s->atts : &s->sigs;
+	size_t *n = att ? &s->n_atts : &s->n_sigs;
+	ts_signed_artifact *a;
+
+	*v = ts_realloc(*v, (*n + 1) * sizeof(**v));
+	a = &(*v)[(*n)++];
+	a->subject = keep(s, subject);
+	a->predicate_type = keep(s, ptype);
+	a->bundle = keep(s, res->bundle);
+	a->classic = keep(s, res->classic);
+}
+
+static void signed_set_free(signed_set *s)
+{
+	for (size_t i = 0; i < s->n_strings; i++)
+		free(s->strings[i]);
+	free(s->strings);
+	free(s->sigs);
+	free(s->atts);
+}
+
+static ts_sigformat sig_format(const ts_release *r)
+{
+	return r->o->sig_format ? r->o->sig_format : TS_SIGFMT_DEFAULT;
+}
+
+static void report_result(const ts_release *r, const char *what, const char *digest,
+			  const ts_sign_result *res)
+{
+	if (res->bundle[0])
+		report(r, TS_REPORT_INFO, "%s %s: bundle %s", what, digest, res->bundle);
+	if (res->classic[0])
+		report(r, TS_REPORT_INFO, "%s %s: cosign tag sha256-%s.%s, manifest %s", what, digest,
+		       digest + 7, strcmp(what, "signed") == 0 ? "sig" : "att", res->classic);
+}
+
+static ts_code sign_one(ts_release *r, const char *digest, signed_set *s, ts_error *err)
+{
+	ts_sign_result res;
+	ts_code rc = ts_sign_digest(r->registry, &r->repo, digest, r->o->sign_key, sig_format(r),
+				    &res, err);
+	if (rc)
+		return ts_error_prefix(err, "signing %s", digest);
+	add_artifact(s, false, digest, NULL, &res);
+	report_result(r, "signed", digest, &res);
+	return TS_OK;
+}
+
+/* The external parameters of the provenance: what the run was asked. */
+static json_t *external_params(const ts_release *r)
+{
+	json_t *o = json_object(), *aliases = json_array();
+	for (size_t i = 0; i < r->n_aliases; i++)
+		json_array_append_new(aliases, json_string(r->aliases[i]));
+	json_object_set_new(o, "image", ts_json_str(r->o->repo));
+	json_object_set_new(o, "tag", ts_json_str(r->push.tag));
+	json_object_set_new(o, "scheme", ts_json_str(r->tres.scheme_name));
+	json_object_set_new(o, "template", ts_json_str(r->tres.scheme));
+	json_object_set_new(o, "aliases", aliases);
+	json_object_set_new(o, "source", ts_json_str(r->push.image_path));
+	return o;
+}
+
+static ts_code attest(ts_release *r, const char *digest, const char *ptype, json_t *pred,
+		      signed_set *s, ts_error *err)
+{
+	ts_sign_result res;
+	ts_code rc = ts_attest_digest(r->registry, &r->repo, digest, r->o->sign_key, ptype, pred,
+				      sig_format(r), &res, err);
+	if (rc)
+		return ts_error_prefix(err, "attesting %s (%s)", digest, ptype);
+	add_artifact(s, true, digest, ptype, &res);
+	report_result(r, "attested", digest, &res);
+	return TS_OK;
+}
+
+static ts_code attest_provenance(ts_release *r, const char *digest, signed_set *s,
+				 ts_error *err)
+{
+	ts_provenance_in in = { 0 };
+	json_t *ext = external_params(r), *pred;
+	ts_code rc;
+
+	in.image = r->o->repo;
+	in.digest = digest;
+	in.git = r->tres.have_git ? &r->tres.git : NULL;
+	in.ci = &r->tres.ci;
+	in.external = ext;
+	in.started = r->started;
+	in.finished = time(NULL);
+	pred = ts_provenance_slsa1(&in);
+	rc = attest(r, digest, TS_PRED_SLSA1, pred, s, err);
+	json_decref(pred);
+	json_decref(ext);
+	return rc;
+}
+
+/* Sign (and attest to) the pushed digest; every step runs, the first
+ * failure is kept. */
+static void sign_steps(ts_release *r, const ts_push_result *pr, signed_set *s, ts_code *first,
+		       ts_error *err)
+{
+	const ts_release_opts *o = r->o;
+	ts_error step = TS_ERROR_INIT;
+	ts_code rc = sign_one(r, pr->digest, s, &step);
+
+	keep_first(rc, &step, first, err);
+	if (o->sign_recursive) {
+		char **children = NULL;
+		size_t n = 0;
+		rc = ts_index_children(r->registry, pr->digest, &children, &n, &step);
+		keep_first(rc, &step, first, err);
+		for (size_t i = 0; rc == TS_OK && i < n; i++) {
+			ts_code crc = sign_one(r, children[i], s, &step);
+			keep_first(crc, &step, first, err);
+		}
+		ts_registry_tags_free(children);
+	}
+	if (o->attest) {
+		rc = attest_provenance(r, pr->digest, s, &step);
+		keep_first(rc, &step, first, err);
+	}
+	if (o->predicate) {
+		rc = attest(r, pr->digest, o->predicate_type, o->predicate, s, &step);
+		keep_first(rc, &step, first, err);
+	}
+}
+
 /* The facts every output tells, from the tag source and the push. */
 static void fill_facts(ts_release *r, const ts_push_result *pr, size_t n_moved, ts_push_facts *f,
 		       char **version, char source_sha[TS_DIGEST_STRLEN])
@@ -253,20 +418,47 @@ static void fill_facts(ts_release *r, const ts_push_result *pr, size_t n_moved, 
 	f->ci_actor = r->tres.ci.actor;
 }
 
-/* Keep the first failure: it is the one reported. */
-static void keep_first(ts_code rc, ts_error *step, ts_code *first, ts_error *err)
-{
-	if (rc == TS_OK || *first != TS_OK)
-		return;
-	*first = rc;
-	*err = *step;
-}
-
 static ts_code write_digest_file(const char *path, const char *digest, ts_error *err)
 {
 	char line[TS_DIGEST_STRLEN + 1];
 	snprintf(line, sizeof(line), "%s\n", digest);
 	return ts_write_file_atomic(path, line, strlen(line), 0644, "--digest-file", err);
+}
+
+/* --commit: the files the pin changed as one commit in the repository of
+ * --git-dir (or the working directory), pushed with --git-push. */
+static ts_code land(ts_release *r, const ts_push_result *pr, const ts_pin_report *rep,
+		    ts_error *err)
+{
+	const ts_release_opts *o = r->o;
+	ts_gitland_change *ch = ts_calloc(rep->nchanges, sizeof(*ch));
+	const char **files = ts_calloc(rep->files.n + 1, sizeof(*files));
+	char *canonical = ts_asprintf("%s:%s", o->repo, r->push.tag);
+	ts_gitland_opts g = { o->tag_source.git_dir, o->author, o->git_push, NULL, NULL };
+	ts_gitland_result res;
+	size_t nfiles = 0;
+	char *msg;
+	ts_code rc;
+
+	for (size_t i = 0; i < rep->nchanges; i++) {
+		ch[i].file = rep->changes[i].path;
+		ch[i].line = rep->changes[i].line;
+		ch[i].reference = rep->changes[i].old_ref;
+		ch[i].canonical = canonical;
+		ch[i].new_digest = pr->digest;
+	}
+	for (size_t i = 0; i < rep->files.n; i++)
+		files[nfiles++] = rep->files.v[i];
+	msg = ts_gitland_message(ch, rep->nchanges);
+	rc = ts_gitland_commit(&g, files, nfiles, msg, &res, err);
+	if (rc == TS_OK)
+		report(r, TS_REPORT_INFO, "committed the pin as %.12s on %s%s", res.commit, res.branch,
+		       res.pushed ? (res.rebased ? ", rebased and pushed" : " and pushed") : "");
+	free(msg);
+	free(canonical);
+	free(files);
+	free(ch);
+	return rc;
 }
 
 /* Everything after the tag is in the registry: every step runs, the first
@@ -286,11 +478,21 @@ static ts_code after_tag(ts_release *r, const ts_push_result *pr, ts_release_res
 	char source_sha[TS_DIGEST_STRLEN] = "";
 	bool recorded = false;
 	size_t moved = 0;
+	signed_set signed_ = { 0 };
 
 	rc = move_aliases(r, pr, &moved, &step);
 	keep_first(rc, &step, &first, err);
 	res->n_aliases_moved = moved;
+	if (o->sign_key && !r->push.dry_run)
+		sign_steps(r, pr, &signed_, &first, err);
 	fill_facts(r, pr, moved, &f, &version, source_sha);
+	if (o->sign_key) {
+		f.signed_push = true;
+		f.signatures = signed_.sigs;
+		f.n_signatures = signed_.n_sigs;
+		f.attestations = signed_.atts;
+		f.n_attestations = signed_.n_atts;
+	}
 	if (o->n_pins) {
 		rc = pin(r, pr->digest, false, &rep, &step);
 		keep_first(rc, &step, &first, err);
@@ -319,9 +521,13 @@ static ts_code after_tag(ts_release *r, const ts_push_result *pr, ts_release_res
 	rc = ts_outputs_write(&f, &paths, &step);
 	keep_first(rc, &step, &first, err);
 	if (o->record_file) {
-		rc = ts_record_append(o->record_file, &f, &step);
+		rc = ts_record_append_signed(o->record_file, &f, time(NULL), o->sign_key, &step);
 		keep_first(rc, &step, &first, err);
 		recorded = rc == TS_OK;
+	}
+	if (o->commit && rep.nchanges) {
+		rc = land(r, pr, &rep, &step);
+		keep_first(rc, &step, &first, err);
 	}
 	if (first != TS_OK)
 		ts_error_prefix(err, "%s:%s@%s is in the registry%s, but a step after the tag failed",
@@ -329,6 +535,7 @@ static ts_code after_tag(ts_release *r, const ts_push_result *pr, ts_release_res
 	free(version);
 	free(pinned);
 	ts_pin_report_free(&rep);
+	signed_set_free(&signed_);
 	return first;
 }
 

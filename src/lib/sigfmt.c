@@ -140,6 +140,17 @@ ts_code ts_dsse_verify(const ts_key *key, const json_t *envelope, unsigned char 
 	return TS_OK;
 }
 
+bool ts_predicate_type_valid(const char *uri)
+{
+	/* a URI: printable ASCII with a scheme (and so valid UTF-8 for JSON) */
+	if (!uri || !strchr(uri, ':') || uri[0] == ':')
+		return false;
+	for (const char *p = uri; *p; p++)
+		if (*p <= 0x20 || *p >= 0x7f)
+			return false;
+	return true;
+}
+
 char *ts_intoto_statement(const char *name, const char *digest, const char *predicate_type,
 			  json_t *predicate)
 {

@@ -42,7 +42,9 @@ static ts_code put_bundle(ts_registry *r, const char *name, const char *digest,
 	char *st = ts_intoto_statement(name, digest, ptype, json_incref(predicate));
 	json_t *env = NULL;
 	char *bundle = NULL;
-	ts_code rc = ts_dsse_sign(key, TS_MT_INTOTO, st, strlen(st), &env, err);
+	ts_code rc = st ? ts_dsse_sign(key, TS_MT_INTOTO, st, strlen(st), &env, err)
+			: ts_error_setc(err, TS_C_INPUT, "the attestation's statement cannot be "
+							 "written as JSON (predicate type '%s')", ptype);
 
 	if (rc == TS_OK)
 		rc = ts_bundle_make(key, env, &bundle, err);
@@ -105,7 +107,9 @@ ts_code ts_attest_digest(ts_registry *r, const ts_ref *repo, const char *digest,
 		char *st = ts_intoto_statement(name, digest, predicate_type, json_incref(predicate));
 		json_t *env = NULL, *ann;
 		char *blob;
-		rc = ts_dsse_sign(key, TS_MT_INTOTO, st, strlen(st), &env, err);
+		rc = st ? ts_dsse_sign(key, TS_MT_INTOTO, st, strlen(st), &env, err)
+			: ts_error_setc(err, TS_C_INPUT, "the attestation's statement cannot be "
+							 "written as JSON");
 		if (rc == TS_OK) {
 			blob = json_dumps(env, JSON_COMPACT | JSON_PRESERVE_ORDER);
 			/* cosign needs the signature annotation even though

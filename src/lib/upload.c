@@ -488,11 +488,13 @@ static ts_code put_whole(ts_registry *r, const char *digest, const void *data, s
 	rc = upload_finish(r, location, digest, data, len, err);
 	if (rc == TS_OK) {
 		*done = true;
-	} else if (err->http_status == 413 || err->retryable) {
-		/* a body limit, or a session that went wrong: the usual way */
+	} else {
 		ts_reg_upload_cancel(r, location);
-		ts_error_clear(err);
-		rc = TS_OK;
+		if (err->http_status == 413 || err->retryable) {
+			/* a body limit, or a session that went wrong: the usual way */
+			ts_error_clear(err);
+			rc = TS_OK;
+		}
 	}
 	free(location);
 	return rc;

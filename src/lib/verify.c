@@ -4,7 +4,9 @@
  * tag) in its registry with a bounded pool of threads (each with its own
  * ts_registry) and collect what moved, vanished or could not be checked.
  * Flag and environment credentials go to one registry only (cred_host:
- * by default the registry of line 1). Every message is one line without
+ * by default the registry of line 1). With a key, each line's signature is
+ * checked in the first pass and each tag's digest's signatures next to its
+ * tag. Every message is one line without
  * control characters and never repeats a reference's user:password@.
  */
 #include <pthread.h>
@@ -17,6 +19,7 @@
 #include "tagseal/record.h"
 #include "tagseal/ref.h"
 #include "tagseal/registry.h"
+#include "tagseal/sign.h"
 #include "tagseal/verify.h"
 
 /* One line naming a tag. */
@@ -36,6 +39,7 @@ typedef struct chain_state {
 	bool chain_reported;
 	const char *anchor;
 	bool anchor_seen;
+	const ts_key *key;
 	char *first_host; /* registry of line 1, when it names a valid one */
 } chain_state;
 
@@ -63,7 +67,7 @@ static void add_finding(ts_verify_report *rep, ts_finding_kind kind, size_t line
 			*p = '?';
 	f->message = message;
 	if (kind == TS_FINDING_CHAIN || kind == TS_FINDING_BAD_LINE || kind == TS_FINDING_TORN ||
-	    kind == TS_FINDING_ANCHOR)
+	    kind == TS_FINDING_ANCHOR || kind == TS_FINDING_LINE_SIG)
 		rep->chain_ok = false;
 }
 
@@ -92,6 +96,29 @@ static void check_prev(chain_state *cs, json_t *o, size_t n)
 		add_finding(cs->rep, TS_FINDING_CHAIN, n, NULL, NULL, msg);
 		cs->chain_reported = true;
 	}
+}
+
+/* With a key: the line's "sig" (record.h). Every line is checked: a line
+ * edited and re-chained without the key breaks its own signature and those
+ * of the lines after it, whose "prev" changed. */
+static void check_line_sig(chain_state *cs, const ts_record_rline *l)
+{
+	ts_line_sig s;
+
+	if (!cs->key)
+		return;
+	s = ts_record_line_check_sig(l->data, l->len, cs->key);
+	if (s == TS_LINE_SIG_MISSING)
+		add_finding(cs->rep, TS_FINDING_LINE_SIG, l->number, NULL, NULL,
+			    ts_asprintf("has no \"sig\": it was not written by push --sign-key "
+					"with the key %s (appended or rewritten by someone else)",
+					ts_key_path(cs->key)));
+	else if (s == TS_LINE_SIG_BAD)
+		add_finding(cs->rep, TS_FINDING_LINE_SIG, l->number, NULL, NULL,
+			    ts_asprintf("its \"sig\" is not a valid signature by the key %s over "
+					"this line: the line (or its prev) was changed after it "
+					"was signed, or another key signed it",
+					ts_key_path(cs->key)));
 }
 
 static void collect_entry(chain_state *cs, json_t *o, size_t n)
@@ -136,6 +163,7 @@ static void chain_line(chain_state *cs, const ts_record_rline *l)
 			    ts_asprintf("%s", why));
 	} else {
 		check_prev(cs, o, l->number);
+		check_line_sig(cs, l);
 		collect_entry(cs, o, l->number);
 		json_decref(o);
 	}
@@ -165,6 +193,7 @@ static ts_code read_chain(const char *path, chain_state *cs, ts_error *err)
 /* ---- phase 2: the registry ---- */
 
 enum { ST_PENDING, ST_OK, ST_MOVED, ST_GONE, ST_ERROR, ST_SKIPPED };
+enum { SIG_NONE, SIG_OK, SIG_BAD, SIG_ERROR }; /* the recorded digest's signatures */
 
 typedef struct repo_group {
 	ts_ref ref;
@@ -179,6 +208,8 @@ typedef struct target {
 	int status;
 	char current[TS_DIGEST_STRLEN];
 	char *msg;
+	int sig;      /* SIG_*: with a key, the recorded digest's signatures */
+	char *sig_msg;
 } target;
 
 typedef struct pool {
@@ -208,7 +239,34 @@ static int finding_cmp(const void *a, const void *b)
 	return x->line < y->line ? -1 : x->line > y->line;
 }
 
-static void check_one(ts_registry *reg, target *t)
+/* With a key: the recorded digest carries signatures meeting every
+ * requirement. */
+static void check_signed(ts_registry *reg, const ts_verify_opts *o, target *t)
+{
+	static const char *const sig_only[] = { "signature" };
+	const char *const *req = o->n_require ? o->require : sig_only;
+	size_t n_req = o->n_require ? o->n_require : 1;
+	ts_error e = TS_ERROR_INIT;
+	ts_sig_report rep;
+	bool ok = true;
+
+	if (ts_verify_digest(reg, t->e->digest, o->key, &rep, &e) != TS_OK) {
+		t->sig = SIG_ERROR;
+		t->sig_msg = ts_strdup(e.msg);
+		return;
+	}
+	for (size_t i = 0; i < n_req; i++)
+		ok = ok && ts_sig_report_meets(&rep, req[i]);
+	t->sig = ok ? SIG_OK : SIG_BAD;
+	if (!ok) {
+		char *img = ts_asprintf("%s@%s", t->e->repository, t->e->digest);
+		t->sig_msg = ts_sig_report_summary(&rep, img, ts_key_path(o->key), req, n_req);
+		free(img);
+	}
+	ts_sig_report_free(&rep);
+}
+
+static void check_one(ts_registry *reg, const ts_verify_opts *o, target *t)
 {
 	ts_error e = TS_ERROR_INIT;
 	ts_manifest_info info;
@@ -231,6 +289,8 @@ static void check_one(ts_registry *reg, target *t)
 	} else {
 		t->status = ST_OK;
 	}
+	if (o->key && (t->status == ST_OK || t->status == ST_MOVED))
+		check_signed(reg, o, t);
 }
 
 static ts_registry *open_group(pool *p, size_t g)
@@ -288,7 +348,7 @@ static void *worker(void *arg)
 			reg = open_group(p, reg_group);
 		}
 		if (reg)
-			check_one(reg, t);
+			check_one(reg, p->opts, t);
 		else
 			t->status = ST_SKIPPED;
 		pthread_mutex_lock(&p->lock);
@@ -419,6 +479,14 @@ static void target_finding(ts_verify_report *rep, target *t)
 			    ts_asprintf("%s:%s could not be checked: %s", e->repository, e->tag,
 					t->msg));
 	}
+	if (t->sig == SIG_BAD)
+		add_finding(rep, TS_FINDING_UNSIGNED, e->line, e, NULL, ts_asprintf("%s", t->sig_msg));
+	else if (t->sig == SIG_ERROR) {
+		rep->tags_checked--; /* counted above: the tag was, its signatures not */
+		add_finding(rep, TS_FINDING_ERROR, e->line, e, NULL,
+			    ts_asprintf("the signatures of %s@%s could not be checked: %s",
+					e->repository, e->digest, t->sig_msg));
+	}
 }
 
 static void collect_results(ts_verify_report *rep, pool *p, size_t n_groups)
@@ -513,8 +581,10 @@ static void check_registry(chain_state *cs, const ts_verify_opts *opts)
 		pthread_mutex_destroy(&p.lock);
 		collect_results(cs->rep, &p, n_groups);
 	}
-	for (size_t i = 0; i < p.n_targets; i++)
+	for (size_t i = 0; i < p.n_targets; i++) {
 		free(p.targets[i].msg);
+		free(p.targets[i].sig_msg);
+	}
 	for (size_t g = 0; g < n_groups; g++) {
 		ts_ref_free(&p.groups[g].ref);
 		free(p.groups[g].msg);
@@ -534,6 +604,7 @@ ts_code ts_verify_record(const char *path, const ts_verify_opts *opts, ts_verify
 	rep->path = ts_strdup(path);
 	rep->chain_ok = true;
 	cs.anchor = opts->anchor;
+	cs.key = opts->key;
 	rc = read_chain(path, &cs, err);
 	if (rc == TS_OK && cs.anchor && !cs.anchor_seen)
 		add_finding(rep, TS_FINDING_ANCHOR, rep->lines, NULL, NULL,
@@ -568,7 +639,8 @@ ts_code ts_verify_report_code(const ts_verify_report *rep)
 const char *ts_finding_kind_name(ts_finding_kind k)
 {
 	static const char *const names[] = { "chain", "bad-line", "torn", "conflict",
-					     "moved", "gone", "error", "anchor" };
+					     "moved", "gone", "error", "anchor",
+					     "line-signature", "unsigned" };
 	return (size_t)k < sizeof(names) / sizeof(names[0]) ? names[k] : "unknown";
 }
 

@@ -4,14 +4,16 @@
 # way the Actions runner runs them (tests/ci/run_composite.py: inputs through
 # `env:`, GITHUB_OUTPUT parsed as GitHub parses it) against a real registry
 # with a password; the image pulls back; injection attempts in inputs are
-# harmless; the workflow token never goes to another registry; the example
+# harmless; the workflow token never goes to another registry; a signed
+# push with the key and its password from inputs verifies, and neither
+# appears in any output; the example
 # workflow of docs/ci.md passes actionlint and its push and commit steps work
 # as written.
 . "$(dirname "$0")/../lib/common.sh"
 . "$TS_LIB_DIR/registry.sh"
 . "$TS_LIB_DIR/fixtures.sh"
 . "$TS_SOURCE_DIR/tests/ci/lib.sh"
-ts_need skopeo umoci jq python3 git
+ts_need skopeo umoci jq python3 git openssl
 python3 -c 'import yaml, jsonschema' 2>/dev/null ||
 	ts_skip "python3 modules yaml and jsonschema absent (Debian: python3-yaml python3-jsonschema)"
 
@@ -123,6 +125,28 @@ assert_contains "$GITHUB_STEP_SUMMARY" "$repo:1.0.0@$digest"
 for f in "$T/outputs" "$T/err" "$GITHUB_STEP_SUMMARY"; do
 	assert_not_contains "$f" 's3cret-Pa$$word'
 done
+
+# --- a signed push: the key's PEM text and its password from secrets ---
+KPASS='key-Pw-81c2-not-for-logs'
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 2>/dev/null |
+	openssl pkcs8 -topk8 -v2 aes-256-cbc -passout "pass:$KPASS" -out "$T/sign.key"
+openssl pkey -in "$T/sign.key" -passin "pass:$KPASS" -pubout -out "$T/sign.pub"
+export RUNNER_TEMP=$T/runner-temp
+mkdir "$RUNNER_TEMP"
+action "$(jq -n --arg img "$T/image.tar" --arg repo "$REGISTRY/acme/shop" --rawfile key "$T/sign.key" \
+	--arg pw "$KPASS" '{image: $img, repository: $repo, tag: "5.0.0", username: "ci-bot",
+	  password: "s3cret-Pa$$word", "sign-key": $key, "key-password": $pw, attest: "true"}')"
+[ "$RC" = 0 ] || { cat "$T/err" >&2; ts_fail "signed action push exited $RC"; }
+printf '%s' 's3cret-Pa$$word' | "$TAGSEAL" verify "$repo:5.0.0" --key "$T/sign.pub" \
+	--require signature --require provenance --username ci-bot --password-stdin >"$T/verify.out" 2>&1 ||
+	{ cat "$T/verify.out" >&2; ts_fail "the action's signed push does not verify"; }
+assert_eq "$(tail -n 1 "$T/verify.out")" "$repo@$(jq -r .digest "$T/outputs")" "verified digest"
+assert_eq "$(ls -A "$RUNNER_TEMP")" "" "the key's temporary file is removed"
+for f in "$T/outputs" "$T/err" "$GITHUB_STEP_SUMMARY"; do
+	assert_not_contains "$f" "$KPASS"
+	assert_not_contains "$f" "$(sed -n 2p "$T/sign.key")"
+done
+unset RUNNER_TEMP
 
 # --- the same again is a success that changes nothing ---
 action "$inputs"

@@ -6,11 +6,13 @@
 # the tag is in the registry, the manifest is pinned, the record written, and
 # the downstream job sees TAGSEAL_TAG/TAGSEAL_DIGEST/TAGSEAL_REFERENCE from
 # the dotenv report. Injection attempts through the variables are only data.
+# A signed push with the key from a File variable verifies, and neither key
+# nor password appears in the job log.
 . "$(dirname "$0")/../lib/common.sh"
 . "$TS_LIB_DIR/registry.sh"
 . "$TS_LIB_DIR/fixtures.sh"
 . "$TS_SOURCE_DIR/tests/ci/lib.sh"
-ts_need skopeo umoci jq git rsync node
+ts_need skopeo umoci jq git rsync node openssl
 GCL=$(ci_npm_bin gitlab-ci-local) ||
 	ts_skip "gitlab-ci-local absent (scripts/deps.sh: npm install -g gitlab-ci-local@4.60.0)"
 SAMPLE=tests/ci/gitlab/.gitlab-ci.yml
@@ -142,5 +144,29 @@ if command -v dash >/dev/null 2>&1; then
 		"docker://$REGISTRY/group/sh" | jq -c '.Tags | sort')
 	assert_eq "$tags" '["latest","stable","v30"]' "dash: tags"
 	[ -s "$T/sh/rec.jsonl" ] || ts_fail "dash: no record"
+	# a signed push: TAGSEAL_SIGN_KEY is a File variable (GitLab sets it to a
+	# path; the file may be readable by others), its password masked
+	KPASS='gl-key-Pw-4be0-not-for-logs'
+	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 2>/dev/null |
+		openssl pkcs8 -topk8 -v2 aes-256-cbc -passout "pass:$KPASS" -out "$T/gl.key"
+	openssl pkey -in "$T/gl.key" -passin "pass:$KPASS" -pubout -out "$T/gl.pub"
+	chmod 644 "$T/gl.key"
+	mkdir "$T/gltmp"
+	RC=0
+	(cd "$T/sh" && env GITLAB_CI=true CI_PIPELINE_IID=31 CI_REGISTRY="$REGISTRY" \
+		CI_REGISTRY_USER=gitlab-ci-token 'CI_REGISTRY_PASSWORD=job-T0ken!x' TMPDIR="$T/gltmp" \
+		TAGSEAL_IMAGE="$T/image.tar" TAGSEAL_REPO="$REGISTRY/group/signed" TAGSEAL_SCHEME='v{build}' \
+		TAGSEAL_SIGN_KEY="$T/gl.key" TAGSEAL_KEY_PASSWORD="$KPASS" TAGSEAL_OPT_ATTEST=true \
+		TAGSEAL_ALIASES= TAGSEAL_PIN= TAGSEAL_ARGS= TAGSEAL_RECORD=signed.jsonl \
+		dash -e "$T/script.sh") >"$T/sh.log" 2>&1 || RC=$?
+	[ "$RC" = 0 ] || { cat "$T/sh.log" >&2; ts_fail "signed push through the template exited $RC"; }
+	RC=0
+	printf '%s' 'job-T0ken!x' | "$TAGSEAL" verify "$REGISTRY/group/signed:v31" --key "$T/gl.pub" \
+		--require provenance --username gitlab-ci-token --password-stdin >"$T/v.log" 2>&1 || RC=$?
+	[ "$RC" = 0 ] || { cat "$T/v.log" >&2; ts_fail "the template's signed push does not verify"; }
+	grep -q ',"sig":"' "$T/sh/signed.jsonl" || ts_fail "the template's record line is not signed"
+	assert_eq "$(ls -A "$T/gltmp")" "" "the key's private copy is removed"
+	assert_not_contains "$T/sh.log" "$KPASS"
+	assert_not_contains "$T/sh.log" "$(sed -n 2p "$T/gl.key")"
 fi
 echo "ok: gitlab"

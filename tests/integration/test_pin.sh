@@ -206,7 +206,7 @@ fresh q
 "$TAGSEAL" pin --image "ghcr.io/acme/absent:1@${SHOP#*@}" "$WORK/q" 2>"$WORK/err" || fail "no-match run failed"
 grep -q "warning: no reference to the repository of 'ghcr.io/acme/absent:1@sha256:.*' found in 18 YAML files" "$WORK/err" ||
 	fail "no-match warning: $(cat "$WORK/err")"
-"$TAGSEAL" pin --help | grep -q -- '--pin-form' || fail "pin --help"
+"$TAGSEAL" pin --help | grep -- '--pin-form' >/dev/null || fail "pin --help"
 pass "-q is quiet, a run without matches warns and exits 0, --help"
 
 # usage errors

@@ -3,6 +3,8 @@
 # docs/ci.md, its settings turned into PLUGIN_* variables as Woodpecker does,
 # run through plugin/entrypoint against a registry with a password (pulled
 # back and verified, pinned, recorded); bad settings and injection attempts;
+# a signed push with sign_key/key_password from secrets verifies, neither in
+# any output;
 # plugin/Dockerfile (hadolint when installed, else: every COPY source exists,
 # the runtime stage installs every library tagseal links); the Docker CLI
 # plugin's metadata, and the docs' `docker tagseal` example run as written
@@ -11,7 +13,7 @@
 . "$TS_LIB_DIR/registry.sh"
 . "$TS_LIB_DIR/fixtures.sh"
 . "$TS_SOURCE_DIR/tests/ci/lib.sh"
-ts_need skopeo umoci jq python3 git
+ts_need skopeo umoci jq python3 git openssl
 python3 -c 'import yaml' 2>/dev/null || ts_skip "python3 module yaml absent (Debian: python3-yaml)"
 WOODPECKER=tests/ci/woodpecker/.woodpecker.yml
 DOCKER_EXAMPLE=tests/ci/docker/plugin.sh
@@ -149,6 +151,24 @@ plugin PLUGIN_IMAGE=image.tar PLUGIN_REPO="$repo" PLUGIN_TAG=2.0.0 PLUGIN_DRY_RU
 assert_eq "$RC" 0 "dry run: exit"
 tags=$(skopeo list-tags --tls-verify=false --creds ci-bot:plug-S3cret "docker://$repo" | jq -c '.Tags | sort')
 [[ $tags != *'"2.0.0"'* ]] || ts_fail "PLUGIN_DRY_RUN=true pushed 2.0.0"
+# a signed push: sign_key and key_password from_secret (the key's PEM text)
+KPASS='wp-key-Pw-97d3-not-for-logs'
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 2>/dev/null |
+	openssl pkcs8 -topk8 -v2 aes-256-cbc -passout "pass:$KPASS" -out "$T/wp.key"
+openssl pkey -in "$T/wp.key" -passin "pass:$KPASS" -pubout -out "$T/wp.pub"
+mkdir "$T/wptmp"
+plugin TMPDIR="$T/wptmp" PLUGIN_IMAGE=image.tar PLUGIN_REPO="$repo" PLUGIN_TAG=3.0.0 \
+	PLUGIN_USERNAME=ci-bot PLUGIN_PASSWORD=plug-S3cret PLUGIN_SIGN_KEY="$(cat "$T/wp.key")" \
+	PLUGIN_KEY_PASSWORD="$KPASS" PLUGIN_ATTEST=true
+[ "$RC" = 0 ] || { cat "$T/out" "$T/err" >&2; ts_fail "signed plugin push exited $RC"; }
+printf '%s' plug-S3cret | "$TAGSEAL" verify "$repo:3.0.0" --key "$T/wp.pub" --require provenance \
+	--username ci-bot --password-stdin >"$T/v.log" 2>&1 ||
+	{ cat "$T/v.log" >&2; ts_fail "the plugin's signed push does not verify"; }
+assert_eq "$(ls -A "$T/wptmp")" "" "the key's temporary file is removed"
+for f in "$T/out" "$T/err"; do
+	assert_not_contains "$f" "$KPASS"
+	assert_not_contains "$f" "$(sed -n 2p "$T/wp.key")"
+done
 
 # --- the Docker CLI plugin ---
 meta=$(TAGSEAL_BIN=$TAGSEAL "$TS_SOURCE_DIR/plugin/docker-tagseal" docker-cli-plugin-metadata)
@@ -179,7 +199,7 @@ ref=$(tail -n 1 "$T/out")
 [[ $ref =~ ^$REGISTRY/team/app:1\.0\.0@sha256:[0-9a-f]{64}$ ]] || ts_fail "docker tagseal push printed '$ref'"
 assert_eq "$(registry_pull_verify "$REGISTRY/team/app:1.0.0" "$T/pull-docker" "${PULL[@]}")" "${ref##*@}" \
 	"docker tagseal push: pulled digest"
-(cd "$T/dk" && HOME="$T/home" PATH="$T/bin:$PATH" docker --help) 2>&1 | grep -q 'tagseal\*' ||
+(cd "$T/dk" && HOME="$T/home" PATH="$T/bin:$PATH" docker --help) 2>&1 | grep 'tagseal\*' >/dev/null ||
 	ts_fail "docker --help does not list the tagseal plugin"
 
 # Docker's global options before the plugin's name reach the plugin first

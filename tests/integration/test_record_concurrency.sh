@@ -14,7 +14,7 @@ TAGSEAL=$(realpath "$TAGSEAL") # the test changes directory
 ts_need skopeo umoci jq python3
 IMG=$T/img.tar
 fixture_docker_archive "$IMG" concurrency/app:1 2 73
-"$TAGSEAL" push --help 2>&1 | grep -q -- '--record' || ts_skip "'tagseal push --record' not available"
+"$TAGSEAL" push --help 2>&1 | grep -- '--record' >/dev/null || ts_skip "'tagseal push --record' not available"
 
 registry_start
 R=$REGISTRY/concurrency/app

@@ -34,6 +34,10 @@ Modes (--mode, repeatable):
   challenge=REALM      answer everything 401, Bearer realm=REALM (a redirect
                        target that wants a token of its own)
   token                answer everything 200 with a token (a realm that logs)
+  swap-manifest        GET of manifests/sha256:... answers, under the digest
+                       asked for (Docker-Content-Digest too), an OCI index that
+                       lists another manifest (a registry that lies about
+                       what a digest holds)
   tags-loop            tags/list: a page of 3 tags whose next link is itself
   tags-huge=PAGES      tags/list: 8 MiB pages of ~700k tags, each linking to the
                        next, PAGES of them, then 500 (a bound for the client
@@ -222,6 +226,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if "next-404" in modes and query.get("last") == ["~page2"]:
                 return self.reply(404, {"errors": [{"code": "NAME_UNKNOWN"}]})
         rm = READ_PATH.match(path) if self.command in ("GET", "HEAD") else None
+        if (rm and "swap-manifest" in modes and self.command == "GET"
+                and "/manifests/sha256:" in path):
+            asked = path.rsplit("/", 1)[1]
+            lie = json.dumps({"schemaVersion": 2,
+                              "mediaType": "application/vnd.oci.image.index.v1+json",
+                              "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json",
+                                             "digest": "sha256:" + "e" * 64, "size": 1234}]}).encode()
+            return self.reply(200, lie, [("Content-Type", "application/vnd.oci.image.index.v1+json"),
+                                         ("Docker-Content-Digest", asked)])
         if rm and "redirect" in modes:
             return self.reply(307, b"", [("Location", modes["redirect"] + self.path)])
         if rm and "redirect-blobs" in modes and rm.group(1).startswith("blobs/"):

@@ -3,7 +3,8 @@
 plus the openssl CLI), speaking the distribution token protocol:
 
   GET  /token?service=S&scope=repository:NAME:ACTIONS[&scope=...]
-       with Basic credentials (or none: anonymous, granted nothing)
+       with Basic credentials (or none: anonymous, granted nothing, or pull
+       with --anonymous-pull, as Docker Hub grants for public images)
   POST /token  grant_type=password|refresh_token (OAuth2 form)
 
 It issues RS256 JWTs that Debian's docker-registry verifies (auth.token with
@@ -63,9 +64,13 @@ class Issuer:
         for s in scopes:
             for one in s.split(" "):
                 parts = one.split(":")
-                if len(parts) < 3 or parts[0] != "repository" or user is None:
+                if len(parts) < 3 or parts[0] != "repository":
                     continue
                 actions = parts[-1].split(",")
+                if user is None:
+                    if not self.args.anonymous_pull:
+                        continue
+                    actions = [a for a in actions if a == "pull"]
                 if self.args.mode == "reduced":
                     actions = [a for a in actions if a == "pull"]
                 access.append({"type": "repository", "name": ":".join(parts[1:-1]),
@@ -179,6 +184,8 @@ def main():
     p.add_argument("--mode", default="full",
                    choices=["full", "reduced", "post404", "get405"])
     p.add_argument("--expires", type=int, default=300)
+    p.add_argument("--anonymous-pull", action="store_true",
+                   help="grant anonymous requests pull (as Docker Hub does for public images)")
     p.add_argument("--redirect", help="answer GET with a 302 to this URL (plus the query)")
     p.add_argument("--bind", default="127.0.0.1")
     p.add_argument("--tls-cert")

@@ -7,7 +7,7 @@
 #   tokenserver_start [--name NAME] DIR [tokenserver.py options...]
 #     starts tests/lib/tokenserver.py with DIR's key (options: --user N:P,
 #     --refresh-token TOKEN:USER, --mode full|reduced|post404|get405,
-#     --expires S, --tls-cert F --tls-key F) and exports, for NAME (default
+#     --expires S, --anonymous-pull, --tls-cert F --tls-key F) and exports, for NAME (default
 #     TOKENS): $NAME_PORT, $NAME_PID, $NAME_LOG (one line per token request),
 #     $NAME_ISSUED (every token issued, one a line).
 #     Stopped when the test exits.

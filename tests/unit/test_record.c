@@ -1,7 +1,7 @@
 /*
  * test_record.c - the change record: line format, the chain, locked
  * appends (8 processes at once), torn and edited records, lines written by
- * older tagseal versions, and the offline part of verify.
+ * older tagseal versions, signed lines, and the offline part of verify.
  */
 #include <check.h>
 #include <fcntl.h>
@@ -363,6 +363,99 @@ START_TEST(over_long_line_names_the_line)
 }
 END_TEST
 
+/* Signed lines: "sig" is the last member, over the line without it; the
+ * offline verify with a key finds edited, re-signed-by-another-key and
+ * unsigned lines. */
+START_TEST(signed_lines)
+{
+	ts_error err = TS_ERROR_INIT;
+	ts_key *priv = NULL, *pub = NULL, *other = NULL, *other_pub = NULL;
+	ts_verify_report rep = TS_VERIFY_REPORT_INIT;
+	ts_verify_opts o = { 0 };
+	char *prefix = ts_asprintf("%s/k", dir), *prefix2 = ts_asprintf("%s/o", dir);
+	char *pubpath = NULL, *pub2 = NULL, *line, *s, *p;
+	ts_push_facts f = facts("v1", D1);
+
+	ck_assert_int_eq(ts_keygen(prefix, &pubpath, &err), TS_OK);
+	ck_assert_int_eq(ts_keygen(prefix2, &pub2, &err), TS_OK);
+	{
+		char *kp = ts_asprintf("%s.key", prefix), *kp2 = ts_asprintf("%s.key", prefix2);
+		ck_assert_msg(ts_key_load_private(kp, &priv, &err) == TS_OK, "%s", err.msg);
+		ck_assert_msg(ts_key_load_private(kp2, &other, &err) == TS_OK, "%s", err.msg);
+		free(kp);
+		free(kp2);
+	}
+	ck_assert_int_eq(ts_key_load_public(pubpath, &pub, &err), TS_OK);
+	ck_assert_int_eq(ts_key_load_public(pub2, &other_pub, &err), TS_OK);
+
+	/* the signature is over the unsigned line's exact bytes */
+	line = ts_record_line_new(&f, 1795435200, NULL);
+	{
+		char *unsigned_line = ts_strdup(line);
+		size_t ul = strlen(unsigned_line);
+		ck_assert_int_eq(ts_record_line_sign(&line, priv, &err), TS_OK);
+		ck_assert_int_eq(strncmp(line, unsigned_line, ul - 1), 0);
+		ck_assert_ptr_nonnull(strstr(line + ul - 1, ",\"sig\":\""));
+		ck_assert_int_eq(line[strlen(line) - 1], '}');
+		ck_assert_int_eq(ts_record_line_check_sig(line, strlen(line), pub), TS_LINE_SIG_OK);
+		ck_assert_int_eq(ts_record_line_check_sig(line, strlen(line), other_pub), TS_LINE_SIG_BAD);
+		ck_assert_int_eq(ts_record_line_check_sig(unsigned_line, ul, pub), TS_LINE_SIG_MISSING);
+		p = strstr(line, "\"size\":1234");
+		p[8] = '5';
+		ck_assert_int_eq(ts_record_line_check_sig(line, strlen(line), pub), TS_LINE_SIG_BAD);
+		free(unsigned_line);
+	}
+	free(line);
+
+	/* a record: two signed lines, then one by another key, then unsigned */
+	ck_assert_int_eq(ts_record_append_signed(path, &f, 1, priv, &err), TS_OK);
+	f = facts("v2", D2);
+	ck_assert_int_eq(ts_record_append_signed(path, &f, 2, priv, &err), TS_OK);
+	o.offline = true;
+	o.key = pub;
+	ck_assert_int_eq(ts_verify_record(path, &o, &rep, &err), TS_OK);
+	ck_assert_int_eq(rep.n_findings, 0);
+	ts_verify_report_free(&rep);
+	f = facts("v3", D2);
+	ck_assert_int_eq(ts_record_append_signed(path, &f, 3, other, &err), TS_OK);
+	ck_assert_int_eq(ts_record_append_signed(path, &f, 4, NULL, &err), TS_OK);
+	ck_assert_int_eq(ts_verify_record(path, &o, &rep, &err), TS_OK);
+	ck_assert_int_eq(rep.n_findings, 2);
+	ck_assert_int_eq(rep.findings[0].kind, TS_FINDING_LINE_SIG);
+	ck_assert_int_eq(rep.findings[0].line, 3);
+	ck_assert_int_eq(rep.findings[1].line, 4);
+	ck_assert_ptr_nonnull(strstr(rep.findings[1].message, "has no \"sig\""));
+	ck_assert(!rep.chain_ok);
+	ck_assert_int_eq(ts_verify_report_code(&rep), TS_EVERIFY);
+	ts_verify_report_free(&rep);
+	/* without a key, the same record is a good chain */
+	o.key = NULL;
+	ck_assert_int_eq(ts_verify_record(path, &o, &rep, &err), TS_OK);
+	ck_assert_int_eq(rep.n_findings, 0);
+	ts_verify_report_free(&rep);
+	/* an edit of line 1 breaks its own signature */
+	s = slurp();
+	p = strstr(s, "\"size\":1234");
+	p[8] = '5';
+	spit(s);
+	free(s);
+	o.key = pub;
+	ck_assert_int_eq(ts_verify_record(path, &o, &rep, &err), TS_OK);
+	ck_assert_int_eq(rep.findings[0].line, 1);
+	ck_assert_int_eq(rep.findings[0].kind, TS_FINDING_LINE_SIG);
+	ts_verify_report_free(&rep);
+
+	ts_key_free(priv);
+	ts_key_free(pub);
+	ts_key_free(other);
+	ts_key_free(other_pub);
+	free(pubpath);
+	free(pub2);
+	free(prefix);
+	free(prefix2);
+}
+END_TEST
+
 START_TEST(reader_lines)
 {
 	ts_record_reader *rd;
@@ -454,6 +547,7 @@ int main(void)
 	tcase_add_test(tc, bad_lines_are_findings);
 	tcase_add_test(tc, anchor_catches_lines_cut_from_the_end);
 	tcase_add_test(tc, over_long_line_names_the_line);
+	tcase_add_test(tc, signed_lines);
 	tcase_add_test(tc, reader_lines);
 	tcase_add_test(tc, symlink_record_is_refused);
 	tcase_add_test(tc, eight_processes_append_concurrently);

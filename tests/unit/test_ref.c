@@ -38,6 +38,36 @@ START_TEST(host_port_tag_digest)
 }
 END_TEST
 
+START_TEST(docker_normalisation)
+{
+	static const char *const in[][2] = {
+		{ "nginx", "docker.io/library/nginx:latest" },
+		{ "nginx:1.25", "docker.io/library/nginx:1.25" },
+		{ "bitnami/redis:7", "docker.io/bitnami/redis:7" },
+		{ "docker.io/nginx", "docker.io/library/nginx:latest" },
+		{ "index.docker.io/library/nginx:1", "docker.io/library/nginx:1" },
+		{ "registry-1.docker.io/nginx:2", "docker.io/library/nginx:2" },
+		{ "ghcr.io/org/app:v1", "ghcr.io/org/app:v1" },
+		{ "localhost/app", "localhost/app:latest" },
+	};
+	for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+		ts_ref r = TS_REF_INIT;
+		ts_error err = TS_ERROR_INIT;
+		char *c;
+		ck_assert_int_eq(ts_ref_parse(in[i][0], &r, "ref", &err), TS_OK);
+		c = ts_ref_canonical(&r);
+		ck_assert_str_eq(c, in[i][1]);
+		ck_assert(ts_host_is_hub(r.host) == (strncmp(in[i][1], "docker.io/", 10) == 0));
+		if (ts_host_is_hub(r.host))
+			ck_assert_str_eq(ts_ref_api_host(&r), "registry-1.docker.io");
+		free(c);
+		ts_ref_free(&r);
+	}
+	ck_assert(ts_host_is_hub("index.docker.io"));
+	ck_assert(!ts_host_is_hub("docker.io.evil.example"));
+}
+END_TEST
+
 START_TEST(ipv6_host)
 {
 	ts_ref r = TS_REF_INIT;
@@ -136,6 +166,7 @@ int main(void)
 
 	tcase_add_test(tc, hub_short_name);
 	tcase_add_test(tc, host_port_tag_digest);
+	tcase_add_test(tc, docker_normalisation);
 	tcase_add_test(tc, ipv6_host);
 	tcase_add_test(tc, rejects_bad_names);
 	tcase_add_test(tc, loopback_hosts);
