@@ -12,9 +12,12 @@
  *
  * Events come from several threads (parallel layers, verify's pool): all
  * state and output are under stderr's own lock (flockfile), the lock msgs.c
- * holds while it prints, so a message and a redraw never interleave.
+ * holds while it prints, so a message and a redraw never interleave; the
+ * state is also under a recursive mutex taken after it, a lock that thread
+ * checkers (TSan) see.
  */
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -228,14 +231,40 @@ static void say(const char *line, double now)
 		ts_msg_info("%s", line);
 }
 
-void ts_progress_cli_clear(void)
+static pthread_mutex_t st_mu;
+static pthread_once_t st_once = PTHREAD_ONCE_INIT;
+
+static void st_mu_init(void)
+{
+	pthread_mutexattr_t a;
+	pthread_mutexattr_init(&a);
+	pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE); /* msgs.c calls back in */
+	pthread_mutex_init(&st_mu, &a);
+	pthread_mutexattr_destroy(&a);
+}
+
+/* stderr's lock, then the state's */
+static void st_lock(void)
 {
 	flockfile(stderr);
+	pthread_once(&st_once, st_mu_init);
+	pthread_mutex_lock(&st_mu);
+}
+
+static void st_unlock(void)
+{
+	pthread_mutex_unlock(&st_mu);
+	funlockfile(stderr);
+}
+
+void ts_progress_cli_clear(void)
+{
+	st_lock();
 	if (st.tty && st.drawn > 0) {
 		fprintf(stderr, "\r\x1b[%dA\x1b[J", st.drawn);
 		st.drawn = 0;
 	}
-	funlockfile(stderr);
+	st_unlock();
 }
 
 /* ---- events ---- */
@@ -327,7 +356,7 @@ static void layer_end(size_t i, const ts_progress_event *ev, double now)
 	case TS_PS_MOUNTED:
 		r->skipped = r->mounted = true;
 		st.mounted++;
-		ts_buf_puts(&b, ": mounted from --mount-from, not sent");
+		ts_buf_puts(&b, ": mounted from another repository, not sent");
 		break;
 	case TS_PS_FOREIGN:
 		st.foreign++;
@@ -451,7 +480,7 @@ static void on_event(void *ud, const ts_progress_event *ev)
 {
 	double now = now_ms();
 	(void)ud;
-	flockfile(stderr);
+	st_lock();
 	if (ev->state == TS_PS_BEGIN && (ev->what == TS_PROGRESS_PUSH || ev->what == TS_PROGRESS_VERIFY)) {
 		begin(ev, now);
 	} else if (!st.on) {
@@ -476,7 +505,7 @@ static void on_event(void *ud, const ts_progress_event *ev)
 	} else if (ev->what == TS_PROGRESS_VERIFY) {
 		verify_event(ev, now);
 	}
-	funlockfile(stderr);
+	st_unlock();
 }
 
 ts_progress_event_fn ts_progress_cli(void)

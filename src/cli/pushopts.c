@@ -31,7 +31,7 @@ static const ts_optdef image_defs[] = {
 	  "how many already-compressed layers go up at once (at most 4)",
 	  0, 0 },
 	{ "no-cache", O_NO_CACHE, 0, TS_OPT_SWITCH, NULL,
-	  "do not use the local layer cache ($XDG_CACHE_HOME/tagseal)", 0, 0 },
+	  "do not use the local cache ($XDG_CACHE_HOME/tagseal) of layers and of where blobs are", 0, 0 },
 	{ "dry-run", O_DRY_RUN, 0, TS_OPT_SWITCH, NULL, "compute the digest, upload nothing", 0, 0 },
 	{ NULL, 0, 0, 0, NULL, NULL, 0, 0 }
 };

@@ -240,7 +240,9 @@ static ts_code put_manifests(pusher *p, ts_buf *top, const char **top_mt, ts_err
 		memcpy(p->man_digests[i], digests[i], TS_DIGEST_STRLEN);
 		sizes[i] = (int64_t)body.len;
 		if (p->mode == PUSH_UPLOAD) {
-			rc = ts_registry_blob_put(p->reg, m->config_digest, m->config.ptr, m->config.len, err);
+			if (!p->config_put[i]) /* else it went up with the layers' checks */
+				rc = ts_registry_blob_put(p->reg, m->config_digest, m->config.ptr,
+							  m->config.len, err);
 			if (rc == TS_OK)
 				done_event(p, TS_PROGRESS_CONFIG, i, n, m->config_digest, (int64_t)m->config.len);
 			if (rc == TS_OK && img->is_index)
@@ -425,6 +427,8 @@ ts_code ts_push(const ts_push_opts *o, ts_push_result *res, ts_error *err)
 				      p.img->layers[i].member, p.img->layers[i].src_media_type);
 	if (!o->no_cache)
 		p.cache = ts_blobcache_open(ts_compression_id(o->compression));
+	if (p.mode == PUSH_UPLOAD)
+		p.holders = ts_holders_open(p.cache, o->repo->host);
 	push_identify_files(&p);
 	push_bounds_event(&p, TS_PS_BEGIN, false);
 	began = true;
@@ -464,6 +468,8 @@ out:
 	ts_buf_free(&top);
 	push_state_free(&p);
 	ts_image_free(p.img);
+	ts_holders_save(p.holders); /* what was seen is true even when the push failed */
+	ts_holders_free(p.holders);
 	ts_blobcache_free(p.cache);
 	return rc;
 }

@@ -42,10 +42,13 @@ typedef struct pusher {
 	ts_family family;     /* of the manifests we write */
 	ts_push_result *res;
 	ts_blobcache *cache;  /* NULL: off */
+	ts_holders *holders;  /* where the registry's blobs were seen; NULL: off */
+	int compress_threads; /* per compressor; 0: --jobs */
 	pthread_mutex_t *mu;  /* res and progress, when layers stream in parallel */
 	char **file_ids;      /* per layer: its file's identity before reading, or NULL */
 	push_layer *layers;   /* per image layer */
 	char (*man_digests)[TS_DIGEST_STRLEN]; /* per manifest: its digest as pushed */
+	bool *config_put;     /* per manifest: its config is in the registry already */
 } pusher;
 
 static inline push_layer *push_state(const pusher *p, const ts_layer *l)

@@ -17,6 +17,7 @@ void push_state_init(pusher *p)
 {
 	p->layers = ts_calloc(p->img->n_layers + 1, sizeof(*p->layers));
 	p->man_digests = ts_calloc(p->img->n_manifests + 1, TS_DIGEST_STRLEN);
+	p->config_put = ts_calloc(p->img->n_manifests + 1, sizeof(bool));
 }
 
 void push_state_free(pusher *p)
@@ -28,8 +29,10 @@ void push_state_free(pusher *p)
 	}
 	free(p->layers);
 	free(p->man_digests);
+	free(p->config_put);
 	p->layers = NULL;
 	p->man_digests = NULL;
+	p->config_put = NULL;
 	if (p->file_ids) {
 		for (size_t i = 0; i < p->img->n_layers; i++)
 			free(p->file_ids[i]);
@@ -335,7 +338,8 @@ static ts_code on_layer(void *ctx, size_t index, const ts_layer *l, ts_blob_read
 	}
 	if (l->enc == TS_ENC_RAW) {
 		layer_rd lr = { NULL, l, p->img->path, false };
-		rc = ts_compressor_new(p->o->compression, p->o->jobs, src_read, &sr, &lr.c, err);
+		rc = ts_compressor_new(p->o->compression, p->compress_threads ? p->compress_threads : p->o->jobs,
+				       src_read, &sr, &lr.c, err);
 		if (rc)
 			return rc;
 		push_progress(p, "compressing and uploading layer %s (%lld bytes)", l->member,
@@ -392,6 +396,7 @@ static ts_code on_layer(void *ctx, size_t index, const ts_layer *l, ts_blob_read
 			lock(p);
 			p->res->blobs_uploaded++;
 			unlock(p);
+			ts_holders_note(p->holders, s->out_digest, p->o->repo->path);
 		}
 	} else if (rc == TS_EUSAGE && !named) {
 		/* the registry client's own check of the bytes sent */
@@ -402,109 +407,247 @@ static ts_code on_layer(void *ctx, size_t index, const ts_layer *l, ts_blob_read
 
 /* ---- planning ---- */
 
-/* Whether the repository has a blob, or can have it by mounting it from
- * --mount-from. */
+/* Try to mount digest from repository `from`: true when mounted. Any
+ * refusal, or failure, of a mount found in the cache is not an error: the
+ * blob is uploaded instead, and the stale entry forgotten. */
+static bool auto_mount(pusher *p, const char *digest, const char *from)
+{
+	ts_error e = TS_ERROR_INIT;
+	bool mounted = false;
+	if (ts_registry_blob_mount(p->reg, digest, from, &mounted, &e) != TS_OK)
+		mounted = false;
+	ts_error_clear(&e);
+	if (!mounted)
+		ts_holders_forget(p->holders, digest, from);
+	return mounted;
+}
+
+/* How many repositories known to hold a blob are tried before it is
+ * uploaded: a stale entry costs one request each. */
+#define MOUNT_TRIES 2
+
+/* Whether the repository has a blob, or can have it by mounting it: from
+ * --mount-from, else from a repository of the same registry the cache saw
+ * holding it. */
 static ts_code blob_present(pusher *p, const char *digest, bool *present, bool *mounted,
 			    ts_error *err)
 {
+	const char *repo = p->o->repo->path;
 	ts_code rc = ts_registry_blob_exists(p->reg, digest, present, err);
 	*mounted = false;
 	if (rc == TS_OK && !*present && p->o->mount_from) {
 		rc = ts_registry_blob_mount(p->reg, digest, p->o->mount_from, present, err);
 		*mounted = rc == TS_OK && *present;
 	}
+	if (rc == TS_OK && !*present && p->holders) {
+		char *from[MOUNT_TRIES];
+		size_t n = ts_holders_find(p->holders, digest, repo, from, MOUNT_TRIES);
+		for (size_t i = 0; i < n; i++) {
+			if (!*present && !(p->o->mount_from && !strcmp(from[i], p->o->mount_from)))
+				*present = *mounted = auto_mount(p, digest, from[i]);
+			free(from[i]);
+		}
+	}
+	if (rc == TS_OK && *present)
+		ts_holders_note(p->holders, digest, repo);
 	return rc;
 }
 
-ts_code push_plan_layers(pusher *p, ts_error *err)
+static void count_present(pusher *p)
 {
-	for (size_t i = 0; i < p->img->n_layers; i++) {
-		const ts_layer *l = &p->img->layers[i];
-		push_layer *s = &p->layers[i];
-		bool mounted = false;
-		s->wanted = !l->foreign;
-		if (l->foreign) {
-			memcpy(s->out_digest, l->src_digest, TS_DIGEST_STRLEN);
-			s->out_size = l->src_size;
+	lock(p);
+	p->res->blobs_present++;
+	unlock(p);
+}
+
+/* Decide about layer i: whether the registry has it (HEAD), or can have it
+ * by a mount, or it must be read. */
+static ts_code plan_layer(pusher *p, size_t i, ts_error *err)
+{
+	const ts_layer *l = &p->img->layers[i];
+	push_layer *s = &p->layers[i];
+	bool mounted = false;
+	s->wanted = !l->foreign;
+	if (l->foreign) {
+		memcpy(s->out_digest, l->src_digest, TS_DIGEST_STRLEN);
+		s->out_size = l->src_size;
+		s->done = true;
+		push_layer_event(p, i, TS_PS_FOREIGN);
+		return TS_OK;
+	}
+	if (l->enc == TS_ENC_RAW && ts_blobcache_get(p->cache, l->diff_id, s->out_digest, &s->out_size)) {
+		/* compressed before: use it if the registry has it (or we only compute) */
+		bool exists = p->mode != PUSH_UPLOAD;
+		ts_code rc = exists ? TS_OK : blob_present(p, s->out_digest, &exists, &mounted, err);
+		if (rc)
+			return rc;
+		if (exists && layer_seen(p, l)) {
+			/* this very file was read and checked before, and
+			 * has not changed since */
+			push_progress(p, "layer %s: unchanged since it was last checked; the registry has %s",
+				      l->member, s->out_digest);
 			s->done = true;
-			push_layer_event(p, i, TS_PS_FOREIGN);
-			continue;
-		}
-		if (l->enc == TS_ENC_RAW && ts_blobcache_get(p->cache, l->diff_id, s->out_digest, &s->out_size)) {
-			/* compressed before: use it if the registry has it (or we only compute) */
-			bool exists = p->mode != PUSH_UPLOAD;
-			ts_code rc = exists ? TS_OK : blob_present(p, s->out_digest, &exists, &mounted, err);
-			if (rc)
-				return rc;
-			if (exists && layer_seen(p, l)) {
-				/* this very file was read and checked before, and
-				 * has not changed since */
-				push_progress(p, "layer %s: unchanged since it was last checked; the registry has %s",
-					      l->member, s->out_digest);
-				s->done = true;
-				if (p->mode == PUSH_UPLOAD) {
-					p->res->blobs_present++;
-					push_layer_event(p, i, mounted ? TS_PS_MOUNTED : TS_PS_PRESENT);
-				}
-				continue;
-			}
-			if (exists) {
-				/* the bytes are read and checked against the diff_id:
-				 * a cache entry never stands in for unread bytes */
-				s->verify_only = true;
-				if (p->mode == PUSH_UPLOAD) {
-					p->res->blobs_present++;
-					push_layer_event(p, i, mounted ? TS_PS_MOUNTED : TS_PS_PRESENT);
-				}
-				continue;
-			}
-			s->out_digest[0] = '\0';
-		}
-		if (l->enc != TS_ENC_RAW && l->src_digest[0] && p->mode == PUSH_COMPARE) {
-			memcpy(s->out_digest, l->src_digest, TS_DIGEST_STRLEN);
-			s->out_size = l->src_size;
-			s->done = true;
-			continue;
-		}
-		if (l->enc != TS_ENC_RAW && l->src_digest[0] && p->mode == PUSH_UPLOAD) {
-			bool exists = false;
-			ts_code rc = blob_present(p, l->src_digest, &exists, &mounted, err);
-			if (rc)
-				return rc;
-			if (exists) {
-				memcpy(s->out_digest, l->src_digest, TS_DIGEST_STRLEN);
-				s->out_size = l->src_size;
-				s->done = true;
-				p->res->blobs_present++;
+			if (p->mode == PUSH_UPLOAD) {
+				count_present(p);
 				push_layer_event(p, i, mounted ? TS_PS_MOUNTED : TS_PS_PRESENT);
 			}
+			return TS_OK;
+		}
+		if (exists) {
+			/* the bytes are read and checked against the diff_id:
+			 * a cache entry never stands in for unread bytes */
+			s->verify_only = true;
+			if (p->mode == PUSH_UPLOAD) {
+				count_present(p);
+				push_layer_event(p, i, mounted ? TS_PS_MOUNTED : TS_PS_PRESENT);
+			}
+			return TS_OK;
+		}
+		s->out_digest[0] = '\0';
+	}
+	if (l->enc != TS_ENC_RAW && l->src_digest[0] && p->mode == PUSH_COMPARE) {
+		memcpy(s->out_digest, l->src_digest, TS_DIGEST_STRLEN);
+		s->out_size = l->src_size;
+		s->done = true;
+		return TS_OK;
+	}
+	if (l->enc != TS_ENC_RAW && l->src_digest[0] && p->mode == PUSH_UPLOAD) {
+		bool exists = false;
+		ts_code rc = blob_present(p, l->src_digest, &exists, &mounted, err);
+		if (rc)
+			return rc;
+		if (exists) {
+			memcpy(s->out_digest, l->src_digest, TS_DIGEST_STRLEN);
+			s->out_size = l->src_size;
+			s->done = true;
+			count_present(p);
+			push_layer_event(p, i, mounted ? TS_PS_MOUNTED : TS_PS_PRESENT);
 		}
 	}
 	return TS_OK;
 }
 
+/* Planning on several connections: the existence checks of all layers go out
+ * together, not one round trip after another. */
+typedef struct plan_worker {
+	pusher p;
+	size_t *next; /* the next layer to decide, under p.mu */
+	ts_code rc;
+	ts_error err;
+	pthread_t t;
+	bool started;
+} plan_worker;
+
+static void *plan_worker_run(void *arg)
+{
+	plan_worker *w = arg;
+	for (;;) {
+		size_t i;
+		pthread_mutex_lock(w->p.mu);
+		i = (*w->next)++;
+		pthread_mutex_unlock(w->p.mu);
+		if (i >= w->p.img->n_layers)
+			break;
+		w->rc = plan_layer(&w->p, i, &w->err);
+		if (w->rc)
+			break;
+	}
+	return NULL;
+}
+
+/* At most this many connections check layers at once. */
+#define PLAN_CONNECTIONS 4
+
+ts_code push_plan_layers(pusher *p, ts_error *err)
+{
+	size_t n = 0, next = 0;
+	int made = 1;
+	plan_worker *w;
+	pthread_mutex_t mu;
+	ts_code rc = TS_OK;
+
+	/* the layers whose planning asks the registry */
+	for (size_t i = 0; i < p->img->n_layers; i++) {
+		const ts_layer *l = &p->img->layers[i];
+		char d[TS_DIGEST_STRLEN];
+		int64_t sz;
+		if (!l->foreign && (l->enc == TS_ENC_RAW ? ts_blobcache_get(p->cache, l->diff_id, d, &sz)
+							 : l->src_digest[0] != '\0'))
+			n++;
+	}
+	if (p->mode != PUSH_UPLOAD || n < 2) {
+		for (size_t i = 0; i < p->img->n_layers && rc == TS_OK; i++)
+			rc = plan_layer(p, i, err);
+		return rc;
+	}
+	if (n > PLAN_CONNECTIONS)
+		n = PLAN_CONNECTIONS;
+	pthread_mutex_init(&mu, NULL);
+	w = ts_calloc(n, sizeof(*w));
+	for (size_t k = 0; k < n; k++) {
+		w[k].p = *p;
+		w[k].p.mu = &mu;
+		w[k].next = &next;
+		w[k].err = (ts_error)TS_ERROR_INIT;
+	}
+	for (; (size_t)made < n; made++)
+		if (ts_registry_clone(p->reg, &w[made].p.reg, err) != TS_OK) {
+			ts_error_clear(err); /* fewer connections, then */
+			break;
+		}
+	for (int k = 1; k < made; k++)
+		w[k].started = pthread_create(&w[k].t, NULL, plan_worker_run, &w[k]) == 0;
+	plan_worker_run(&w[0]);
+	for (int k = 1; k < made; k++) {
+		if (w[k].started)
+			pthread_join(w[k].t, NULL);
+		ts_registry_free(w[k].p.reg);
+	}
+	/* a worker that did not start left its layers to the others; the
+	 * first failing worker's error is the one reported */
+	for (int k = 0; k < made && rc == TS_OK; k++)
+		if (w[k].rc) {
+			rc = w[k].rc;
+			*err = w[k].err;
+		}
+	free(w);
+	pthread_mutex_destroy(&mu);
+	return rc;
+}
+
 /* ---- streaming ---- */
 
-/* How many layers go up at once: layers that are compressed on the way
- * already use every core, so they go one at a time; layers sent as they
- * are (or only checked) go up --jobs at a time, each on its own connection. */
-static int layer_streams(const pusher *p)
+/* How many layers go up at once, each on its own connection and its own
+ * pass over the tarball. Layers sent as they are (or only checked): --jobs,
+ * by default 4, at most 4 (they wait on the network, not on the cores).
+ * Layers compressed on the way: two at a time when --jobs allows two
+ * threads, so that one layer's round trips (POST, PUT, the start of its
+ * compression) overlap the other's bytes on the link; the --jobs threads
+ * are split between the two compressors (*threads each), which keeps the
+ * memory of one compressor with --jobs threads. */
+static int layer_streams(const pusher *p, int *threads)
 {
-	int n = p->o->jobs > 0 ? p->o->jobs : ts_compress_default_threads();
-	if (n < 2 || !ts_image_parallel_ok(p->img) || p->mode != PUSH_UPLOAD)
+	int jobs = p->o->jobs > 0 ? p->o->jobs : ts_compress_default_threads();
+	int n = p->o->jobs > 0 ? p->o->jobs : 4;
+	*threads = 0;
+	if (!ts_image_parallel_ok(p->img) || p->mode != PUSH_UPLOAD)
 		return 1;
 	for (size_t i = 0; i < p->img->n_layers; i++) {
 		const push_layer *s = &p->layers[i];
-		if (s->wanted && !s->done && p->img->layers[i].enc == TS_ENC_RAW && !s->verify_only)
-			return 1;
+		if (s->wanted && !s->done && p->img->layers[i].enc == TS_ENC_RAW && !s->verify_only) {
+			if (jobs < 2)
+				return 1;
+			*threads = (jobs + 1) / 2;
+			return 2;
+		}
 	}
-	return n > 4 ? 4 : n;
+	return n < 1 ? 1 : n > 4 ? 4 : n;
 }
 
 /* One pass over the image with n workers, each with its own connection. */
 static ts_code stream_pass(pusher *p, const bool *want, ts_error *err)
 {
-	int n = layer_streams(p);
+	int threads, n = layer_streams(p, &threads);
 	pusher *w;
 	void **ctxs;
 	pthread_mutex_t mu;
@@ -519,6 +662,7 @@ static ts_code stream_pass(pusher *p, const bool *want, ts_error *err)
 	for (int i = 0; i < n; i++) {
 		w[i] = *p;
 		w[i].mu = &mu;
+		w[i].compress_threads = threads;
 		ctxs[i] = &w[i];
 	}
 	for (; made < n; made++)
@@ -526,6 +670,8 @@ static ts_code stream_pass(pusher *p, const bool *want, ts_error *err)
 			ts_error_clear(err); /* fewer workers, then */
 			break;
 		}
+	if (made == 1)
+		w[0].compress_threads = 0; /* alone after all: all the threads */
 	rc = ts_image_stream_layers_parallel(p->img, want, made, on_layer, ctxs, err);
 	for (int i = 1; i < made; i++)
 		ts_registry_free(w[i].reg);
@@ -535,11 +681,57 @@ static ts_code stream_pass(pusher *p, const bool *want, ts_error *err)
 	return rc;
 }
 
+/* The configs (small, in memory) go up on their own connection while the
+ * layers stream, instead of after them; a config that fails here is left to
+ * push.c's put_manifests, which reports the error. */
+typedef struct config_sender {
+	pusher *p;
+	ts_registry *reg;
+	pthread_t t;
+	bool started;
+} config_sender;
+
+static void *send_configs(void *arg)
+{
+	config_sender *cs = arg;
+	for (size_t i = 0; i < cs->p->img->n_manifests; i++) {
+		const ts_manifest *m = &cs->p->img->manifests[i];
+		ts_error e = TS_ERROR_INIT;
+		if (ts_registry_blob_put(cs->reg, m->config_digest, m->config.ptr, m->config.len, &e) == TS_OK)
+			cs->p->config_put[i] = true;
+		ts_error_clear(&e);
+	}
+	return NULL;
+}
+
+static void configs_start(pusher *p, config_sender *cs)
+{
+	ts_error e = TS_ERROR_INIT;
+	memset(cs, 0, sizeof(*cs));
+	cs->p = p;
+	if (p->mode != PUSH_UPLOAD || ts_registry_clone(p->reg, &cs->reg, &e) != TS_OK) {
+		ts_error_clear(&e);
+		return;
+	}
+	cs->started = pthread_create(&cs->t, NULL, send_configs, cs) == 0;
+}
+
+static void configs_join(config_sender *cs)
+{
+	if (cs->started)
+		pthread_join(cs->t, NULL);
+	if (cs->reg)
+		ts_registry_free(cs->reg);
+}
+
 ts_code push_stream_layers(pusher *p, ts_error *err)
 {
 	size_t n = p->img->n_layers;
 	bool *want = ts_calloc(n + 1, sizeof(bool));
 	ts_code rc = TS_OK;
+	config_sender cs;
+
+	configs_start(p, &cs);
 
 	for (int failed = 0;;) {
 		bool again = false, counted = false;
@@ -567,6 +759,7 @@ ts_code push_stream_layers(pusher *p, ts_error *err)
 		if (rc || !again)
 			break;
 	}
+	configs_join(&cs);
 	free(want);
 	return rc;
 }

@@ -36,6 +36,7 @@ while [ $# -gt 0 ]; do
 done
 . "$ROOT/tests/lib/common.sh"
 . "$ROOT/tests/lib/registry.sh"
+. "$ROOT/tests/bench/lib.sh"
 ts_need skopeo jq curl /usr/bin/time
 [ -x "$TAGSEAL" ] || ts_fail "build tagseal first ($TAGSEAL)"
 
@@ -48,89 +49,18 @@ else
 	dirs=(usr/bin usr/lib/gcc usr/libexec usr/share/locale)
 fi
 
-# make_docker_save OUT DIR...: a legacy docker save tarball, one layer per DIR.
-make_docker_save() {
-	local out=$1 w=$T/dsave d i=0 diff ids=() layers=()
-	shift
-	rm -rf "$w" && mkdir -p "$w"
-	for d in "$@"; do
-		tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner \
-			--warning=no-file-changed -cf "$w/l.tar" -C / "$d" 2>/dev/null || true
-		diff=$(sha256sum "$w/l.tar" | cut -d' ' -f1)
-		mkdir -p "$w/$diff" && mv "$w/l.tar" "$w/$diff/layer.tar"
-		ids+=("\"sha256:$diff\"")
-		layers+=("\"$diff/layer.tar\"")
-		i=$((i + 1))
-	done
-	local IFS=,
-	printf '{"architecture":"amd64","os":"linux","config":{},"rootfs":{"type":"layers","diff_ids":[%s]}}' \
-		"${ids[*]}" >"$w/config.json"
-	local cfg
-	cfg=$(sha256sum "$w/config.json" | cut -d' ' -f1)
-	mv "$w/config.json" "$w/$cfg.json"
-	printf '[{"Config":"%s.json","RepoTags":["bench/app:1"],"Layers":[%s]}]' "$cfg" "${layers[*]}" \
-		>"$w/manifest.json"
-	tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -cf "$out" -C "$w" .
-	rm -rf "$w"
-}
-
 IN=${inputs:-$T/in}
-mkdir -p "$IN"
-if [ ! -s "$IN/dsave.tar" ] || [ ! -s "$IN/oci.tar" ]; then
-	echo "making inputs from ${dirs[*]} ..." >&2
-	make_docker_save "$IN/dsave.tar" "${dirs[@]}"
-	rm -f "$IN/oci.tar"
-	skopeo copy -q docker-archive:"$IN/dsave.tar" oci-archive:"$IN/oci.tar":bench
-fi
+bench_make_inputs "$IN" "${dirs[@]}"
 mkdir -p "$T/ociblobs" && tar -xf "$IN/oci.tar" -C "$T/ociblobs"
-
-# timed NAME CMD...: run CMD under /usr/bin/time; appends "wall cpu rssKB" to $T/NAME.
-# Dirty pages of earlier runs are written out first, so that no run pays
-# for another's writeback.
-timed() {
-	local name=$1
-	shift
-	sync
-	/usr/bin/time -f '%e %U %S %M' -o "$T/time" "$@" >"$T/cmd.out" 2>"$T/cmd.err" ||
-		{ cat "$T/cmd.err" >&2; ts_fail "$name: command failed: $*"; }
-	awk '{ printf "%s %.2f %s\n", $1, $2 + $3, $4 }' "$T/time" >>"$T/$name"
-}
 
 # layer_bytes REF: sum of layer sizes in the pushed manifest.
 layer_bytes() {
 	skopeo inspect --raw --tls-verify=false "docker://$1" | jq '[.layers[].size] | add'
 }
 
-# floor: the OCI archive's blobs uploaded by parallel curl (POST + PUT -T).
-curl_floor() {
-	local repo=$1 f d loc pids=()
-	for f in "$T"/ociblobs/blobs/sha256/*; do
-		d=sha256:$(basename "$f")
-		(
-			loc=$(curl -s -o /dev/null -w '%header{location}' -X POST "http://$REGISTRY/v2/$repo/blobs/uploads/")
-			case $loc in http*) ;; *) loc=http://$REGISTRY$loc ;; esac
-			sep='?'; [[ $loc == *\?* ]] && sep='&'
-			curl -s -f -o /dev/null -T "$f" -H 'Content-Type: application/octet-stream' "$loc${sep}digest=$d"
-		) &
-		pids+=($!)
-	done
-	for p in "${pids[@]}"; do wait "$p"; done
-}
-
-export -f curl_floor
 export T
 
-median() { sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
-col() { awk -v c="$2" '{ print $c }' "$T/$1" | median; }
-
 want() { [[ ,$only, == *,$1,* ]]; }
-
-# A stopped registry's storage goes too: runs do not pile up data on disk.
-bench_registry_stop() {
-	local dir=$REGISTRY_DIR
-	registry_stop
-	rm -rf "$dir"
-}
 
 for ((r = 1; r <= runs; r++)); do
 	echo "run $r/$runs ..." >&2
@@ -150,7 +80,7 @@ for ((r = 1; r <= runs; r++)); do
 	# OCI archive, compressed layers
 	registry_start; timed ts_oci "$TAGSEAL" push -q "$IN/oci.tar" --repo "$REGISTRY/b/ts" --tag t; bench_registry_stop
 	registry_start; timed sk_oci skopeo copy -q --dest-tls-verify=false oci-archive:"$IN/oci.tar":bench "docker://$REGISTRY/b/sk:t"; bench_registry_stop
-	registry_start; timed floor_oci bash -c 'curl_floor b/floor'; bench_registry_stop
+	registry_start; timed floor_oci bash -c 'curl_floor "$REGISTRY" b/floor "$T/ociblobs"'; bench_registry_stop
 	fi
 	if want zstd; then
 	# zstd

@@ -38,10 +38,27 @@ Quirks imitate what real registries do differently, on every request:
                       registries' sessions do: a client that lost an answer
                       can still ask the session how much it holds
 
+A slow link, for benchmarks (tests/bench/net.sh), on every request:
+
+  --rtt MS            a round trip of MS milliseconds: a new connection waits MS
+                      before its first request is read (the TCP handshake), every
+                      request waits MS/2 before it is forwarded (or answered by the
+                      proxy) and every answer MS/2 before its status line goes out;
+                      a client's "Expect: 100-continue" waits MS for its 100
+  --bandwidth MBPS    one link of MBPS megabytes (10^6 bytes) per second shared
+                      by all connections: request and response bodies, both
+                      directions, draw on one token bucket in pieces of 64 KiB
+                      (sleeps bounded, at most 10 ms of burst after an idle link);
+                      a body goes on to the registry as it arrives (unless a
+                      fault or a quirk needs all of it first).
+                      (The fault share is --rate; the bench script's --rate MBPS
+                      passes here.)
+
 The proxy binds port 0 (or --port), prints the port on stdout and writes it to
---port-file once it listens, logs one line per request to --log (upload requests also with the Content-Range
-sent and the Range answered), and stops by
-itself after --lifetime seconds (or on SIGTERM/SIGINT). Python stdlib only.
+--port-file once it listens, logs one line per request to --log (upload requests
+also with the Content-Range sent and the Range answered; requests with a body end
+with " body=N", its bytes), and stops by itself after --lifetime seconds (or on
+SIGTERM/SIGINT). Python stdlib only.
 """
 
 import argparse
@@ -69,6 +86,33 @@ MANIFEST_PATH = re.compile(r"^/v2/.+/manifests/[^/]+$")
 REFERRERS_PATH = re.compile(r"^/v2/(.+)/referrers/(sha256:[0-9a-f]{64})$")
 UPLOAD_PATH = re.compile(r"^/v2/.+/blobs/uploads/([^/?]+)$")
 BLOB_PATH = re.compile(r"^/v2/.+/blobs/sha256:[0-9a-f]{64}$")
+PIECE = 64 * 1024
+
+
+class Link:
+    """--bandwidth: one link shared by every connection. Each piece of body
+    reserves its transmission time on a single virtual clock (a token bucket
+    whose tokens are time), so N connections share the rate, not multiply it."""
+
+    BURST = 0.010  # seconds of credit an idle link may have saved up
+
+    def __init__(self, mbps):
+        self.rate = mbps * 1e6
+        self.lock = threading.Lock()
+        self.next = 0.0
+
+    def take(self, n):
+        if n <= 0:
+            return
+        with self.lock:
+            now = time.monotonic()
+            start = max(self.next, now - self.BURST)
+            self.next = done = start + n / self.rate
+        while True:  # bounded sleeps: wake at least every 0.25 s
+            left = done - time.monotonic()
+            if left <= 0:
+                return
+            time.sleep(min(left, 0.25))
 
 
 class Config:
@@ -115,6 +159,8 @@ class Config:
         self.referrers = {}  # referrers: (name, subject digest) -> [descriptor]
         self.sessions = {}  # stable-location: session id -> the registry's latest URL
         self.count = 0
+        self.rtt = max(args.rtt, 0.0) / 1000.0
+        self.link = Link(args.bandwidth) if args.bandwidth > 0 else None
         self.log = open(args.log, "a", buffering=1) if args.log else None
 
     def pick_fault(self, method, path):
@@ -148,6 +194,31 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, fmt, *args):  # silence the default stderr log
         pass
 
+    # -- the slow link (--rtt, --bandwidth) -----------------------------------
+
+    def setup(self):
+        super().setup()
+        if self.cfg.rtt:
+            time.sleep(self.cfg.rtt)  # SYN, SYN-ACK: a round trip before the request
+
+    def handle_expect_100(self):
+        if self.cfg.rtt:
+            time.sleep(self.cfg.rtt)  # the 100 goes back, the body comes
+        return super().handle_expect_100()
+
+    def send_response(self, code, message=None):
+        if self.cfg.rtt:
+            time.sleep(self.cfg.rtt / 2)  # the answer's way back
+        super().send_response(code, message)
+
+    def write_paced(self, data):
+        if not self.cfg.link:
+            self.wfile.write(data)
+            return
+        for i in range(0, len(data), PIECE):
+            self.cfg.link.take(min(PIECE, len(data) - i))
+            self.wfile.write(data[i:i + PIECE])
+
     def do_GET(self):
         self.proxy()
 
@@ -156,16 +227,21 @@ class Handler(http.server.BaseHTTPRequestHandler):
     # -- request body ---------------------------------------------------------
 
     def read_n(self, n):
-        """n bytes of the request body, no faster than the throttle quirk allows."""
-        bps = self.cfg.throttle
-        if not bps:
+        """n bytes of the request body, no faster than the throttle quirk and
+        --bandwidth allow."""
+        bps, link = self.cfg.throttle, self.cfg.link
+        if not bps and not link:
             return self.rfile.read(n)
         out, start = io.BytesIO(), time.monotonic()
         while out.tell() < n:
-            piece = self.rfile.read(min(65536, n - out.tell()))
+            piece = self.rfile.read(min(PIECE, n - out.tell()))
             if not piece:
                 break
+            if link:  # --bandwidth: the link shared with every connection
+                link.take(len(piece))
             out.write(piece)
+            if not bps:
+                continue
             ahead = out.tell() / bps - (time.monotonic() - start)
             if ahead > 0:
                 time.sleep(ahead)
@@ -307,6 +383,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def proxy(self):
         cfg = self.cfg
         path = self.path
+        self.body_bytes = None
+        if cfg.rtt:
+            time.sleep(cfg.rtt / 2)  # the request's way there
         fault = cfg.pick_fault(self.command, urllib.parse.urlsplit(path).path)
         if fault and self.fault_before(fault):
             cfg.note("%s %s -> fault %s" % (self.command, path, fault))
@@ -329,7 +408,21 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_error_status(413, "SIZE_INVALID")
             cfg.note("%s %s -> quirk 413 (%d bytes)" % (self.command, path, n))
             return
+        if (n != 0 and not fault and cfg.link and cfg.max_body is None
+                and "referrers" not in cfg.quirks):
+            # --bandwidth: the body goes on to the registry as it arrives, as
+            # through a router, not stored first and forwarded at loopback speed
+            try:
+                resp, data = self.forward_streamed(path, n)
+            except OSError as e:
+                self.close_connection = True
+                self.send_error_status(502, "UNAVAILABLE")
+                cfg.note("%s %s -> upstream error %s" % (self.command, path, e))
+                return
+            self.answer(resp, data, None)
+            return
         body = self.read_body() if n != 0 else None
+        self.body_bytes = len(body) if body is not None else None
         if fault == "cut" and body is not None:
             body = body[:len(body) // 2]
             del self.headers["Content-Range"]
@@ -362,6 +455,52 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.reset()
             return
         self.answer(resp, data, fault)
+
+    def forward_streamed(self, path, n):
+        """Forward the request with its body piece by piece (n: its length, or
+        -1 when chunked); the body's size goes to self.body_bytes."""
+        conn = self.upstream()
+        conn.putrequest(self.command, self.upstream_path(path), skip_host=True,
+                        skip_accept_encoding=True)
+        for k, v in self.headers.items():
+            if k.lower() not in HOP_BY_HOP:
+                conn.putheader(k, v)
+        if n > 0:
+            conn.putheader("Content-Length", str(n))
+        else:
+            conn.putheader("Transfer-Encoding", "chunked")
+        conn.endheaders()
+        sent = 0
+        if n > 0:
+            while sent < n:
+                piece = self.read_n(min(PIECE, n - sent))
+                if not piece:
+                    raise OSError("request body cut short")
+                conn.send(piece)
+                sent += len(piece)
+        else:
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    break
+                left = size
+                while left > 0:
+                    piece = self.read_n(min(PIECE, left))
+                    if not piece:
+                        raise OSError("request body cut short")
+                    conn.send(b"%x\r\n%s\r\n" % (len(piece), piece))
+                    left -= len(piece)
+                    sent += len(piece)
+                self.rfile.readline()
+            conn.send(b"0\r\n\r\n")
+        self.body_bytes = sent
+        resp = conn.getresponse()
+        data = resp.read()
+        conn.close()
+        self.note_session(resp)
+        return resp, data
 
     def remember_referrer(self, path, body):
         """referrers quirk: keep a manifest that names a subject."""
@@ -436,8 +575,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.reset()
             cfg.note("%s %s -> fault reset (%d)" % (self.command, self.path, status))
             return
-        self.wfile.write(data)
-        cfg.note("%s %s -> %d%s" % (self.command, self.path, status, self.ranges(resp)))
+        self.write_paced(data)
+        sent = " body=%d" % self.body_bytes if self.body_bytes else ""
+        cfg.note("%s %s -> %d%s%s" % (self.command, self.path, status, self.ranges(resp), sent))
 
     def ranges(self, resp):
         """For upload requests: the Content-Range sent and the Range the
@@ -478,6 +618,9 @@ def parse_args(argv):
     p.add_argument("--quirks", default="", help="comma list of quirks (see the top of this file)")
     p.add_argument("--lifetime", type=float, default=600.0, help="stop after this many seconds")
     p.add_argument("--log", help="append one line per request to this file")
+    p.add_argument("--rtt", type=float, default=0.0, help="round trip in milliseconds (see the top)")
+    p.add_argument("--bandwidth", type=float, default=0.0,
+                   help="one shared link of this many MB/s, both directions (see the top)")
     return p.parse_args(argv)
 
 

@@ -90,6 +90,26 @@ loc=$(tr -d '\r' <"$T/h" | sed -n 's/^[Ll]ocation: //p')
 assert_eq "$(status "$loc" -X PATCH --data-binary @"$T/blob")" 413 "PATCH over max-body"
 faultproxy_stop Q
 
+# The slow link (generous bounds: the machine may be loaded). --bandwidth 8:
+# a 4 MB body takes at least 0.5 s; --rtt 100: five requests, one after
+# another, at least 0.5 s (each one a round trip, a new connection another).
+now_ms() { date +%s%3N; }
+head -c 4000000 /dev/urandom >"$T/4mb"
+faultproxy_start --name S "$REGISTRY_URL" --bandwidth 8
+t0=$(now_ms)
+curl -s -o /dev/null -X POST --data-binary @"$T/4mb" "$S_URL/v2/fp/slow/blobs/uploads/"
+t1=$(now_ms)
+[ $((t1 - t0)) -ge 400 ] || ts_fail "4 MB through --bandwidth 8 took only $((t1 - t0)) ms"
+grep -qE 'POST /v2/fp/slow/blobs/uploads/ -> 202.* body=4000000$' "$S_LOG" ||
+	ts_fail "no body size in the log: $(cat "$S_LOG")"
+faultproxy_stop S
+faultproxy_start --name S "$REGISTRY_URL" --rtt 100
+t0=$(now_ms)
+for ((i = 0; i < 5; i++)); do assert_eq "$(status "$S_URL/v2/")" 200 "GET /v2/ with --rtt"; done
+t1=$(now_ms)
+[ $((t1 - t0)) -ge 500 ] || ts_fail "5 requests through --rtt 100 took only $((t1 - t0)) ms"
+faultproxy_stop S
+
 # The proxy ends by itself after --lifetime.
 faultproxy_start --name L "$REGISTRY_URL" --lifetime 1
 sleep 2.5

@@ -47,10 +47,11 @@ fixture_oci_layout "$T/layout" v1 3 4
 push_ok ocidir "$T/layout" >/dev/null
 # layers sent as they are go up --jobs at a time, each on its own connection
 # and its own reader (whatever the machine's core count): same digests
+# (--no-cache: the layers are sent, not mounted from the earlier pushes)
 d_seq=$(push_ok ocidir1 "$T/layout" --jobs 1)
-assert_eq "$(push_ok ocidir3 "$T/layout" --jobs 3 -vv)" "$d_seq" "a layout pushed 3 layers at a time"
+assert_eq "$(push_ok ocidir3 "$T/layout" --jobs 3 -vv --no-cache)" "$d_seq" "a layout pushed 3 layers at a time"
 [ "$(grep -c 'uploading layer' "$T/err")" = 3 ] || ts_fail "not 3 layers uploaded: $(cat "$T/err")"
-assert_eq "$(push_ok ociarchive3 "$T/oci.tar" --jobs 3)" "$d_oci" "an archive pushed with parallel layers"
+assert_eq "$(push_ok ociarchive3 "$T/oci.tar" --jobs 3 --no-cache)" "$d_oci" "an archive pushed with parallel layers"
 
 fixture_index_layout "$T/index" latest 5
 d_index=$(push_ok index "$T/index")
@@ -88,6 +89,10 @@ assert_contains "$T/err" "--format oci"
 # --- determinism: same input, same digest, whatever --jobs ---
 d_again=$(push_ok legacy2 "$T/legacy.tar" --jobs 1)
 assert_eq "$d_again" "$d_legacy" "same docker save tarball gives the same digest (jobs 1 vs default)"
+# two layers compressed and uploaded at once (--no-cache: compressed again)
+d_again=$(push_ok legacy3 "$T/legacy.tar" --jobs 3 --no-cache -vv)
+assert_eq "$d_again" "$d_legacy" "same digest with two layers compressed at once (jobs 3)"
+[ "$(grep -c 'compressing and uploading layer' "$T/err")" = 2 ] || ts_fail "not 2 layers compressed: $(cat "$T/err")"
 run_ts 0 inspect "$T/legacy.tar"
 assert_eq "$(jq -r .digest "$T/out")" "$d_legacy" "inspect predicts the pushed digest"
 run_ts 0 push --dry-run "$T/legacy.tar" --repo "$REGISTRY/push/dry" --tag t1
