@@ -621,10 +621,11 @@ ts_code push_plan_layers(pusher *p, ts_error *err)
  * pass over the tarball. Layers sent as they are (or only checked): --jobs,
  * by default 4, at most 4 (they wait on the network, not on the cores).
  * Layers compressed on the way: two at a time when --jobs allows two
- * threads, so that one layer's round trips (POST, PUT, the start of its
- * compression) overlap the other's bytes on the link; the --jobs threads
- * are split between the two compressors (*threads each), which keeps the
- * memory of one compressor with --jobs threads. */
+ * threads and no layer is more than a third of their bytes, so that one
+ * layer's round trips (POST, PUT, the start of its compression) overlap the
+ * other's bytes on the link; the --jobs threads are split between the two
+ * compressors (*threads each), which keeps the memory of one compressor
+ * with --jobs threads. */
 static int layer_streams(const pusher *p, int *threads)
 {
 	int jobs = p->o->jobs > 0 ? p->o->jobs : ts_compress_default_threads();
@@ -632,14 +633,25 @@ static int layer_streams(const pusher *p, int *threads)
 	*threads = 0;
 	if (!ts_image_parallel_ok(p->img) || p->mode != PUSH_UPLOAD)
 		return 1;
+	size_t compressed = 0;
+	int64_t total = 0, largest = 0;
 	for (size_t i = 0; i < p->img->n_layers; i++) {
 		const push_layer *s = &p->layers[i];
+		int64_t size = p->img->layers[i].src_size > 0 ? p->img->layers[i].src_size : 0;
 		if (s->wanted && !s->done && p->img->layers[i].enc == TS_ENC_RAW && !s->verify_only) {
-			if (jobs < 2)
-				return 1;
-			*threads = (jobs + 1) / 2;
-			return 2;
+			compressed++;
+			total += size;
+			largest = size > largest ? size : largest;
 		}
+	}
+	/* one compressor with all the threads when there is one layer to
+	 * compress, or one that outweighs the rest: half the threads would
+	 * leave a core idle while it alone is left */
+	if (compressed == 1 || (compressed > 1 && (jobs < 2 || largest * 3 > total)))
+		return 1;
+	if (compressed > 1) {
+		*threads = (jobs + 1) / 2;
+		return 2;
 	}
 	return n < 1 ? 1 : n > 4 ? 4 : n;
 }
