@@ -8,15 +8,21 @@
 #include <stdarg.h>
 #include <stddef.h>
 
+#include <stdbool.h>
+
 #include "tagseal/error.h"
 
 typedef struct ts_buf {
 	char *ptr;  /* NUL-terminated when non-NULL */
 	size_t len;
 	size_t cap;
+	/* holds a secret (a password, a token, a form with one): growing it
+	 * wipes the old block before freeing it, and ts_buf_free wipes too */
+	bool secret;
 } ts_buf;
 
-#define TS_BUF_INIT { NULL, 0, 0 }
+#define TS_BUF_INIT { NULL, 0, 0, false }
+#define TS_BUF_SECRET_INIT { NULL, 0, 0, true }
 
 void ts_buf_grow(ts_buf *b, size_t extra);
 void ts_buf_put(ts_buf *b, const void *data, size_t len);

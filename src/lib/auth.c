@@ -363,7 +363,7 @@ static void token_get(const ts_auth *a, const ts_origin *realm, int send_creds, 
 static void token_post(const ts_auth *a, const ts_origin *realm, token_resp *r)
 {
 	ts_http_req q = { 0 };
-	ts_buf form = TS_BUF_INIT;
+	ts_buf form = TS_BUF_SECRET_INIT;
 
 	if (a->creds.identity_token) {
 		add_param(&form, "grant_type", "refresh_token");
@@ -391,10 +391,9 @@ static void token_post(const ts_auth *a, const ts_origin *realm, token_resp *r)
 
 static void resp_clear(token_resp *r)
 {
-	if (r->body.ptr)
-		OPENSSL_cleanse(r->body.ptr, r->body.len);
-	ts_buf_free(&r->body);
+	ts_buf_free(&r->body); /* a secret buffer: wiped */
 	memset(r, 0, sizeof(*r));
+	r->body.secret = true; /* it may be used again */
 }
 
 /* The error code of a token service's answer: distribution's
@@ -495,7 +494,7 @@ static ts_code fetch_token(ts_auth *a, ts_error *err)
 {
 	char rhost[300];
 	int tls = 0, allow_http, send;
-	token_resp r = { 0 };
+	token_resp r = { .body = TS_BUF_SECRET_INIT };
 	ts_origin realm;
 	ts_code rc;
 

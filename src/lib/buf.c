@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <openssl/crypto.h>
 
 #include "tagseal/buf.h"
 
@@ -15,7 +16,16 @@ void ts_buf_grow(ts_buf *b, size_t extra)
 	size_t cap = b->cap ? b->cap : 64;
 	while (cap < need)
 		cap *= 2;
-	b->ptr = ts_realloc(b->ptr, cap);
+	if (b->secret && b->ptr) {
+		/* realloc would leave the old bytes in freed memory */
+		char *p = ts_malloc(cap);
+		memcpy(p, b->ptr, b->len + 1);
+		OPENSSL_cleanse(b->ptr, b->cap);
+		free(b->ptr);
+		b->ptr = p;
+	} else {
+		b->ptr = ts_realloc(b->ptr, cap);
+	}
 	b->cap = cap;
 }
 
@@ -81,6 +91,8 @@ char *ts_buf_detach(ts_buf *b)
 
 void ts_buf_free(ts_buf *b)
 {
+	if (b->secret && b->ptr)
+		OPENSSL_cleanse(b->ptr, b->cap);
 	free(b->ptr);
 	b->ptr = NULL;
 	b->len = b->cap = 0;

@@ -98,7 +98,7 @@ static int key_matches(const char *key, const char *host)
 
 ts_code ts_creds_read_password_fd(int fd, char **password, ts_error *err)
 {
-	ts_buf b = TS_BUF_INIT;
+	ts_buf b = TS_BUF_SECRET_INIT;
 	char chunk[4096];
 
 	*password = NULL;
@@ -331,7 +331,7 @@ ts_code ts_creds_from_helper(const char *name, const char *server, long timeout_
 			     ts_error *err)
 {
 	char *prog;
-	ts_buf out = TS_BUF_INIT;
+	ts_buf out = TS_BUF_SECRET_INIT;
 	helper_run h;
 	ts_code rc = TS_OK;
 	int64_t deadline;

@@ -107,7 +107,7 @@ static bool credential_fill(push_state *ps, const ts_origin *o, const char *url)
 	char *argv[] = { "git", "-C", (char *)ps->workdir, "credential", "fill", NULL };
 	char *envp[512];
 	size_t ne = 0;
-	ts_buf req = TS_BUF_INIT, ans = TS_BUF_INIT;
+	ts_buf req = TS_BUF_INIT, ans = TS_BUF_SECRET_INIT;
 	const char *path = strstr(url, "://");
 	bool ok = false;
 	int st;
