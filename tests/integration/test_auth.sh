@@ -19,47 +19,8 @@
 . "$TS_LIB_DIR/faultproxy.sh"
 ts_need docker-registry htpasswd openssl python3 curl skopeo umoci jq
 
-unset TAGSEAL_USERNAME TAGSEAL_PASSWORD GITHUB_TOKEN GITHUB_ACTOR CI_REGISTRY \
-	CI_REGISTRY_USER CI_REGISTRY_PASSWORD CI_JOB_TOKEN
-export DOCKER_CONFIG=$T/docker-none
-TRANSCRIPT=$T/transcript
-: >"$TRANSCRIPT"
-fixture_oci_archive "$T/img.tar" v1 2 7 >/dev/null
-N=0
-
-# push EXPECTED REPO [ARGS...]: push the test image to REPO+a fresh suffix
-# (tag v1) with ARGS; output in $T/out and $T/err, both also appended to
-# $TRANSCRIPT (grep it for secrets).
-push() {
-	local want=$1 repo=$2 rc=0
-	shift 2
-	N=$((N + 1))
-	"$TAGSEAL" push "$T/img.tar" --repo "$repo$N" --tag v1 "$@" >"$T/out" 2>"$T/err" || rc=$?
-	cat "$T/out" "$T/err" >>"$TRANSCRIPT"
-	if [ "$rc" != "$want" ]; then
-		{ echo "tagseal push --repo $repo$N $*"; echo "exit $rc, expected $want"; cat "$T/err"; } >&2
-		ts_fail "push to $repo$N exited $rc, expected $want"
-	fi
-}
-
-# tags EXPECTED REPO [ARGS...]: `tagseal tag --tag v1 --repo REPO ARGS`
-# (reading only: lists the tags), output as for push.
-tags() {
-	local want=$1 repo=$2 rc=0
-	shift 2
-	"$TAGSEAL" tag --tag v1 --repo "$repo" "$@" >"$T/out" 2>"$T/err" || rc=$?
-	cat "$T/out" "$T/err" >>"$TRANSCRIPT"
-	if [ "$rc" != "$want" ]; then
-		{ echo "tagseal tag --repo $repo $*"; echo "exit $rc, expected $want"; cat "$T/err"; } >&2
-		ts_fail "tag --repo $repo exited $rc, expected $want"
-	fi
-}
-
-# error_line: the one error line of the last run (verbose lines aside).
-error_line() {
-	grep '^tagseal: error:' "$T/err" >"$T/errline" || true
-	assert_one_line "$T/errline"
-}
+. "$TS_LIB_DIR/authrun.sh"
+authrun_image 2 7
 
 PW='Pa55 w0rd!:x'   # a space and a colon on purpose
 JOB_TOKEN='glcbt-job-token-4711'

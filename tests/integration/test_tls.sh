@@ -11,33 +11,8 @@
 . "$TS_LIB_DIR/fixtures.sh"
 ts_need docker-registry htpasswd openssl python3 curl skopeo umoci jq
 
-unset TAGSEAL_USERNAME TAGSEAL_PASSWORD GITHUB_TOKEN GITHUB_ACTOR CI_REGISTRY \
-	CI_REGISTRY_USER CI_REGISTRY_PASSWORD CI_JOB_TOKEN
-export DOCKER_CONFIG=$T/docker-none
-TRANSCRIPT=$T/transcript
-: >"$TRANSCRIPT"
-fixture_oci_archive "$T/img.tar" v1 1 11 >/dev/null
-N=0
-
-# push EXPECTED REPO [ARGS...]: push the test image to REPO+a fresh suffix
-# (tag v1); output in $T/out and $T/err, both also appended to $TRANSCRIPT.
-push() {
-	local want=$1 repo=$2 rc=0
-	shift 2
-	N=$((N + 1))
-	"$TAGSEAL" push "$T/img.tar" --repo "$repo$N" --tag v1 "$@" >"$T/out" 2>"$T/err" || rc=$?
-	cat "$T/out" "$T/err" >>"$TRANSCRIPT"
-	if [ "$rc" != "$want" ]; then
-		{ echo "tagseal push --repo $repo$N $*"; echo "exit $rc, expected $want"; cat "$T/err"; } >&2
-		ts_fail "push to $repo$N exited $rc, expected $want"
-	fi
-}
-
-# error_line: the one error line of the last run (verbose lines aside).
-error_line() {
-	grep '^tagseal: error:' "$T/err" >"$T/errline" || true
-	assert_one_line "$T/errline"
-}
+. "$TS_LIB_DIR/authrun.sh"
+authrun_image 1 11
 
 PW='tls-Secret 99'
 
