@@ -287,11 +287,11 @@ static double now_ms(void)
 	return (double)t.tv_sec * 1000.0 + (double)t.tv_nsec / 1e6;
 }
 
-/* Wait long enough for a concurrent writer's PUT to land: 3 of our own
+/* Wait long enough for a concurrent writer's PUT to land: 2 of our own
  * request times, at least 20 ms, at most 3 s. */
 static void settle(double put_ms)
 {
-	double ms = put_ms * 3;
+	double ms = put_ms * 2;
 	if (ms < 20)
 		ms = 20;
 	if (ms > 3000)
@@ -299,17 +299,67 @@ static void settle(double put_ms)
 	usleep((useconds_t)(ms * 1000));
 }
 
-static ts_code put_tag(pusher *p, const char *tag, const ts_buf *top, const char *mt, ts_error *err)
-{
-	ts_manifest_info info;
+/* The top manifest by digest, on a connection of its own, while the tag is
+ * checked on p->reg. */
+typedef struct top_put {
+	pusher *p;
+	const ts_buf *top;
+	const char *mt;
+	ts_registry *reg;
 	ts_code rc;
+	ts_error err;
+	pthread_t t;
+	bool started;
+} top_put;
+
+static void *top_put_run(void *arg)
+{
+	top_put *tp = arg;
+	tp->rc = ts_registry_manifest_put(tp->reg, tp->p->res->digest, tp->mt, tp->top->ptr,
+					  tp->top->len, NULL, &tp->err);
+	return NULL;
+}
+
+/*
+ * The manifest (or index) by digest, then the tag: the tag's HEAD goes out
+ * with the manifest's PUT (on another connection), and the tag's PUT after
+ * both, so the tag never names an incomplete image and the check-to-use
+ * window is still one request.
+ */
+static ts_code put_top_and_tag(pusher *p, const char *tag, const ts_buf *top, const char *mt,
+			       ts_error *err)
+{
+	top_put tp = { .p = p, .top = top, .mt = mt, .err = TS_ERROR_INIT };
+	ts_manifest_info info;
+	ts_code rc = TS_OK;
 	char *ref = NULL;
 	double t0, put_ms;
 
-	/* HEAD immediately before the PUT: the check-to-use window is one RTT */
+	if (push_conn_get(p, &tp.reg, &tp.err) == TS_OK)
+		tp.started = pthread_create(&tp.t, NULL, top_put_run, &tp) == 0;
+	ts_error_clear(&tp.err);
+	if (!tp.started) {
+		/* one connection after all: one after the other */
+		push_conn_put(p, tp.reg);
+		tp.reg = NULL;
+		rc = ts_registry_manifest_put(p->reg, p->res->digest, mt, top->ptr, top->len, NULL, err);
+		if (rc)
+			return rc;
+	}
 	rc = ts_registry_manifest_head(p->reg, tag, &info, err);
+	if (tp.started) {
+		pthread_join(tp.t, NULL);
+		push_conn_put(p, tp.reg);
+		if (tp.rc) { /* the manifest's failure comes first */
+			ts_error_clear(err);
+			*err = tp.err;
+			return tp.rc;
+		}
+	}
 	if (rc)
 		return rc;
+	done_event(p, TS_PROGRESS_MANIFEST, p->img->is_index ? p->img->n_manifests : 0,
+		   p->img->is_index ? p->img->n_manifests + 1 : 1, p->res->digest, p->res->size);
 	if (info.exists) {
 		if (strcmp(info.digest, p->res->digest) == 0) {
 			p->res->unchanged = true;
@@ -324,20 +374,19 @@ static ts_code put_tag(pusher *p, const char *tag, const ts_buf *top, const char
 	put_ms = now_ms() - t0;
 	/*
 	 * Read back: another writer may have raced us. A writer that saw the
-	 * tag free before our PUT sends its own PUT within about one request
-	 * time; a second read after a few of those catches it too.
+	 * tag free before our PUT landed sends its own PUT within about one
+	 * of its request times; our read, after two of ours, lands about
+	 * three after our PUT, and catches it. (Only this read decides: one
+	 * right after the PUT would only report the same loss sooner.)
 	 */
-	for (int check = 0; check < 2 && rc == TS_OK; check++) {
-		if (check)
-			settle(put_ms);
-		rc = ts_registry_manifest_head(p->reg, tag, &info, err);
-		if (rc == TS_OK && (!info.exists || strcmp(info.digest, p->res->digest) != 0)) {
-			ref = ts_asprintf("%s", info.exists ? info.digest : "nothing");
-			rc = ts_error_set(err, TS_EVERIFY,
-					  "tag '%s' resolves to %s after our push of %s: another writer raced us",
-					  tag, ref, p->res->digest);
-			free(ref);
-		}
+	settle(put_ms);
+	rc = ts_registry_manifest_head(p->reg, tag, &info, err);
+	if (rc == TS_OK && (!info.exists || strcmp(info.digest, p->res->digest) != 0)) {
+		ref = ts_asprintf("%s", info.exists ? info.digest : "nothing");
+		rc = ts_error_set(err, TS_EVERIFY,
+				  "tag '%s' resolves to %s after our push of %s: another writer raced us",
+				  tag, ref, p->res->digest);
+		free(ref);
 	}
 	return rc;
 }
@@ -452,15 +501,11 @@ ts_code ts_push(const ts_push_opts *o, ts_push_result *res, ts_error *err)
 		goto out;
 	if (p.img->is_index)
 		push_progress(&p, "pushed %zu platform manifests of the index", p.img->n_manifests);
-	/* the manifest (or index) by digest first: complete before any tag names it */
-	rc = ts_registry_manifest_put(p.reg, res->digest, top_mt, top.ptr, top.len, NULL, err);
-	if (rc == TS_OK)
-		done_event(&p, TS_PROGRESS_MANIFEST, p.img->is_index ? p.img->n_manifests : 0,
-			   p.img->is_index ? p.img->n_manifests + 1 : 1, res->digest, res->size);
-	if (rc == TS_OK)
-		rc = put_tag(&p, o->tag, &top, top_mt, err);
+	/* the manifest (or index) by digest: complete before any tag names it */
+	rc = put_top_and_tag(&p, o->tag, &top, top_mt, err);
 	if (rc == TS_OK)
 		res->tagged = true;
+	push_conns_close(&p); /* their bytes counted in p.reg's */
 	res->bytes_uploaded = ts_registry_bytes_sent(p.reg);
 out:
 	if (began)

@@ -31,8 +31,22 @@ typedef struct push_layer {
 	char out_digest[TS_DIGEST_STRLEN]; /* the blob as the registry has it */
 	int64_t out_size;
 	char diff_id[TS_DIGEST_STRLEN];    /* of the bytes read, when compressed here */
+	bool check;          /* whether the registry has it is asked by the
+			      * worker that streams it, just before its upload */
 	ts_upload_state resume; /* an interrupted upload to continue */
 } push_layer;
+
+/*
+ * The connections of one push: the ones the checks, the uploads and the
+ * configs used are kept open for the next step instead of closed, so that
+ * each is set up once (a new connection costs a round trip, more with TLS).
+ * Shared by the copies of the pusher its workers get.
+ */
+typedef struct push_conns {
+	pthread_mutex_t mu;
+	ts_registry **idle; /* clones of the pusher's registry, each idle */
+	size_t n, cap;
+} push_conns;
 
 typedef struct pusher {
 	const ts_push_opts *o;
@@ -49,6 +63,7 @@ typedef struct pusher {
 	push_layer *layers;   /* per image layer */
 	char (*man_digests)[TS_DIGEST_STRLEN]; /* per manifest: its digest as pushed */
 	bool *config_put;     /* per manifest: its config is in the registry already */
+	push_conns *conns;    /* idle connections to reuse; NULL without a registry */
 } pusher;
 
 static inline push_layer *push_state(const pusher *p, const ts_layer *l)
@@ -66,6 +81,13 @@ void push_progress(const pusher *p, const char *fmt, ...) TS_PRINTF(2, 3);
  * layer i in `state` (its name and size filled in). */
 void push_event(const pusher *p, const ts_progress_event *ev);
 void push_layer_event(const pusher *p, size_t i, ts_progress_state state);
+
+/* A connection of its own for a worker: an idle one, else a new clone of
+ * p->reg. Give it back with push_conn_put; push_conns_close closes them all
+ * (their byte counts going to p->reg). */
+ts_code push_conn_get(pusher *p, ts_registry **out, ts_error *err);
+void push_conn_put(pusher *p, ts_registry *r);
+void push_conns_close(pusher *p);
 
 /* Identify every layer's file (layer cache) before anything is read. */
 void push_identify_files(pusher *p);

@@ -18,6 +18,52 @@ void push_state_init(pusher *p)
 	p->layers = ts_calloc(p->img->n_layers + 1, sizeof(*p->layers));
 	p->man_digests = ts_calloc(p->img->n_manifests + 1, TS_DIGEST_STRLEN);
 	p->config_put = ts_calloc(p->img->n_manifests + 1, sizeof(bool));
+	if (p->reg) {
+		p->conns = ts_calloc(1, sizeof(*p->conns));
+		pthread_mutex_init(&p->conns->mu, NULL);
+	}
+}
+
+ts_code push_conn_get(pusher *p, ts_registry **out, ts_error *err)
+{
+	ts_registry *r = NULL;
+	if (!p->conns)
+		return ts_error_set(err, TS_EINTERNAL, "push: no registry connection");
+	pthread_mutex_lock(&p->conns->mu);
+	if (p->conns->n)
+		r = p->conns->idle[--p->conns->n];
+	pthread_mutex_unlock(&p->conns->mu);
+	if (r) {
+		*out = r;
+		return TS_OK;
+	}
+	return ts_registry_clone(p->reg, out, err);
+}
+
+void push_conn_put(pusher *p, ts_registry *r)
+{
+	if (!r)
+		return;
+	if (!p->conns) {
+		ts_registry_free(r);
+		return;
+	}
+	pthread_mutex_lock(&p->conns->mu);
+	if (p->conns->n == p->conns->cap) {
+		p->conns->cap = p->conns->cap ? p->conns->cap * 2 : 8;
+		p->conns->idle = ts_realloc(p->conns->idle, p->conns->cap * sizeof(*p->conns->idle));
+	}
+	p->conns->idle[p->conns->n++] = r;
+	pthread_mutex_unlock(&p->conns->mu);
+}
+
+void push_conns_close(pusher *p)
+{
+	if (!p->conns)
+		return;
+	for (size_t i = 0; i < p->conns->n; i++)
+		ts_registry_free(p->conns->idle[i]);
+	p->conns->n = 0;
 }
 
 void push_state_free(pusher *p)
@@ -30,6 +76,13 @@ void push_state_free(pusher *p)
 	free(p->layers);
 	free(p->man_digests);
 	free(p->config_put);
+	if (p->conns) {
+		push_conns_close(p);
+		free(p->conns->idle);
+		pthread_mutex_destroy(&p->conns->mu);
+		free(p->conns);
+		p->conns = NULL;
+	}
 	p->layers = NULL;
 	p->man_digests = NULL;
 	p->config_put = NULL;
@@ -319,6 +372,31 @@ static ts_code verify_layer(pusher *p, const ts_layer *l, src_rd *sr, ts_error *
 	return rc;
 }
 
+static ts_code blob_present(pusher *p, const char *digest, bool *present, bool *mounted,
+			    ts_error *err);
+static void count_present(pusher *p);
+
+/* A layer whose check was left to its stream (plan_layer): whether the
+ * registry has it, or can have it by a mount, asked on this worker's
+ * connection just before its upload. */
+static ts_code check_in_stream(pusher *p, size_t index, const ts_layer *l, ts_error *err)
+{
+	push_layer *s = &p->layers[index];
+	bool exists = false, mounted = false;
+	ts_code rc = blob_present(p, l->src_digest, &exists, &mounted, err);
+	if (rc)
+		return rc;
+	s->check = false;
+	if (exists) {
+		memcpy(s->out_digest, l->src_digest, TS_DIGEST_STRLEN);
+		s->out_size = l->src_size;
+		s->done = true;
+		count_present(p);
+		push_layer_event(p, index, mounted ? TS_PS_MOUNTED : TS_PS_PRESENT);
+	}
+	return TS_OK;
+}
+
 static ts_code on_layer(void *ctx, size_t index, const ts_layer *l, ts_blob_reader read,
 			void *rctx, ts_error *err)
 {
@@ -326,8 +404,15 @@ static ts_code on_layer(void *ctx, size_t index, const ts_layer *l, ts_blob_read
 	push_layer *s = &p->layers[index];
 	src_rd sr;
 	bool named = false; /* the error names the image already */
-	ts_code rc;
+	ts_code rc = TS_OK;
 
+	if (s->check) {
+		rc = check_in_stream(p, index, l, err);
+		if (rc != TS_OK)
+			goto failed; /* checked again in the next pass when retryable */
+		if (s->done)
+			return TS_OK;
+	}
 	src_rd_init(&sr, read, rctx, p, index);
 	if (s->verify_only) {
 		rc = verify_layer(p, l, &sr, err);
@@ -380,6 +465,7 @@ static ts_code on_layer(void *ctx, size_t index, const ts_layer *l, ts_blob_read
 			named = true;
 		}
 	}
+failed:
 	if (rc != TS_OK && err->retryable && p->mode == PUSH_UPLOAD) {
 		/* start this layer over in another pass over the image */
 		push_progress(p, "layer %s: %s; it will be sent again", l->member, err->msg);
@@ -460,8 +546,19 @@ static void count_present(pusher *p)
 	unlock(p);
 }
 
+/*
+ * A layer sent as it is, whose digest the source states, is checked by the
+ * worker that would upload it, just before the upload, when the layers
+ * stream in parallel: the first bytes go up after one check instead of
+ * after all of them, and the check's connection is the upload's.
+ */
+static bool checks_in_stream(const pusher *p)
+{
+	return p->mode == PUSH_UPLOAD && ts_image_parallel_ok(p->img);
+}
+
 /* Decide about layer i: whether the registry has it (HEAD), or can have it
- * by a mount, or it must be read. */
+ * by a mount, or it must be read - or leave that to its stream. */
 static ts_code plan_layer(pusher *p, size_t i, ts_error *err)
 {
 	const ts_layer *l = &p->img->layers[i];
@@ -509,6 +606,10 @@ static ts_code plan_layer(pusher *p, size_t i, ts_error *err)
 		memcpy(s->out_digest, l->src_digest, TS_DIGEST_STRLEN);
 		s->out_size = l->src_size;
 		s->done = true;
+		return TS_OK;
+	}
+	if (l->enc != TS_ENC_RAW && l->src_digest[0] && checks_in_stream(p)) {
+		s->check = true;
 		return TS_OK;
 	}
 	if (l->enc != TS_ENC_RAW && l->src_digest[0] && p->mode == PUSH_UPLOAD) {
@@ -572,7 +673,7 @@ ts_code push_plan_layers(pusher *p, ts_error *err)
 		char d[TS_DIGEST_STRLEN];
 		int64_t sz;
 		if (!l->foreign && (l->enc == TS_ENC_RAW ? ts_blobcache_get(p->cache, l->diff_id, d, &sz)
-							 : l->src_digest[0] != '\0'))
+							 : l->src_digest[0] != '\0' && !checks_in_stream(p)))
 			n++;
 	}
 	if (p->mode != PUSH_UPLOAD || n < 2) {
@@ -591,7 +692,7 @@ ts_code push_plan_layers(pusher *p, ts_error *err)
 		w[k].err = (ts_error)TS_ERROR_INIT;
 	}
 	for (; (size_t)made < n; made++)
-		if (ts_registry_clone(p->reg, &w[made].p.reg, err) != TS_OK) {
+		if (push_conn_get(p, &w[made].p.reg, err) != TS_OK) {
 			ts_error_clear(err); /* fewer connections, then */
 			break;
 		}
@@ -601,7 +702,7 @@ ts_code push_plan_layers(pusher *p, ts_error *err)
 	for (int k = 1; k < made; k++) {
 		if (w[k].started)
 			pthread_join(w[k].t, NULL);
-		ts_registry_free(w[k].p.reg);
+		push_conn_put(p, w[k].p.reg);
 	}
 	/* a worker that did not start left its layers to the others; the
 	 * first failing worker's error is the one reported */
@@ -678,7 +779,7 @@ static ts_code stream_pass(pusher *p, const bool *want, ts_error *err)
 		ctxs[i] = &w[i];
 	}
 	for (; made < n; made++)
-		if (ts_registry_clone(p->reg, &w[made].reg, err) != TS_OK) {
+		if (push_conn_get(p, &w[made].reg, err) != TS_OK) {
 			ts_error_clear(err); /* fewer workers, then */
 			break;
 		}
@@ -686,7 +787,7 @@ static ts_code stream_pass(pusher *p, const bool *want, ts_error *err)
 		w[0].compress_threads = 0; /* alone after all: all the threads */
 	rc = ts_image_stream_layers_parallel(p->img, want, made, on_layer, ctxs, err);
 	for (int i = 1; i < made; i++)
-		ts_registry_free(w[i].reg);
+		push_conn_put(p, w[i].reg);
 	free(w);
 	free(ctxs);
 	pthread_mutex_destroy(&mu);
@@ -721,7 +822,7 @@ static void configs_start(pusher *p, config_sender *cs)
 	ts_error e = TS_ERROR_INIT;
 	memset(cs, 0, sizeof(*cs));
 	cs->p = p;
-	if (p->mode != PUSH_UPLOAD || ts_registry_clone(p->reg, &cs->reg, &e) != TS_OK) {
+	if (p->mode != PUSH_UPLOAD || push_conn_get(p, &cs->reg, &e) != TS_OK) {
 		ts_error_clear(&e);
 		return;
 	}
@@ -732,8 +833,7 @@ static void configs_join(config_sender *cs)
 {
 	if (cs->started)
 		pthread_join(cs->t, NULL);
-	if (cs->reg)
-		ts_registry_free(cs->reg);
+	push_conn_put(cs->p, cs->reg);
 }
 
 ts_code push_stream_layers(pusher *p, ts_error *err)

@@ -102,22 +102,22 @@ for ((r = 1; r <= runs; r++)); do
 	export TAGSEAL_CACHE_DIR=$T/tscache.$r
 	if want oci; then
 		rm -rf "$TAGSEAL_CACHE_DIR"
-		link_up; measured ts_oci "$TAGSEAL" push -q "$IN/oci.tar" --repo "$P/b/ts" --tag t; link_down
+		link_up; measured ts_oci "$TAGSEAL" push -q --plain-http "$IN/oci.tar" --repo "$P/b/ts" --tag t; link_down
 		skopeo_forget
 		link_up; measured sk_oci skopeo copy -q --dest-tls-verify=false oci-archive:"$IN/oci.tar":bench "docker://$P/b/sk:t"; link_down
 		link_up; measured floor bash -c 'curl_floor "$P" b/floor "$T/ociblobs"'; link_down
 	fi
 	if want dsave; then
 		rm -rf "$TAGSEAL_CACHE_DIR"
-		link_up; measured ts_dsave "$TAGSEAL" push -q "$IN/dsave.tar" --repo "$P/b/ts" --tag t; link_down
+		link_up; measured ts_dsave "$TAGSEAL" push -q --plain-http "$IN/dsave.tar" --repo "$P/b/ts" --tag t; link_down
 		skopeo_forget
 		link_up; measured sk_dsave skopeo copy -q --dest-tls-verify=false docker-archive:"$IN/dsave.tar" "docker://$P/b/sk:t"; link_down
 	fi
 	if want second; then
 		rm -rf "$TAGSEAL_CACHE_DIR"
 		link_up
-		"$TAGSEAL" push -q "$IN/oci.tar" --repo "$P/staging/ts" --tag t >/dev/null
-		measured ts_second "$TAGSEAL" push -q "$IN/oci.tar" --repo "$P/prod/ts" --tag t
+		"$TAGSEAL" push -q --plain-http "$IN/oci.tar" --repo "$P/staging/ts" --tag t >/dev/null
+		measured ts_second "$TAGSEAL" push -q --plain-http "$IN/oci.tar" --repo "$P/prod/ts" --tag t
 		link_down
 		skopeo_forget
 		link_up
