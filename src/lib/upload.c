@@ -105,6 +105,8 @@ typedef struct upload {
 	char *location;
 	int64_t offset;  /* bytes the registry has acknowledged */
 	size_t piece;    /* bytes per PATCH */
+	bool committed;  /* the blob went up in the PUT that commits it */
+	bool refused;    /* that PUT was answered DIGEST_INVALID */
 } upload;
 
 static void upload_move(upload *u, const ts_http_req *q)
@@ -162,9 +164,8 @@ static ts_code upload_chunk(ts_registry *r, upload *u, const char *buf, size_t n
 			len = u->piece;
 		snprintf(range, sizeof(range), "Content-Range: %lld-%lld", (long long)u->offset,
 			 (long long)(u->offset + (int64_t)len - 1));
-			q.method = "PATCH";
+		q.method = "PATCH";
 		q.upload = true;
-	q.upload = true;
 		q.url = ts_strdup(u->location);
 		q.content_type = "application/octet-stream";
 		q.extra_header = ts_strdup(range);
@@ -262,25 +263,34 @@ static ts_code send_pieces(ts_registry *r, upload *u, ts_readahead *pp, ts_error
 }
 
 /*
- * The whole blob (from u->offset on) in one streamed PATCH. On a failure
- * that another attempt may cure, the error is retryable and u->offset says
- * how much the registry holds (u->location NULL: the session is gone).
+ * The whole blob (from u->offset on) in one streamed PATCH; or, with
+ * `commit` (its digest, the whole blob from byte 0), in the PUT ?digest=
+ * that commits it: one request fewer, the registry checking the digest. On
+ * a failure that another attempt may cure, the error is retryable and
+ * u->offset says how much the registry holds (u->location NULL: the
+ * session is gone).
  */
 static ts_code send_stream(ts_registry *r, upload *u, int64_t size, ts_readahead *pp,
-			   ts_error *err)
+			   const char *commit, ts_error *err)
 {
 	ts_http_req q = { 0 };
 	char range[96];
 	int64_t have = 0;
 	ts_code rc;
 
-	q.method = "PATCH";
+	q.method = commit ? "PUT" : "PATCH";
 	q.upload = true;
-	q.url = ts_strdup(u->location);
+	if (commit) {
+		char *query = ts_asprintf("digest=%s", commit);
+		q.url = ts_url_resolve(u->location, u->location, query);
+		free(query);
+	} else {
+		q.url = ts_strdup(u->location);
+	}
 	q.content_type = "application/octet-stream";
 	q.stream = pp;
 	q.stream_len = size >= 0 ? size - u->offset : -1;
-	if (size > u->offset) {
+	if (size > u->offset && !commit) {
 		snprintf(range, sizeof(range), "Content-Range: %lld-%lld", (long long)u->offset,
 			 (long long)size - 1);
 		q.extra_header = ts_strdup(range);
@@ -291,7 +301,40 @@ static ts_code send_stream(ts_registry *r, upload *u, int64_t size, ts_readahead
 		ts_http_req_free(&q);
 		return ts_readahead_error(pp, err);
 	}
-	if (rc == TS_OK && (q.status == 202 || q.status == 201 || q.status == 204)) {
+	if (commit && rc == TS_OK && q.status == 201) {
+		if (q.digest[0] && strcmp(q.digest, commit) != 0)
+			rc = ts_error_setc(err, TS_C_PROTOCOL, "blob %s: registry %s reports digest %s for it",
+					   commit, r->host, ts_digest_valid(q.digest) ? q.digest : "(not a digest)");
+		u->offset = pp->taken;
+		u->committed = rc == TS_OK;
+		ts_http_req_free(&q);
+		return rc;
+	}
+	if (commit && rc == TS_OK && q.status == 400) {
+		char codes[256];
+		ts_reg_error_codes(&q.errbody, codes, sizeof(codes));
+		if (ts_reg_has_code(codes, "DIGEST_INVALID")) {
+			/* the caller holds our own hash of what we sent: bytes that
+			 * are not what the image says, or damaged on the way */
+			rc = ts_error_setc(err, TS_C_PROTOCOL,
+					   "blob %s: registry %s says the bytes it received have another "
+					   "digest (DIGEST_INVALID)", commit, r->host);
+			err->retryable = TS_RETRY;
+			u->refused = true;
+			ts_reg_upload_cancel(r, u->location); /* if the registry kept it */
+			free(u->location);
+			u->location = NULL;
+			u->offset = 0;
+			ts_http_req_free(&q);
+			return rc;
+		}
+	}
+	if (commit && rc == TS_OK && q.status != 413 && !ts_http_transient_status(q.status)) {
+		rc = ts_reg_http_error(r, &q, "uploading a blob", err);
+		ts_http_req_free(&q);
+		return rc;
+	}
+	if (rc == TS_OK && !commit && (q.status == 202 || q.status == 201 || q.status == 204)) {
 		/* the registry's Range, when it sends one, must count every byte */
 		int64_t end = ts_http_range_end(q.range), acked = end + 1;
 		upload_move(u, &q);
@@ -334,7 +377,22 @@ static ts_code send_stream(ts_registry *r, upload *u, int64_t size, ts_readahead
 		bool usable = q.status != 404 && q.status != 416 &&
 			      upload_status(r, u, &have, &serr) == TS_OK && have >= 0 &&
 			      (size < 0 || have <= size);
-		if (usable) {
+		bool landed = false;
+		if (!usable && commit && pp->taken == size) {
+			/* a PUT whose answer was lost may have committed the blob */
+			ts_error_clear(&serr);
+			landed = ts_registry_blob_exists(r, commit, &landed, &serr) == TS_OK && landed;
+		}
+		ts_error_clear(&serr);
+		if (landed) {
+			ts_http_log(r->http, "blob %s is in the registry: the lost answer's PUT landed", commit);
+			ts_error_clear(err);
+			rc = TS_OK;
+			u->offset = pp->taken;
+			u->committed = true;
+			ts_http_req_free(&q);
+			return rc;
+		} else if (usable) {
 			ts_http_log(r->http, "the registry holds %lld bytes of the upload", (long long)have);
 			u->offset = have;
 		} else {
@@ -377,11 +435,11 @@ ts_code ts_registry_blob_upload(ts_registry *r, const char *digest, int64_t size
 				int64_t *size_out, ts_error *err)
 {
 	char ours[TS_DIGEST_STRLEN];
-	upload u = { NULL, 0, r->piece > 0 ? (size_t)r->piece : UPLOAD_CHUNK };
+	upload u = { NULL, 0, r->piece > 0 ? (size_t)r->piece : UPLOAD_CHUNK, false, false };
 	size_t cap = u.piece;
 	ts_sha256 *h = NULL;
 	ts_readahead pp;
-	bool streamed = r->piece == 0;
+	bool streamed = r->piece == 0, whole;
 	ts_code rc;
 
 	if (resume && resume->location && streamed) {
@@ -398,10 +456,13 @@ ts_code ts_registry_blob_upload(ts_registry *r, const char *digest, int64_t size
 			return rc;
 		u.piece = cap;
 	}
+	/* a blob whose digest and size are known, with nothing to check
+	 * before it is committed, goes up in the PUT that commits it */
+	whole = streamed && digest && size > 0 && !check && u.offset == 0;
 	ts_readahead_init(&pp, digest, read, ctx, size, u.offset);
 	rc = ts_readahead_start(&pp, err);
 	if (rc == TS_OK)
-		rc = streamed ? send_stream(r, &u, size, &pp, err)
+		rc = streamed ? send_stream(r, &u, size, &pp, whole ? digest : NULL, err)
 			      : send_pieces(r, &u, &pp, err);
 	if (rc == TS_OK) {
 		/* the reader is at its end: no more bytes may follow */
@@ -414,6 +475,15 @@ ts_code ts_registry_blob_upload(ts_registry *r, const char *digest, int64_t size
 	ts_readahead_stop(&pp);
 	h = ts_readahead_take_hash(&pp);
 	ts_readahead_release(&pp);
+	if (rc != TS_OK && u.refused && h && pp.taken == size) {
+		/* DIGEST_INVALID: were the bytes we sent what the image says? */
+		ts_sha256_final(h, ours);
+		if (strcmp(digest, ours) != 0) {
+			ts_error_clear(err);
+			rc = ts_error_setc(err, TS_C_INPUT, "blob %s: its bytes have digest %s", digest, ours);
+		}
+		goto out;
+	}
 	if (rc != TS_OK && err->retryable && streamed && resume && u.location) {
 		/* kept for another attempt to continue */
 		resume->location = u.location;
@@ -438,7 +508,8 @@ ts_code ts_registry_blob_upload(ts_registry *r, const char *digest, int64_t size
 		ts_reg_upload_cancel(r, u.location);
 		goto out;
 	}
-	rc = upload_finish(r, u.location, ours, NULL, 0, err);
+	if (!u.committed)
+		rc = upload_finish(r, u.location, ours, NULL, 0, err);
 	if (rc == TS_OK) {
 		if (digest_out)
 			memcpy(digest_out, ours, TS_DIGEST_STRLEN);

@@ -13,7 +13,9 @@ share of requests, answers with a fault instead of (or after) forwarding:
                   registry did the work but the client never hears of it
   cut             forward only the first half of the request body (as a complete
                   request), then reset: the registry keeps part of an upload, as
-                  one that persists what reached it before a connection died
+                  one that persists what reached it before a connection died (a
+                  PUT that would commit a blob reaches the registry as a PATCH
+                  of that half: kept, not committed)
 
 Quirks imitate what real registries do differently, on every request:
 
@@ -132,6 +134,7 @@ class Config:
         self.methods = {m.upper() for m in args.methods.split(",") if m}
         self.path_re = re.compile(args.paths) if args.paths else None
         self.skip = args.skip
+        self.min_body = args.min_body
         self.max_faults = args.max_faults
         self.injected = 0
         self.retry_after = args.retry_after
@@ -163,7 +166,7 @@ class Config:
         self.link = Link(args.bandwidth) if args.bandwidth > 0 else None
         self.log = open(args.log, "a", buffering=1) if args.log else None
 
-    def pick_fault(self, method, path):
+    def pick_fault(self, method, path, body_len=0):
         """The fault for this request, or None; decided under the lock so that
         a given seed gives the same sequence of decisions."""
         with self.lock:
@@ -171,6 +174,8 @@ class Config:
             if self.count <= self.skip or not self.faults:
                 return None
             if self.methods and method not in self.methods:
+                return None
+            if self.min_body and 0 <= body_len < self.min_body:  # chunked (-1): eligible
                 return None
             if self.path_re and not self.path_re.search(path):
                 return None
@@ -386,7 +391,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.body_bytes = None
         if cfg.rtt:
             time.sleep(cfg.rtt / 2)  # the request's way there
-        fault = cfg.pick_fault(self.command, urllib.parse.urlsplit(path).path)
+        fault = cfg.pick_fault(self.command, urllib.parse.urlsplit(path).path, self.body_length())
         if fault and self.fault_before(fault):
             cfg.note("%s %s -> fault %s" % (self.command, path, fault))
             return
@@ -423,16 +428,25 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         body = self.read_body() if n != 0 else None
         self.body_bytes = len(body) if body is not None else None
+        method = self.command
         if fault == "cut" and body is not None:
             body = body[:len(body) // 2]
             del self.headers["Content-Range"]
+            parts = urllib.parse.urlsplit(path)
+            if method == "PUT" and UPLOAD_PATH.match(parts.path):
+                # a PUT that would commit the whole blob never completed:
+                # a registry that keeps what reached it holds the half,
+                # uncommitted, as after a cut PATCH
+                method = "PATCH"
+                query = "&".join(q for q in parts.query.split("&") if q and not q.startswith("digest="))
+                path = urllib.parse.urlunsplit(("", "", parts.path, query, ""))
         if cfg.max_body is not None and body is not None and len(body) > cfg.max_body:
             self.send_error_status(413, "SIZE_INVALID")
             cfg.note("%s %s -> quirk 413 (%d bytes)" % (self.command, path, len(body)))
             return
         try:
             conn = self.upstream()
-            conn.putrequest(self.command, self.upstream_path(path), skip_host=True,
+            conn.putrequest(method, self.upstream_path(path), skip_host=True,
                             skip_accept_encoding=True)
             for k, v in self.headers.items():  # repeated headers (Accept) kept as they are
                 if k.lower() not in HOP_BY_HOP:
@@ -612,6 +626,8 @@ def parse_args(argv):
     p.add_argument("--methods", default="", help="only fault these methods (comma list)")
     p.add_argument("--paths", default="", help="only fault paths matching this regex")
     p.add_argument("--skip", type=int, default=0, help="never fault the first N requests")
+    p.add_argument("--min-body", type=int, default=0,
+                   help="only fault requests with a body of at least N bytes (chunked: always)")
     p.add_argument("--max-faults", type=int, default=-1, help="inject at most N faults")
     p.add_argument("--retry-after", type=int, default=1, help="Retry-After seconds for 429")
     p.add_argument("--stall", type=float, default=5.0, help="seconds a stall holds on")

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# test_resume.sh - a blob goes up in one streamed PATCH; when the connection
+# test_resume.sh - a blob goes up in one streamed PATCH (or, its digest and
+# size known, in the PUT that commits it); when the connection
 # dies after the registry kept part of it, tagseal asks how much it holds,
 # reads the layer again (compressing it again, byte for byte the same),
 # skips what the registry has and sends only the rest in the same session.
@@ -16,25 +17,27 @@ export TAGSEAL_CACHE_DIR=$T/cache
 fixture_docker_archive "$T/dsave.tar" resume/app:1 2 61
 fixture_oci_archive "$T/oci.tar" latest 2 62
 
-# resume_case NAME IMAGE: the first PATCH reaches the registry cut in half.
+# resume_case NAME IMAGE METHOD: the first METHOD with a layer's bytes
+# reaches the registry cut in half.
 resume_case() {
-	local name=$1 img=$2 held
-	faultproxy_start --name C "$REGISTRY_URL" --quirks stable-location --faults cut --methods PATCH --rate 1 --max-faults 1
+	local name=$1 img=$2 method=$3 held
+	faultproxy_start --name C "$REGISTRY_URL" --quirks stable-location --faults cut --methods "$method" \
+		--paths '/blobs/uploads/' --min-body 4096 --rate 1 --max-faults 1
 	rm -rf "$T/cache"
 	run_ts 0 push -vv "$img" --repo "$C/resume/$name" --tag v1
-	assert_eq "$(faultproxy_count C 'fault cut')" 1 "$name: one PATCH was cut"
+	assert_eq "$(faultproxy_count C "$method .*fault cut")" 1 "$name: one $method was cut"
 	held=$(sed -n 's/.*the registry holds \([0-9]*\) bytes of the upload.*/\1/p' "$T/err" | head -n 1)
 	[ -n "$held" ] && [ "$held" -gt 0 ] || ts_fail "$name: the registry's share was not asked for: $(cat "$T/err")"
 	assert_contains "$T/err" "resuming the upload at byte $held"
 	# the same session finished: one POST per blob, none started over
 	assert_eq "$(faultproxy_count C "POST /v2/resume/$name/blobs/uploads/")" \
-		"$(faultproxy_count C "PUT /v2/resume/$name/blobs/uploads/")" "$name: no session was started over"
+		"$(faultproxy_count C "PUT /v2/resume/$name/blobs/uploads/.* -> 201")" "$name: no session was started over"
 	registry_pull_verify "$REGISTRY/resume/$name:v1" "$T/pull-$name" >/dev/null
 	faultproxy_stop C
 	echo "ok: $name: resumed at byte $held of a cut upload, pulled back intact"
 }
-resume_case dsave "$T/dsave.tar" # compressed on the way: length unknown, chunked
-resume_case oci "$T/oci.tar"     # sent as it is: Content-Length and Content-Range
+resume_case dsave "$T/dsave.tar" PATCH # compressed on the way: length unknown, chunked
+resume_case oci "$T/oci.tar" PUT       # sent as it is: in the PUT that commits it
 
 # ---- re-push of the same file reads no layer ----
 # (a file changed in the last two seconds, ctime included, is not trusted to
