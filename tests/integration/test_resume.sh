@@ -39,6 +39,20 @@ resume_case() {
 resume_case dsave "$T/dsave.tar" PATCH # compressed on the way: length unknown, chunked
 resume_case oci "$T/oci.tar" PUT       # sent as it is: in the PUT that commits it
 
+# the PUT that commits a layer lands, but its answer is lost: the layer is
+# found in the registry (HEAD) and not sent again
+faultproxy_start --name L "$REGISTRY_URL" --quirks stable-location --faults lost --methods PUT \
+	--paths '/blobs/uploads/' --min-body 4096 --rate 1 --max-faults 1
+rm -rf "$T/cache"
+run_ts 0 push -vv "$T/oci.tar" --repo "$L/resume/lost" --tag v1
+assert_eq "$(faultproxy_count L 'PUT .*fault lost')" 1 "lost: one PUT's answer was lost"
+assert_contains "$T/err" "the lost answer's PUT landed"
+assert_eq "$(faultproxy_count L 'PUT /v2/resume/lost/blobs/uploads/')" \
+	"$(faultproxy_count L 'POST /v2/resume/lost/blobs/uploads/')" "lost: one PUT per session, no layer sent twice"
+registry_pull_verify "$REGISTRY/resume/lost:v1" "$T/pull-lost" >/dev/null
+faultproxy_stop L
+echo "ok: a commit PUT whose answer was lost is found in the registry, not sent again"
+
 # ---- re-push of the same file reads no layer ----
 # (a file changed in the last two seconds, ctime included, is not trusted to
 # stay unchanged)
