@@ -17,8 +17,14 @@
  * frames: zstd(1), Go's klauspost/compress, containerd). Independent
  * frames cost about 5% in size against one stream, and use every core.
  *
- * Memory: about 2 MiB per thread plus one; threads default to the online
- * CPUs, at most 8.
+ * Memory: about 2 MiB per thread plus one per compressor; threads default
+ * to the online CPUs, at most 8.
+ *
+ * Compressors of layers that go up at once share one pool: its threads
+ * take the oldest queued chunk of any of them, and its chunk buffers are
+ * shared (one compressor may hold enough to keep every thread busy), so
+ * that a core one layer leaves idle works for the other, and memory is
+ * that of one compressor plus one chunk per further compressor.
  *
  * The compressor also hashes the uncompressed bytes (the layer's diff_id).
  */
@@ -37,6 +43,7 @@ typedef enum ts_compression {
 } ts_compression;
 
 typedef struct ts_compressor ts_compressor;
+typedef struct ts_compress_pool ts_compress_pool;
 
 /* The default thread count: the online CPUs, at most 8. */
 int ts_compress_default_threads(void);
@@ -45,6 +52,16 @@ int ts_compress_default_threads(void);
 ts_code ts_compressor_new(ts_compression kind, int threads, ts_blob_reader src, void *src_ctx,
 			  ts_compressor **out, ts_error *err);
 void ts_compressor_free(ts_compressor *c);
+
+/* A pool of `threads` workers (<= 0: the default) for up to `compressors`
+ * compressors at once; freed after its compressors. */
+ts_code ts_compress_pool_new(ts_compression kind, int threads, int compressors,
+			     ts_compress_pool **out, ts_error *err);
+void ts_compress_pool_free(ts_compress_pool *p);
+
+/* A compressor whose chunks the pool's workers compress. */
+ts_code ts_compressor_new_in(ts_compress_pool *pool, ts_blob_reader src, void *src_ctx,
+			     ts_compressor **out, ts_error *err);
 
 /* A ts_blob_reader over the compressed bytes (ctx is the compressor). */
 long ts_compressor_read(void *ctx, char *buf, size_t cap, ts_error *rerr);

@@ -4,14 +4,20 @@
  * Both cut the input into fixed chunks, compress each on a worker thread
  * into a self-contained member or frame, and hand the results out in order.
  *
- * The workers are this compressor's own, not a pool shared with the
- * upload read-ahead, parallel layers or verify: they are CPU-bound, keep
- * their compressor state for their whole life, and must never wait behind
- * a blocked I/O task (docs/architecture.md, "Threads and ownership").
+ * The workers belong to a compression pool: a compressor's own, or one
+ * shared by the compressors of layers that go up at once, so that a core
+ * left idle by one layer (its upload waiting on the network, or its input
+ * at its end) compresses the other's chunks. The chunks' buffers are the
+ * pool's too, a fixed number of them, so memory does not grow with the
+ * number of compressors. The workers are CPU-bound, keep their compressor
+ * state for their whole life, and never wait behind a blocked I/O task
+ * (docs/architecture.md, "Threads and ownership"): the pool runs nothing
+ * but chunks.
  */
 #include <libdeflate.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -24,33 +30,46 @@
 #define ZSTD_LEVEL 3
 #define MAX_THREADS 64
 
+enum { JOB_FREE, JOB_FILLING, JOB_QUEUED, JOB_RUNNING, JOB_DONE, JOB_FAILED };
+
+/* One chunk's buffers (a slot of the pool) and its state. */
 typedef struct job {
 	unsigned char *in;
 	size_t in_len;
 	unsigned char *out;
 	size_t out_len, out_cap, out_off;
 	bool last;
-	bool empty;  /* an empty last chunk after data: no member at all */
-	int state; /* 0 free, 1 queued, 2 running, 3 done, 4 failed */
+	bool empty;   /* an empty last chunk after data: no member at all */
+	int state;
+	uint64_t seq; /* queued in this order: the workers take the oldest */
 } job;
 
-struct ts_compressor {
+struct ts_compress_pool {
 	ts_compression kind;
+	int nthreads;
+	pthread_t *threads;
+	pthread_mutex_t mu;
+	pthread_cond_t cv_work; /* a job was queued, or stop */
+	pthread_cond_t cv_done; /* a job is done, or a slot is free */
+	job *slots;
+	size_t n_slots;
+	size_t per_compressor; /* slots one compressor may hold: all threads busy, one handed out */
+	uint64_t seq;
+	bool stop;
+};
+
+struct ts_compressor {
+	ts_compress_pool *pool;
+	bool own_pool;
 	ts_blob_reader src;
 	void *src_ctx;
 	ts_sha256 *in_hash;
 	int64_t in_size;
 	bool src_done;
 	bool finished;
-	/* gzip */
-	int nthreads;
-	pthread_t *threads;
-	pthread_mutex_t mu;
-	pthread_cond_t cv_work, cv_done;
-	job *ring;
-	size_t ring_n, head, tail; /* jobs [head, tail) in flight, in order */
-	bool stop;
-	bool trailer_sent; /* the input digest is final */
+	job **ring;               /* its jobs in flight, in order: [head, tail) */
+	size_t ring_n, head, tail;
+	bool trailer_sent;        /* the input digest is final */
 	char digest[TS_DIGEST_STRLEN];
 };
 
@@ -103,7 +122,8 @@ static size_t out_bound(ts_compression kind)
 }
 
 /* One chunk as one complete gzip member (mtime 0, no name) or zstd frame
- * (with its content size, no checksum). */
+ * (with its content size, no checksum): the same bytes whichever worker
+ * makes it. */
 static int compress_chunk(job *j, engine *e)
 {
 	j->out_off = 0;
@@ -122,39 +142,109 @@ static int compress_chunk(job *j, engine *e)
 	return j->out_len == 0 ? -1 : 0;
 }
 
+/* Under the lock: the oldest queued job, whichever compressor's. */
+static job *oldest_queued(ts_compress_pool *p)
+{
+	job *j = NULL;
+	for (size_t i = 0; i < p->n_slots; i++)
+		if (p->slots[i].state == JOB_QUEUED && (!j || p->slots[i].seq < j->seq))
+			j = &p->slots[i];
+	return j;
+}
+
 static void *worker(void *arg)
 {
-	ts_compressor *c = arg;
+	ts_compress_pool *p = arg;
 	engine e;
-	bool ok = engine_init(&e, c->kind);
-	pthread_mutex_lock(&c->mu);
+	bool ok = engine_init(&e, p->kind);
+	pthread_mutex_lock(&p->mu);
 	for (;;) {
 		job *j = NULL;
-		while (!c->stop) {
-			for (size_t i = c->head; i < c->tail; i++) {
-				job *cand = &c->ring[i % c->ring_n];
-				if (cand->state == 1) {
-					j = cand;
-					break;
-				}
-			}
-			if (j)
-				break;
-			pthread_cond_wait(&c->cv_work, &c->mu);
-		}
-		if (c->stop)
+		while (!p->stop && (j = oldest_queued(p)) == NULL)
+			pthread_cond_wait(&p->cv_work, &p->mu);
+		if (p->stop)
 			break;
-		j->state = 2;
-		pthread_mutex_unlock(&c->mu);
+		j->state = JOB_RUNNING;
+		pthread_mutex_unlock(&p->mu);
 		int rc = ok ? compress_chunk(j, &e) : -1;
-		pthread_mutex_lock(&c->mu);
-		j->state = rc == 0 ? 3 : 4;
-		pthread_cond_broadcast(&c->cv_done);
+		pthread_mutex_lock(&p->mu);
+		j->state = rc == 0 ? JOB_DONE : JOB_FAILED;
+		pthread_cond_broadcast(&p->cv_done);
 	}
-	pthread_mutex_unlock(&c->mu);
+	pthread_mutex_unlock(&p->mu);
 	engine_free(&e);
 	return NULL;
 }
+
+/* ---- the pool ---- */
+
+ts_code ts_compress_pool_new(ts_compression kind, int threads, int compressors,
+			     ts_compress_pool **out, ts_error *err)
+{
+	ts_compress_pool *p = ts_calloc(1, sizeof(*p));
+	p->kind = kind;
+	p->nthreads = threads > 0 ? (threads > MAX_THREADS ? MAX_THREADS : threads)
+				  : ts_compress_default_threads();
+	if (compressors < 1)
+		compressors = 1;
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv_work, NULL);
+	pthread_cond_init(&p->cv_done, NULL);
+	/* a chunk in flight per worker, plus the one each compressor hands out */
+	p->per_compressor = (size_t)p->nthreads + 1;
+	p->n_slots = (size_t)p->nthreads + (size_t)compressors;
+	p->slots = ts_calloc(p->n_slots, sizeof(job));
+	for (size_t i = 0; i < p->n_slots; i++) {
+		p->slots[i].in = ts_malloc(CHUNK);
+		p->slots[i].out_cap = out_bound(kind);
+		p->slots[i].out = ts_malloc(p->slots[i].out_cap);
+	}
+	p->threads = ts_calloc((size_t)p->nthreads, sizeof(pthread_t));
+	for (int i = 0; i < p->nthreads; i++) {
+		if (pthread_create(&p->threads[i], NULL, worker, p) != 0) {
+			p->nthreads = i;
+			ts_compress_pool_free(p);
+			return ts_error_set(err, TS_EINTERNAL, "cannot start compression threads");
+		}
+	}
+	*out = p;
+	return TS_OK;
+}
+
+void ts_compress_pool_free(ts_compress_pool *p)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->stop = true;
+	pthread_cond_broadcast(&p->cv_work);
+	pthread_mutex_unlock(&p->mu);
+	for (int i = 0; i < p->nthreads; i++)
+		pthread_join(p->threads[i], NULL);
+	free(p->threads);
+	for (size_t i = 0; i < p->n_slots; i++) {
+		free(p->slots[i].in);
+		free(p->slots[i].out);
+	}
+	free(p->slots);
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->cv_work);
+	pthread_cond_destroy(&p->cv_done);
+	free(p);
+}
+
+/* Under the lock: a free slot, now FILLING, or NULL. */
+static job *take_slot(ts_compress_pool *p)
+{
+	for (size_t i = 0; i < p->n_slots; i++)
+		if (p->slots[i].state == JOB_FREE) {
+			p->slots[i].state = JOB_FILLING;
+			return &p->slots[i];
+		}
+	return NULL;
+}
+
+/* ---- one compressor ---- */
 
 /* Fill one chunk of input from the source (in the caller's thread). */
 static ts_code read_chunk(ts_compressor *c, job *j, ts_error *rerr)
@@ -175,19 +265,35 @@ static ts_code read_chunk(ts_compressor *c, job *j, ts_error *rerr)
 	return TS_OK;
 }
 
-/* Queue chunks until the ring is full or the input ends. */
+/* Queue chunks while the pool has slots for this compressor, until the
+ * input ends. With nothing in flight it waits for a slot (another
+ * compressor's chunk being handed out frees one). */
 static ts_code fill_ring(ts_compressor *c, ts_error *rerr)
 {
+	ts_compress_pool *p = c->pool;
 	while (!c->finished && c->tail - c->head < c->ring_n) {
-		job *j = &c->ring[c->tail % c->ring_n];
-		ts_code rc = read_chunk(c, j, rerr);
-		if (rc != TS_OK)
+		job *j;
+		ts_code rc;
+		pthread_mutex_lock(&p->mu);
+		while ((j = take_slot(p)) == NULL && c->tail == c->head)
+			pthread_cond_wait(&p->cv_done, &p->mu);
+		pthread_mutex_unlock(&p->mu);
+		if (!j)
+			break; /* hand out what is in flight first */
+		rc = read_chunk(c, j, rerr);
+		pthread_mutex_lock(&p->mu);
+		if (rc != TS_OK) {
+			j->state = JOB_FREE;
+			pthread_cond_broadcast(&p->cv_done);
+			pthread_mutex_unlock(&p->mu);
 			return rc;
-		pthread_mutex_lock(&c->mu);
-		j->state = 1;
+		}
+		j->state = JOB_QUEUED;
+		j->seq = ++p->seq;
+		c->ring[c->tail % c->ring_n] = j;
 		c->tail++;
-		pthread_cond_signal(&c->cv_work);
-		pthread_mutex_unlock(&c->mu);
+		pthread_cond_signal(&p->cv_work);
+		pthread_mutex_unlock(&p->mu);
 		if (j->last)
 			c->finished = true;
 	}
@@ -197,19 +303,20 @@ static ts_code fill_ring(ts_compressor *c, ts_error *rerr)
 long ts_compressor_read(void *ctx, char *buf, size_t cap, ts_error *rerr)
 {
 	ts_compressor *c = ctx;
+	ts_compress_pool *p = c->pool;
 	for (;;) {
 		if (fill_ring(c, rerr) != TS_OK)
 			return -1;
 		if (c->head == c->tail)
 			break;
-		job *j = &c->ring[c->head % c->ring_n];
-		pthread_mutex_lock(&c->mu);
-		while (j->state != 3 && j->state != 4)
-			pthread_cond_wait(&c->cv_done, &c->mu);
-		pthread_mutex_unlock(&c->mu);
-		if (j->state == 4) {
+		job *j = c->ring[c->head % c->ring_n];
+		pthread_mutex_lock(&p->mu);
+		while (j->state != JOB_DONE && j->state != JOB_FAILED)
+			pthread_cond_wait(&p->cv_done, &p->mu);
+		pthread_mutex_unlock(&p->mu);
+		if (j->state == JOB_FAILED) {
 			ts_error_set(rerr, TS_EINTERNAL, "%s could not compress a chunk",
-				     c->kind == TS_COMPRESS_ZSTD ? "libzstd" : "libdeflate");
+				     p->kind == TS_COMPRESS_ZSTD ? "libzstd" : "libdeflate");
 			return -1;
 		}
 		if (j->out_off < j->out_len) {
@@ -220,10 +327,11 @@ long ts_compressor_read(void *ctx, char *buf, size_t cap, ts_error *rerr)
 			j->out_off += n;
 			return (long)n;
 		}
-		pthread_mutex_lock(&c->mu);
-		j->state = 0;
+		pthread_mutex_lock(&p->mu);
+		j->state = JOB_FREE;
 		c->head++;
-		pthread_mutex_unlock(&c->mu);
+		pthread_cond_broadcast(&p->cv_done); /* a slot for another compressor */
+		pthread_mutex_unlock(&p->mu);
 	}
 	if (!c->trailer_sent) {
 		c->trailer_sent = true;
@@ -234,35 +342,34 @@ long ts_compressor_read(void *ctx, char *buf, size_t cap, ts_error *rerr)
 
 /* ---- public ---- */
 
-ts_code ts_compressor_new(ts_compression kind, int threads, ts_blob_reader src, void *src_ctx,
-			  ts_compressor **out, ts_error *err)
+ts_code ts_compressor_new_in(ts_compress_pool *pool, ts_blob_reader src, void *src_ctx,
+			     ts_compressor **out, ts_error *err)
 {
 	ts_compressor *c = ts_calloc(1, sizeof(*c));
-	c->kind = kind;
+	(void)err;
+	c->pool = pool;
 	c->src = src;
 	c->src_ctx = src_ctx;
 	c->in_hash = ts_sha256_new();
-	c->nthreads = threads > 0 ? (threads > MAX_THREADS ? MAX_THREADS : threads) : ts_compress_default_threads();
-	pthread_mutex_init(&c->mu, NULL);
-	pthread_cond_init(&c->cv_work, NULL);
-	pthread_cond_init(&c->cv_done, NULL);
-	/* one chunk in flight per worker, plus the one being handed out */
-	c->ring_n = (size_t)c->nthreads + 1;
-	c->ring = ts_calloc(c->ring_n, sizeof(job));
-	for (size_t i = 0; i < c->ring_n; i++) {
-		c->ring[i].in = ts_malloc(CHUNK);
-		c->ring[i].out_cap = out_bound(kind);
-		c->ring[i].out = ts_malloc(c->ring[i].out_cap);
-	}
-	c->threads = ts_calloc((size_t)c->nthreads, sizeof(pthread_t));
-	for (int i = 0; i < c->nthreads; i++) {
-		if (pthread_create(&c->threads[i], NULL, worker, c) != 0) {
-			c->nthreads = i;
-			ts_compressor_free(c);
-			return ts_error_set(err, TS_EINTERNAL, "cannot start compression threads");
-		}
-	}
+	c->ring_n = pool->per_compressor;
+	c->ring = ts_calloc(c->ring_n, sizeof(job *));
 	*out = c;
+	return TS_OK;
+}
+
+ts_code ts_compressor_new(ts_compression kind, int threads, ts_blob_reader src, void *src_ctx,
+			  ts_compressor **out, ts_error *err)
+{
+	ts_compress_pool *pool;
+	ts_code rc = ts_compress_pool_new(kind, threads, 1, &pool, err);
+	if (rc != TS_OK)
+		return rc;
+	rc = ts_compressor_new_in(pool, src, src_ctx, out, err);
+	if (rc != TS_OK) {
+		ts_compress_pool_free(pool);
+		return rc;
+	}
+	(*out)->own_pool = true;
 	return TS_OK;
 }
 
@@ -277,25 +384,22 @@ void ts_compressor_free(ts_compressor *c)
 {
 	if (!c)
 		return;
-	if (c->threads) {
-		pthread_mutex_lock(&c->mu);
-		c->stop = true;
-		pthread_cond_broadcast(&c->cv_work);
-		pthread_mutex_unlock(&c->mu);
-		for (int i = 0; i < c->nthreads; i++)
-			pthread_join(c->threads[i], NULL);
-		free(c->threads);
-	}
-	if (c->ring) {
-		for (size_t i = 0; i < c->ring_n; i++) {
-			free(c->ring[i].in);
-			free(c->ring[i].out);
+	if (c->own_pool) {
+		ts_compress_pool_free(c->pool); /* its slots with it */
+	} else {
+		/* give the slots back; a chunk a worker is on is waited for */
+		ts_compress_pool *p = c->pool;
+		pthread_mutex_lock(&p->mu);
+		for (size_t i = c->head; i < c->tail; i++) {
+			job *j = c->ring[i % c->ring_n];
+			while (j->state == JOB_RUNNING)
+				pthread_cond_wait(&p->cv_done, &p->mu);
+			j->state = JOB_FREE;
 		}
-		free(c->ring);
-		pthread_mutex_destroy(&c->mu);
-		pthread_cond_destroy(&c->cv_work);
-		pthread_cond_destroy(&c->cv_done);
+		pthread_cond_broadcast(&p->cv_done);
+		pthread_mutex_unlock(&p->mu);
 	}
+	free(c->ring);
 	ts_sha256_free(c->in_hash);
 	free(c);
 }

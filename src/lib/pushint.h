@@ -10,6 +10,7 @@
 #include <stdbool.h>
 
 #include "tagseal/blobcache.h"
+#include "tagseal/compress.h"
 #include "tagseal/push.h"
 
 /* What a run of the pusher does with the registry. */
@@ -57,7 +58,7 @@ typedef struct pusher {
 	ts_push_result *res;
 	ts_blobcache *cache;  /* NULL: off */
 	ts_holders *holders;  /* where the registry's blobs were seen; NULL: off */
-	int compress_threads; /* per compressor; 0: --jobs */
+	ts_compress_pool *cpool; /* shared by the layers compressed at once; NULL: each its own */
 	pthread_mutex_t *mu;  /* res and progress, when layers stream in parallel */
 	char **file_ids;      /* per layer: its file's identity before reading, or NULL */
 	push_layer *layers;   /* per image layer */

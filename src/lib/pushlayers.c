@@ -423,8 +423,8 @@ static ts_code on_layer(void *ctx, size_t index, const ts_layer *l, ts_blob_read
 	}
 	if (l->enc == TS_ENC_RAW) {
 		layer_rd lr = { NULL, l, p->img->path, false };
-		rc = ts_compressor_new(p->o->compression, p->compress_threads ? p->compress_threads : p->o->jobs,
-				       src_read, &sr, &lr.c, err);
+		rc = p->cpool ? ts_compressor_new_in(p->cpool, src_read, &sr, &lr.c, err)
+			      : ts_compressor_new(p->o->compression, p->o->jobs, src_read, &sr, &lr.c, err);
 		if (rc)
 			return rc;
 		push_progress(p, "compressing and uploading layer %s (%lld bytes)", l->member,
@@ -722,36 +722,28 @@ ts_code push_plan_layers(pusher *p, ts_error *err)
  * pass over the tarball. Layers sent as they are (or only checked): --jobs,
  * by default 4, at most 4 (they wait on the network, not on the cores).
  * Layers compressed on the way: two at a time when --jobs allows two
- * threads and no layer is more than a third of their bytes, so that one
- * layer's round trips (POST, PUT, the start of its compression) overlap the
- * other's bytes on the link; the --jobs threads are split between the two
- * compressors (*threads each), which keeps the memory of one compressor
- * with --jobs threads. */
-static int layer_streams(const pusher *p, int *threads)
+ * threads, their compressors sharing one pool of --jobs threads (*shared),
+ * so that one layer's round trips (POST, PUT, the start of its
+ * compression) and its wait on the link overlap the other's bytes, and a
+ * core one layer leaves idle - its upload waiting, or its input at its end
+ * - compresses the other's chunks. */
+static int layer_streams(const pusher *p, bool *shared)
 {
 	int jobs = p->o->jobs > 0 ? p->o->jobs : ts_compress_default_threads();
 	int n = p->o->jobs > 0 ? p->o->jobs : 4;
-	*threads = 0;
+	size_t compressed = 0;
+	*shared = false;
 	if (!ts_image_parallel_ok(p->img) || p->mode != PUSH_UPLOAD)
 		return 1;
-	size_t compressed = 0;
-	int64_t total = 0, largest = 0;
 	for (size_t i = 0; i < p->img->n_layers; i++) {
 		const push_layer *s = &p->layers[i];
-		int64_t size = p->img->layers[i].src_size > 0 ? p->img->layers[i].src_size : 0;
-		if (s->wanted && !s->done && p->img->layers[i].enc == TS_ENC_RAW && !s->verify_only) {
+		if (s->wanted && !s->done && p->img->layers[i].enc == TS_ENC_RAW && !s->verify_only)
 			compressed++;
-			total += size;
-			largest = size > largest ? size : largest;
-		}
 	}
-	/* one compressor with all the threads when there is one layer to
-	 * compress, or one that outweighs the rest: half the threads would
-	 * leave a core idle while it alone is left */
-	if (compressed == 1 || (compressed > 1 && (jobs < 2 || largest * 3 > total)))
+	if (compressed == 1 || (compressed > 1 && jobs < 2))
 		return 1;
 	if (compressed > 1) {
-		*threads = (jobs + 1) / 2;
+		*shared = true;
 		return 2;
 	}
 	return n < 1 ? 1 : n > 4 ? 4 : n;
@@ -760,13 +752,19 @@ static int layer_streams(const pusher *p, int *threads)
 /* One pass over the image with n workers, each with its own connection. */
 static ts_code stream_pass(pusher *p, const bool *want, ts_error *err)
 {
-	int threads, n = layer_streams(p, &threads);
+	bool shared;
+	int n = layer_streams(p, &shared);
+	ts_compress_pool *cpool = NULL;
 	pusher *w;
 	void **ctxs;
 	pthread_mutex_t mu;
 	ts_code rc = TS_OK;
 	int made = 1;
 
+	if (shared && ts_compress_pool_new(p->o->compression, p->o->jobs, n, &cpool, err) != TS_OK) {
+		ts_error_clear(err); /* one layer at a time, then */
+		n = 1;
+	}
 	if (n == 1)
 		return ts_image_stream_layers(p->img, want, on_layer, p, err);
 	pthread_mutex_init(&mu, NULL);
@@ -775,7 +773,7 @@ static ts_code stream_pass(pusher *p, const bool *want, ts_error *err)
 	for (int i = 0; i < n; i++) {
 		w[i] = *p;
 		w[i].mu = &mu;
-		w[i].compress_threads = threads;
+		w[i].cpool = cpool;
 		ctxs[i] = &w[i];
 	}
 	for (; made < n; made++)
@@ -783,11 +781,10 @@ static ts_code stream_pass(pusher *p, const bool *want, ts_error *err)
 			ts_error_clear(err); /* fewer workers, then */
 			break;
 		}
-	if (made == 1)
-		w[0].compress_threads = 0; /* alone after all: all the threads */
 	rc = ts_image_stream_layers_parallel(p->img, want, made, on_layer, ctxs, err);
 	for (int i = 1; i < made; i++)
 		push_conn_put(p, w[i].reg);
+	ts_compress_pool_free(cpool); /* after its compressors, freed with their layers */
 	free(w);
 	free(ctxs);
 	pthread_mutex_destroy(&mu);

@@ -135,6 +135,8 @@ class Config:
         self.path_re = re.compile(args.paths) if args.paths else None
         self.skip = args.skip
         self.min_body = args.min_body
+        self.connections_file = args.connections_file
+        self.connections = 0
         self.max_faults = args.max_faults
         self.injected = 0
         self.retry_after = args.retry_after
@@ -186,6 +188,17 @@ class Config:
             self.injected += 1
             return self.rng.choice(self.faults)
 
+    def connected(self):
+        """Count a new client connection (--connections-file)."""
+        if not self.connections_file:
+            return
+        with self.lock:
+            self.connections += 1
+            tmp = self.connections_file + ".tmp"
+            with open(tmp, "w") as f:
+                f.write("%d\n" % self.connections)
+            os.rename(tmp, self.connections_file)
+
     def note(self, line):
         if self.log:
             with self.lock:
@@ -203,6 +216,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def setup(self):
         super().setup()
+        self.cfg.connected()
         if self.cfg.rtt:
             time.sleep(self.cfg.rtt)  # SYN, SYN-ACK: a round trip before the request
 
@@ -634,6 +648,8 @@ def parse_args(argv):
     p.add_argument("--quirks", default="", help="comma list of quirks (see the top of this file)")
     p.add_argument("--lifetime", type=float, default=600.0, help="stop after this many seconds")
     p.add_argument("--log", help="append one line per request to this file")
+    p.add_argument("--connections-file",
+                   help="keep the number of client connections accepted so far in this file")
     p.add_argument("--rtt", type=float, default=0.0, help="round trip in milliseconds (see the top)")
     p.add_argument("--bandwidth", type=float, default=0.0,
                    help="one shared link of this many MB/s, both directions (see the top)")

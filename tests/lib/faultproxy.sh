@@ -4,7 +4,9 @@
 #     Starts the proxy on a free 127.0.0.1 port, in front of UPSTREAM_URL
 #     (e.g. "$REGISTRY_URL"), and waits until it listens. Exports, for NAME
 #     (default PROXY): $NAME (127.0.0.1:PORT), $NAME_URL, $NAME_PID, and
-#     $NAME_LOG (one line per request: "TIME METHOD PATH -> STATUS|fault KIND").
+#     $NAME_LOG (one line per request: "TIME METHOD PATH -> STATUS|fault KIND"),
+#     $NAME_CONNS (a file with the number of client connections so far; absent
+#     before the first).
 #     Stopped when the test exits, or by faultproxy_stop NAME. Arguments after
 #     UPSTREAM_URL go to faultproxy.py: --rate 0.2 --seed 7
 #     --faults 500,503,429,reset,stall,lost --quirks patch201,head403 ...
@@ -25,7 +27,8 @@ faultproxy_start() {
 	ts_need python3
 	dir=$(mktemp -d "$T/faultproxy-$name.XXXXXX")
 	python3 "$TS_SOURCE_DIR/tests/fault/faultproxy.py" --upstream "$1" \
-		--port-file "$dir/port" --log "$dir/log" "${@:2}" </dev/null >"$dir/out" 2>&1 &
+		--port-file "$dir/port" --log "$dir/log" --connections-file "$dir/connections" \
+		"${@:2}" </dev/null >"$dir/out" 2>&1 &
 	pid=$!
 	ts_watch "$pid"
 	for ((i = 0; i < 100; i++)); do
@@ -36,7 +39,7 @@ faultproxy_start() {
 	[ -s "$dir/port" ] || ts_fail "faultproxy did not listen within 10 s"
 	touch "$dir/log"
 	export "$name=127.0.0.1:$(cat "$dir/port")" "${name}_URL=http://127.0.0.1:$(cat "$dir/port")" \
-		"${name}_PID=$pid" "${name}_LOG=$dir/log"
+		"${name}_PID=$pid" "${name}_LOG=$dir/log" "${name}_CONNS=$dir/connections"
 	ts_defer "faultproxy_stop $name"
 }
 

@@ -1,11 +1,14 @@
 /*
  * test_compress.c - the compressor: standard readers read its output back to
  * the exact input, the input digest is the diff_id, and the output is the
- * same byte for byte whatever the number of threads. A known digest pins
+ * same byte for byte whatever the number of threads, and whether the
+ * compressor has its own workers or shares a pool with others (one of them
+ * abandoned midway). A known digest pins
  * the gzip output, so a change of library or settings cannot go unnoticed
  * (it would change every image's digest).
  */
 #include <check.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -180,6 +183,99 @@ START_TEST(zstd_roundtrip_and_threads)
 }
 END_TEST
 
+/* Compressors sharing one pool, each read from its own thread (as the
+ * layers compressed at once are): every output is the same bytes as a
+ * compressor of its own makes. */
+typedef struct pooled {
+	ts_compress_pool *pool;
+	const unsigned char *in;
+	size_t n;
+	size_t stop_after; /* 0: read to the end; else abandon after this many bytes */
+	ts_buf out;
+	char diff[TS_DIGEST_STRLEN];
+	long last;
+} pooled;
+
+static void *read_pooled(void *arg)
+{
+	pooled *pc = arg;
+	src s = { pc->in, pc->n, 0, 30011 };
+	ts_compressor *c;
+	ts_error err = TS_ERROR_INIT;
+	char buf[40000];
+	long k = 0;
+	if (ts_compressor_new_in(pc->pool, src_read, &s, &c, &err) != TS_OK) {
+		pc->last = -2;
+		return NULL;
+	}
+	while ((!pc->stop_after || pc->out.len < pc->stop_after) &&
+	       (k = ts_compressor_read(c, buf, sizeof(buf), &err)) > 0)
+		ts_buf_put(&pc->out, buf, (size_t)k);
+	pc->last = k;
+	if (k == 0)
+		ts_compressor_input_digest(c, pc->diff, NULL);
+	ts_compressor_free(c); /* abandoned midway: its chunks go back to the pool */
+	return NULL;
+}
+
+static void shared_pool(ts_compression kind, int threads)
+{
+	size_t n1 = 6 * 1024 * 1024 + 333, n2 = 3 * 1024 * 1024 + 17, n3 = 4 * 1024 * 1024;
+	unsigned char *a = make_input(n1), *b = make_input(n2), *d = make_input(n3);
+	ts_buf solo_a = TS_BUF_INIT, solo_b = TS_BUF_INIT;
+	char da[TS_DIGEST_STRLEN], db[TS_DIGEST_STRLEN];
+	ts_compress_pool *pool;
+	ts_error err = TS_ERROR_INIT;
+	pthread_t t[3];
+
+	for (size_t i = 0; i < n2; i++) /* not the same bytes as a */
+		b[i] ^= (unsigned char)(i * 7);
+	compress_all(kind, 1, a, n1, &solo_a, da);
+	compress_all(kind, 1, b, n2, &solo_b, db);
+	ck_assert_int_eq(ts_compress_pool_new(kind, threads, 2, &pool, &err), TS_OK);
+	/* a third compressor, abandoned after 100 KB, while two read to the end */
+	pooled pa = { pool, a, n1, 0, TS_BUF_INIT, "", 0 };
+	pooled pb = { pool, b, n2, 0, TS_BUF_INIT, "", 0 };
+	pooled pd = { pool, d, n3, 100000, TS_BUF_INIT, "", 0 };
+	ck_assert_int_eq(pthread_create(&t[0], NULL, read_pooled, &pa), 0);
+	ck_assert_int_eq(pthread_create(&t[1], NULL, read_pooled, &pb), 0);
+	ck_assert_int_eq(pthread_create(&t[2], NULL, read_pooled, &pd), 0);
+	for (int i = 0; i < 3; i++)
+		pthread_join(t[i], NULL);
+	ck_assert_int_eq(pa.last, 0);
+	ck_assert_int_eq(pb.last, 0);
+	ck_assert_int_gt(pd.last, 0);
+	ck_assert_str_eq(pa.diff, da);
+	ck_assert_str_eq(pb.diff, db);
+	ck_assert_uint_eq(pa.out.len, solo_a.len);
+	ck_assert(memcmp(pa.out.ptr, solo_a.ptr, solo_a.len) == 0);
+	ck_assert_uint_eq(pb.out.len, solo_b.len);
+	ck_assert(memcmp(pb.out.ptr, solo_b.ptr, solo_b.len) == 0);
+	/* the pool is whole again: one more compressor reads to the end */
+	pooled pe = { pool, a, n1, 0, TS_BUF_INIT, "", 0 };
+	read_pooled(&pe);
+	ck_assert_int_eq(pe.last, 0);
+	ck_assert_uint_eq(pe.out.len, solo_a.len);
+	ck_assert(memcmp(pe.out.ptr, solo_a.ptr, solo_a.len) == 0);
+	ts_compress_pool_free(pool);
+	ts_buf_free(&pa.out);
+	ts_buf_free(&pb.out);
+	ts_buf_free(&pd.out);
+	ts_buf_free(&pe.out);
+	ts_buf_free(&solo_a);
+	ts_buf_free(&solo_b);
+	free(a);
+	free(b);
+	free(d);
+}
+
+START_TEST(gzip_shared_pool) { shared_pool(TS_COMPRESS_GZIP, 2); }
+END_TEST
+START_TEST(gzip_shared_pool_one_thread) { shared_pool(TS_COMPRESS_GZIP, 1); }
+END_TEST
+START_TEST(zstd_shared_pool) { shared_pool(TS_COMPRESS_ZSTD, 3); }
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("compress");
@@ -192,6 +288,9 @@ int main(void)
 	tcase_add_test(tc, gzip_large);
 	tcase_add_test(tc, gzip_known_answer);
 	tcase_add_test(tc, zstd_roundtrip_and_threads);
+	tcase_add_test(tc, gzip_shared_pool);
+	tcase_add_test(tc, gzip_shared_pool_one_thread);
+	tcase_add_test(tc, zstd_shared_pool);
 	suite_add_tcase(s, tc);
 	return ts_check_run(s);
 }
