@@ -552,7 +552,7 @@ static void count_present(pusher *p)
  * stream in parallel: the first bytes go up after one check instead of
  * after all of them, and the check's connection is the upload's.
  */
-static bool checks_in_stream(const pusher *p)
+static bool checked_by_stream(const pusher *p)
 {
 	return p->mode == PUSH_UPLOAD && ts_image_parallel_ok(p->img);
 }
@@ -608,7 +608,7 @@ static ts_code plan_layer(pusher *p, size_t i, ts_error *err)
 		s->done = true;
 		return TS_OK;
 	}
-	if (l->enc != TS_ENC_RAW && l->src_digest[0] && checks_in_stream(p)) {
+	if (l->enc != TS_ENC_RAW && l->src_digest[0] && checked_by_stream(p)) {
 		s->check = true;
 		return TS_OK;
 	}
@@ -673,7 +673,7 @@ ts_code push_plan_layers(pusher *p, ts_error *err)
 		char d[TS_DIGEST_STRLEN];
 		int64_t sz;
 		if (!l->foreign && (l->enc == TS_ENC_RAW ? ts_blobcache_get(p->cache, l->diff_id, d, &sz)
-							 : l->src_digest[0] != '\0' && !checks_in_stream(p)))
+							 : l->src_digest[0] != '\0' && !checked_by_stream(p)))
 			n++;
 	}
 	if (p->mode != PUSH_UPLOAD || n < 2) {
