@@ -330,16 +330,16 @@ static ts_code put_top_and_tag(pusher *p, const char *tag, const ts_buf *top, co
 			       ts_error *err)
 {
 	top_put tp = { .p = p, .top = top, .mt = mt, .err = TS_ERROR_INIT };
+	ts_error cerr = TS_ERROR_INIT;
 	ts_manifest_info info;
 	ts_code rc = TS_OK;
 	char *ref = NULL;
 	double t0, put_ms;
 
-	if (push_conn_get(p, &tp.reg, &tp.err) == TS_OK)
+	if (push_conn_get(p, &tp.reg, &cerr) == TS_OK)
 		tp.started = pthread_create(&tp.t, NULL, top_put_run, &tp) == 0;
-	ts_error_clear(&tp.err);
+	ts_error_clear(&cerr); /* no spare connection: one after the other */
 	if (!tp.started) {
-		/* one connection after all: one after the other */
 		push_conn_put(p, tp.reg);
 		tp.reg = NULL;
 		rc = ts_registry_manifest_put(p->reg, p->res->digest, mt, top->ptr, top->len, NULL, err);
