@@ -329,11 +329,6 @@ static ts_code send_stream(ts_registry *r, upload *u, int64_t size, ts_readahead
 			return rc;
 		}
 	}
-	if (commit && rc == TS_OK && q.status != 413 && !ts_http_transient_status(q.status)) {
-		rc = ts_reg_http_error(r, &q, "uploading a blob", err);
-		ts_http_req_free(&q);
-		return rc;
-	}
 	if (rc == TS_OK && !commit && (q.status == 202 || q.status == 201 || q.status == 204)) {
 		/* the registry's Range, when it sends one, must count every byte */
 		int64_t end = ts_http_range_end(q.range), acked = end + 1;

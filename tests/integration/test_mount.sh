@@ -65,6 +65,15 @@ registry_pull_verify "$REGISTRY/limit2/app:v1" "$T/pull4b" >/dev/null
 assert_eq "$(faultproxy_count L 'PATCH /v2/limit2/app/.* quirk 413')" 0 "no 413 with --chunk-size 1"
 assert_eq "$(faultproxy_count L 'PATCH /v2/limit2/app/blobs/uploads/')" 12 \
 	"12 1-MiB PATCHes (the config goes up in its PUT)"
+# a layer sent as it is (OCI archive) goes up in the PUT that commits it:
+# 413 there too, then pieces
+skopeo copy -q docker-archive:"$T/big.tar" oci-archive:"$T/big-oci.tar":latest
+run_ts 0 push "$T/big-oci.tar" --repo "$L/limit4/app" --tag v1 --no-cache
+registry_pull_verify "$REGISTRY/limit4/app:v1" "$T/pull4c" >/dev/null
+[ "$(faultproxy_count L 'PUT /v2/limit4/app/blobs/uploads/.* quirk 413')" -ge 1 ] ||
+	ts_fail "the layer's PUT did not meet the body limit"
+[ "$(faultproxy_count L 'PATCH /v2/limit4/app/blobs/uploads/.* -> 202')" -ge 4 ] ||
+	ts_fail "the layer was not sent in pieces after the 413"
 run_ts 2 push "$T/big.tar" --repo "$L/limit3/app" --tag v1 --chunk-size 0
 assert_contains "$T/err" "--chunk-size"
 # a minimum chunk size of 10 MiB (ECR-like): a streamed PATCH is one request

@@ -12,6 +12,7 @@ ts_need skopeo umoci jq python3
 
 registry_start
 fixture_docker_archive "$T/img.tar" quirk/app:1 2 41
+fixture_oci_archive "$T/oci.tar" latest 2 43
 export TAGSEAL_CACHE_DIR=$T/cache
 
 for quirk in patch201 head403 location-relative location-absolute location-query warning \
@@ -20,6 +21,9 @@ for quirk in patch201 head403 location-relative location-absolute location-query
 	name=${quirk//[,=]/-}
 	run_ts 0 push "$T/img.tar" --repo "$Q/quirk/$name" --tag t1
 	registry_pull_verify "$REGISTRY/quirk/$name:t1" "$T/pull-$name" >/dev/null
+	# layers sent as they are: each in the PUT that commits its session
+	run_ts 0 push "$T/oci.tar" --repo "$Q/quirk/oci-$name" --tag t1
+	registry_pull_verify "$REGISTRY/quirk/oci-$name:t1" "$T/pull-oci-$name" >/dev/null
 	case $quirk in
 	*warning*)
 		n=$(grep -c "warning" "$T/err" || true)
