@@ -38,8 +38,12 @@ typedef struct ts_registry_opts {
 	 * being opened (push, tag: one registry). A registry of another host
 	 * gets only its own Docker config entry or CI default. */
 	const char *cred_host;
+	/* Open without asking GET /v2/ first when the scheme needs no probe
+	 * (a loopback host without plain_http is still probed): the caller's
+	 * first request finds the registry, one round trip sooner (push). */
+	bool no_ping;
 } ts_registry_opts;
 
-#define TS_REGISTRY_OPTS_INIT { NULL, NULL, NULL, false, 4, 60, 0, NULL, NULL, NULL, false, 0, NULL }
+#define TS_REGISTRY_OPTS_INIT { NULL, NULL, NULL, false, 4, 60, 0, NULL, NULL, NULL, false, 0, NULL, false }
 
 #endif

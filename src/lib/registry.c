@@ -97,6 +97,8 @@ static ts_cause status_cause(long s)
 	       : TS_C_REGISTRY;
 }
 
+static bool tls_port(ts_registry *r, const char *what, ts_error *err);
+
 ts_code ts_reg_http_error(ts_registry *r, const ts_http_req *q, const char *what, ts_error *err)
 {
 	char codes[256], path[1024], org[300];
@@ -130,6 +132,8 @@ ts_code ts_reg_http_error(ts_registry *r, const ts_http_req *q, const char *what
 				      "from %s: check them, and that the account may %s %s",
 				      what, r->host, q->status, codes[0] ? " " : "", codes, q->method, path,
 				      src, r->opts.read_only ? "pull from" : "push to", r->path);
+	} else if (q->status == 400 && r->opts.no_ping && !codes[0] && tls_port(r, what, err)) {
+		/* no ping told it before: plain HTTP to a TLS port */
 	} else {
 		ts_error_setc(err, cause, "%s: registry %s answered HTTP %ld%s%s to %s %s", what, r->host,
 			      q->status, codes[0] ? " " : "", codes, q->method, path);
@@ -194,6 +198,19 @@ static bool speaks_tls(ts_registry *r)
 	return tls;
 }
 
+/* A 400 to plain HTTP: is it a TLS port? The server's 400 says nothing
+ * useful; the error says what it is. */
+static bool tls_port(ts_registry *r, const char *what, ts_error *err)
+{
+	if (strcmp(r->scheme, "http") != 0 || !speaks_tls(r))
+		return false;
+	ts_error_setc(err, TS_C_TLS,
+		      "%s: %s speaks HTTPS on that port, not plain HTTP: drop --plain-http (and give "
+		      "--ca-file FILE if its CA is private)",
+		      what, r->host);
+	return true;
+}
+
 static ts_code ping(ts_registry *r, ts_error *err)
 {
 	ts_http_req q = { 0 };
@@ -226,14 +243,8 @@ static ts_code ping(ts_registry *r, ts_error *err)
 		ts_http_backoff(r->http, attempt, -1);
 		rc = ts_http_once(r->http, &q, "connecting to the registry", err);
 	}
-	if (rc == TS_OK && q.status == 400 && strcmp(r->scheme, "http") == 0 &&
-	    speaks_tls(r)) {
-		/* plain HTTP sent to a TLS port: the server's 400 says nothing useful */
-		rc = ts_error_setc(err, TS_C_TLS,
-				   "connecting to the registry: %s speaks HTTPS on that port, not plain "
-				   "HTTP: drop --plain-http (and give --ca-file FILE if its CA is private)",
-				   r->host);
-	}
+	if (rc == TS_OK && q.status == 400 && tls_port(r, "connecting to the registry", err))
+		rc = err->code;
 	ts_http_req_free(&q);
 	return rc;
 }
@@ -257,7 +268,8 @@ ts_code ts_registry_open(const ts_ref *repo, const ts_registry_opts *opts, ts_re
 	rc = ts_auth_new(r->host, r->path, &r->opts, strcmp(r->scheme, "https") == 0, &r->auth, err);
 	if (rc == TS_OK)
 		rc = new_http(r, err);
-	if (rc == TS_OK)
+	/* the ping also tells a loopback port's plain HTTP from TLS */
+	if (rc == TS_OK && (!opts->no_ping || (strcmp(r->scheme, "https") == 0 && ts_host_is_loopback(r->host))))
 		rc = ping(r, err);
 	if (rc == TS_OK && strcmp(r->scheme, "http") == 0 && !opts->plain_http)
 		ts_auth_set_secure(r->auth, 0); /* ping found plain HTTP on a loopback host */

@@ -101,6 +101,10 @@ assert_contains "$T/err" "--ca-file: '$T/bad-ca.pem' holds no PEM certificate"
 run_ts 4 tag --tag t --repo "$TLSREG/fe/app" --plain-http
 assert_one_line "$T/err"
 assert_contains "$T/err" "speaks HTTPS on that port, not plain HTTP: drop --plain-http"
+# push sends no GET /v2/ first (its first request is the tag's HEAD): said so all the same
+run_ts 4 push -q "$T/img" --tag t --repo "$TLSREG/fe/app" --plain-http
+assert_one_line "$T/err"
+assert_contains "$T/err" "speaks HTTPS on that port, not plain HTTP: drop --plain-http"
 # --username with TAGSEAL_PASSWORD (no --password-stdin)
 TAGSEAL_PASSWORD=fe-S3cret run_ts 0 tag --tag t --repo "$TLSREG/fe/app" --ca-file "$T/tls/ca/ca.crt" \
 	--username fe-user
