@@ -392,20 +392,17 @@ static ts_code put_top_and_tag(pusher *p, const char *tag, const ts_buf *top, co
 }
 
 /*
- * Before uploading anything: if the tag exists, work out our digest
- * without a registry. The same digest is a success that changes nothing;
- * another one is a refusal, and the registry stays untouched.
+ * The tag exists: work out our digest without writing to the registry. The
+ * same digest is a success that changes nothing; another one is a refusal,
+ * and the registry stays untouched.
  */
-static ts_code existing_tag(pusher *p, ts_error *err)
+static ts_code compare_with(pusher *p, const ts_manifest_info *info, ts_error *err)
 {
-	ts_manifest_info info;
 	ts_buf top = TS_BUF_INIT;
 	const char *mt = NULL;
-	ts_code rc = ts_registry_manifest_head(p->reg, p->o->tag, &info, err);
+	ts_code rc;
 
-	if (rc || !info.exists)
-		return rc;
-	push_progress(p, "tag %s exists (%s): computing our digest to compare", p->o->tag, info.digest);
+	push_progress(p, "tag %s exists (%s): computing our digest to compare", p->o->tag, info->digest);
 	p->mode = PUSH_COMPARE;
 	rc = push_plan_layers(p, err);
 	if (rc == TS_OK)
@@ -416,15 +413,94 @@ static ts_code existing_tag(pusher *p, ts_error *err)
 		ts_sha256_digest(top.ptr, top.len, p->res->digest);
 		snprintf(p->res->media_type, sizeof(p->res->media_type), "%s", mt);
 		p->res->size = (int64_t)top.len;
-		if (strcmp(info.digest, p->res->digest) == 0) {
+		if (strcmp(info->digest, p->res->digest) == 0) {
 			p->res->unchanged = true;
 			p->res->tagged = true;
 			ts_buf_put(&p->res->manifest, top.ptr, top.len);
 		} else {
-			rc = refuse(p, info.digest, err);
+			rc = refuse(p, info->digest, err);
 		}
 	}
 	ts_buf_free(&top);
+	return rc;
+}
+
+/* The tag's first check, on a connection of its own, while the layers are
+ * checked; it opens or shuts p->gate. */
+typedef struct tag_check {
+	pusher *p;
+	ts_registry *reg;
+	push_gate gate;
+	ts_manifest_info info;
+	ts_code rc;
+	ts_error err;
+	pthread_t t;
+	bool started;
+} tag_check;
+
+static void *tag_check_run(void *arg)
+{
+	tag_check *tc = arg;
+	tc->rc = ts_registry_manifest_head(tc->reg ? tc->reg : tc->p->reg, tc->p->o->tag, &tc->info,
+					   &tc->err);
+	if (tc->reg) /* for the writes the gate lets go (the configs') */
+		push_conn_put(tc->p, tc->reg);
+	tc->reg = NULL;
+	pthread_mutex_lock(&tc->gate.mu);
+	tc->gate.state = tc->rc == TS_OK && !tc->info.exists ? PUSH_GATE_OPEN : PUSH_GATE_SHUT;
+	pthread_cond_broadcast(&tc->gate.cv);
+	pthread_mutex_unlock(&tc->gate.mu);
+	return NULL;
+}
+
+/*
+ * The layers, with the tag's first check: before anything is written, the
+ * tag must be free (if it exists, our digest is compared with its, and the
+ * registry stays untouched). The check goes out alongside the layers' own
+ * checks, whose writes (mounts, uploads, configs) wait for it at the gate.
+ */
+static ts_code push_layers_checked(pusher *p, ts_error *err)
+{
+	tag_check tc = { .p = p, .err = TS_ERROR_INIT, .gate = { .state = PUSH_GATE_WAIT } };
+	ts_error cerr = TS_ERROR_INIT;
+	ts_code rc;
+
+	pthread_mutex_init(&tc.gate.mu, NULL);
+	pthread_cond_init(&tc.gate.cv, NULL);
+	if (push_conn_get(p, &tc.reg, &cerr) == TS_OK)
+		tc.started = pthread_create(&tc.t, NULL, tag_check_run, &tc) == 0;
+	ts_error_clear(&cerr);
+	if (!tc.started) {
+		/* no thread or connection to spare: the check (on p->reg), then the layers */
+		push_conn_put(p, tc.reg);
+		tc.reg = NULL;
+		tag_check_run(&tc);
+	}
+	/* (the thread gives its connection back itself, for the configs) */
+	p->gate = &tc.gate;
+	rc = push_plan_layers(p, err);
+	if (rc == TS_OK)
+		rc = push_stream_layers(p, err);
+	if (tc.started)
+		pthread_join(tc.t, NULL);
+	p->gate = NULL;
+	pthread_mutex_destroy(&tc.gate.mu);
+	pthread_cond_destroy(&tc.gate.cv);
+	if (tc.rc != TS_OK || tc.info.exists) {
+		/* the gate was shut: what the layers did stopped there */
+		ts_error_clear(err);
+		if (tc.rc != TS_OK) {
+			*err = tc.err;
+			return tc.rc;
+		}
+		ts_error_clear(&tc.err);
+		push_state_free(p);
+		push_state_init(p);
+		push_identify_files(p);
+		p->res->blobs_present = p->res->blobs_uploaded = 0;
+		return compare_with(p, &tc.info, err);
+	}
+	ts_error_clear(&tc.err);
 	return rc;
 }
 
@@ -482,13 +558,14 @@ ts_code ts_push(const ts_push_opts *o, ts_push_result *res, ts_error *err)
 	push_bounds_event(&p, TS_PS_BEGIN, false);
 	began = true;
 	if (p.mode == PUSH_UPLOAD) {
-		rc = existing_tag(&p, err);
+		rc = push_layers_checked(&p, err);
 		if (rc != TS_OK || res->unchanged)
 			goto out;
+	} else {
+		rc = push_plan_layers(&p, err);
+		if (rc == TS_OK)
+			rc = push_stream_layers(&p, err);
 	}
-	rc = push_plan_layers(&p, err);
-	if (rc == TS_OK)
-		rc = push_stream_layers(&p, err);
 	if (rc == TS_OK)
 		rc = put_manifests(&p, &top, &top_mt, err);
 	if (rc)

@@ -49,6 +49,20 @@ typedef struct push_conns {
 	size_t n, cap;
 } push_conns;
 
+/*
+ * Writes wait for the tag: while the tag's first check is out, the layers'
+ * checks (HEAD, read-only) go ahead, but nothing is written to the
+ * registry - no mount, no upload session, no config - until the tag is
+ * known free. A tag that exists (or a check that failed) shuts the gate,
+ * and the registry stays untouched.
+ */
+typedef enum push_gate_state { PUSH_GATE_WAIT, PUSH_GATE_OPEN, PUSH_GATE_SHUT } push_gate_state;
+typedef struct push_gate {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	push_gate_state state;
+} push_gate;
+
 typedef struct pusher {
 	const ts_push_opts *o;
 	ts_image *img;
@@ -65,6 +79,7 @@ typedef struct pusher {
 	char (*man_digests)[TS_DIGEST_STRLEN]; /* per manifest: its digest as pushed */
 	bool *config_put;     /* per manifest: its config is in the registry already */
 	push_conns *conns;    /* idle connections to reuse; NULL without a registry */
+	push_gate *gate;      /* writes wait on it; NULL: write at will */
 } pusher;
 
 static inline push_layer *push_state(const pusher *p, const ts_layer *l)
@@ -89,6 +104,10 @@ void push_layer_event(const pusher *p, size_t i, ts_progress_state state);
 ts_code push_conn_get(pusher *p, ts_registry **out, ts_error *err);
 void push_conn_put(pusher *p, ts_registry *r);
 void push_conns_close(pusher *p);
+
+/* Whether p may write to the registry: waits while the gate is WAIT;
+ * false (and err set) when it is SHUT. */
+bool push_gate_pass(const pusher *p, ts_error *err);
 
 /* Identify every layer's file (layer cache) before anything is read. */
 void push_identify_files(pusher *p);

@@ -57,6 +57,22 @@ void push_conn_put(pusher *p, ts_registry *r)
 	pthread_mutex_unlock(&p->conns->mu);
 }
 
+bool push_gate_pass(const pusher *p, ts_error *err)
+{
+	push_gate_state st;
+	if (!p->gate)
+		return true;
+	pthread_mutex_lock(&p->gate->mu);
+	while (p->gate->state == PUSH_GATE_WAIT)
+		pthread_cond_wait(&p->gate->cv, &p->gate->mu);
+	st = p->gate->state;
+	pthread_mutex_unlock(&p->gate->mu);
+	if (st == PUSH_GATE_OPEN)
+		return true;
+	ts_error_set(err, TS_EREFUSED, "the tag's check stopped the upload"); /* never shown */
+	return false;
+}
+
 void push_conns_close(pusher *p)
 {
 	if (!p->conns)
@@ -413,6 +429,8 @@ static ts_code on_layer(void *ctx, size_t index, const ts_layer *l, ts_blob_read
 		if (s->done)
 			return TS_OK;
 	}
+	if (!s->verify_only && p->mode == PUSH_UPLOAD && !push_gate_pass(p, err))
+		return err->code;
 	src_rd_init(&sr, read, rctx, p, index);
 	if (s->verify_only) {
 		rc = verify_layer(p, l, &sr, err);
@@ -521,6 +539,8 @@ static ts_code blob_present(pusher *p, const char *digest, bool *present, bool *
 	const char *repo = p->o->repo->path;
 	ts_code rc = ts_registry_blob_exists(p->reg, digest, present, err);
 	*mounted = false;
+	if (rc == TS_OK && !*present && (p->o->mount_from || p->holders) && !push_gate_pass(p, err))
+		return err->code; /* a mount is a write */
 	if (rc == TS_OK && !*present && p->o->mount_from) {
 		rc = ts_registry_blob_mount(p->reg, digest, p->o->mount_from, present, err);
 		*mounted = rc == TS_OK && *present;
@@ -804,9 +824,14 @@ typedef struct config_sender {
 static void *send_configs(void *arg)
 {
 	config_sender *cs = arg;
+	ts_error e = TS_ERROR_INIT;
+	/* a connection once the gate is passed: the tag check's, if it is done */
+	if (!push_gate_pass(cs->p, &e) || push_conn_get(cs->p, &cs->reg, &e) != TS_OK) {
+		ts_error_clear(&e);
+		return NULL;
+	}
 	for (size_t i = 0; i < cs->p->img->n_manifests; i++) {
 		const ts_manifest *m = &cs->p->img->manifests[i];
-		ts_error e = TS_ERROR_INIT;
 		if (ts_registry_blob_put(cs->reg, m->config_digest, m->config.ptr, m->config.len, &e) == TS_OK)
 			cs->p->config_put[i] = true;
 		ts_error_clear(&e);
@@ -816,14 +841,10 @@ static void *send_configs(void *arg)
 
 static void configs_start(pusher *p, config_sender *cs)
 {
-	ts_error e = TS_ERROR_INIT;
 	memset(cs, 0, sizeof(*cs));
 	cs->p = p;
-	if (p->mode != PUSH_UPLOAD || push_conn_get(p, &cs->reg, &e) != TS_OK) {
-		ts_error_clear(&e);
-		return;
-	}
-	cs->started = pthread_create(&cs->t, NULL, send_configs, cs) == 0;
+	if (p->mode == PUSH_UPLOAD && p->conns)
+		cs->started = pthread_create(&cs->t, NULL, send_configs, cs) == 0;
 }
 
 static void configs_join(config_sender *cs)

@@ -117,6 +117,10 @@ assert_contains "$T/err" "nothing changed"
 assert_eq "$(tail -n 1 "$T/out")" "$REGISTRY/push/legacy:t1@$d_legacy" "re-push prints the reference"
 
 # --- refusal: other content under an existing tag, registry untouched ---
+# (the tag's first check goes out alongside the layers' checks; nothing may be
+# written before it: no blob, no upload session, no layer link, no mount)
+repo_files() { find "$REGISTRY_DIR/data/docker/registry/v2/repositories/$1" -type f | sort; }
+repo_files push/legacy >"$T/files-before"
 blobs_before=$(find "$REGISTRY_DIR" -path '*blobs*' -name data | wc -l)
 fixture_docker_archive "$T/other.tar" app:v2 2 9
 run_ts 3 push "$T/other.tar" --repo "$REGISTRY/push/legacy" --tag t1
@@ -125,6 +129,26 @@ assert_contains "$T/err" "t1"
 assert_contains "$T/err" "$d_legacy"
 blobs_after=$(find "$REGISTRY_DIR" -path '*blobs*' -name data | wc -l)
 assert_eq "$blobs_after" "$blobs_before" "a refused push uploads nothing"
+repo_files push/legacy >"$T/files-after"
+cmp -s "$T/files-before" "$T/files-after" ||
+	ts_fail "a refused push wrote to the repository: $(diff "$T/files-before" "$T/files-after")"
+# an OCI archive whose layers another repository holds (the cache knows it):
+# refused without a mount
+fixture_oci_archive "$T/oci-a.tar" latest 2 91
+fixture_oci_archive "$T/oci-b.tar" latest 2 92
+run_ts 0 push "$T/oci-a.tar" --repo "$REGISTRY/push/ocitag" --tag t1
+run_ts 0 push "$T/oci-b.tar" --repo "$REGISTRY/push/ocisrc" --tag t1
+repo_files push/ocitag >"$T/files-before"
+run_ts 3 push "$T/oci-b.tar" --repo "$REGISTRY/push/ocitag" --tag t1
+assert_one_line "$T/err"
+repo_files push/ocitag >"$T/files-after"
+cmp -s "$T/files-before" "$T/files-after" ||
+	ts_fail "a refused OCI push wrote to the repository: $(diff "$T/files-before" "$T/files-after")"
+# and the same content under the tag: a success that changes nothing
+run_ts 0 push "$T/oci-a.tar" --repo "$REGISTRY/push/ocitag" --tag t1
+assert_contains "$T/err" "nothing changed"
+repo_files push/ocitag >"$T/files-after"
+cmp -s "$T/files-before" "$T/files-after" || ts_fail "a same-content re-push wrote to the repository"
 now=$(skopeo inspect --raw --tls-verify=false "docker://$REGISTRY/push/legacy:t1" | sha256sum | cut -d' ' -f1)
 assert_eq "sha256:$now" "$d_legacy" "refused tag still points at the first push"
 
