@@ -6,7 +6,7 @@
 # test); then builds once more with clang (build-clang/) and runs the unit
 # tests there, so the code stays warning-free with both compilers. Every build
 # has warnings as errors (-DTAGSEAL_WERROR=ON). Prints ctest's own summaries,
-# then one combined line "N passed, N failed[, N skipped]". Exit status is
+# then one combined line "N passed, N failed, N skipped". Exit status is
 # non-zero when any build or test fails.
 #
 # usage: scripts/test.sh [--quick] [--valgrind] [--tsan] [--no-deps] [--build-dir DIR] [-- CTEST_ARGS...]
@@ -144,8 +144,7 @@ if [ "$quick" -eq 0 ]; then
 	ctest_args=("${saved_args[@]}")
 fi
 
-summary="$total_pass passed, $total_fail failed"
-[ "$total_skip" -eq 0 ] || summary="$summary, $total_skip skipped"
+summary="$total_pass passed, $total_fail failed, $total_skip skipped"
 printf '\n%s\n' "$summary"
 [ "$total_fail" -eq 0 ] || status=1
 exit "$status"
