@@ -392,10 +392,11 @@ static ts_code blob_present(pusher *p, const char *digest, bool *present, bool *
 			    ts_error *err);
 static void count_present(pusher *p);
 
-/* A layer whose check was left to its stream (plan_layer): whether the
- * registry has it, or can have it by a mount, asked on this worker's
- * connection just before its upload. */
-static ts_code check_in_stream(pusher *p, size_t index, const ts_layer *l, ts_error *err)
+/* Whether the registry has a layer sent as it is, or can have it by a
+ * mount: asked by the worker that streams it, on its connection just
+ * before its upload (plan_layer leaves it there), or by plan_layer itself
+ * when the layers stream one by one. */
+static ts_code check_layer(pusher *p, size_t index, const ts_layer *l, ts_error *err)
 {
 	push_layer *s = &p->layers[index];
 	bool exists = false, mounted = false;
@@ -423,7 +424,7 @@ static ts_code on_layer(void *ctx, size_t index, const ts_layer *l, ts_blob_read
 	ts_code rc = TS_OK;
 
 	if (s->check) {
-		rc = check_in_stream(p, index, l, err);
+		rc = check_layer(p, index, l, err);
 		if (rc != TS_OK)
 			goto failed; /* checked again in the next pass when retryable */
 		if (s->done)
@@ -632,19 +633,8 @@ static ts_code plan_layer(pusher *p, size_t i, ts_error *err)
 		s->check = true;
 		return TS_OK;
 	}
-	if (l->enc != TS_ENC_RAW && l->src_digest[0] && p->mode == PUSH_UPLOAD) {
-		bool exists = false;
-		ts_code rc = blob_present(p, l->src_digest, &exists, &mounted, err);
-		if (rc)
-			return rc;
-		if (exists) {
-			memcpy(s->out_digest, l->src_digest, TS_DIGEST_STRLEN);
-			s->out_size = l->src_size;
-			s->done = true;
-			count_present(p);
-			push_layer_event(p, i, mounted ? TS_PS_MOUNTED : TS_PS_PRESENT);
-		}
-	}
+	if (l->enc != TS_ENC_RAW && l->src_digest[0] && p->mode == PUSH_UPLOAD)
+		return check_layer(p, i, l, err); /* here, before the stream */
 	return TS_OK;
 }
 
