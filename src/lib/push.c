@@ -334,7 +334,7 @@ static ts_code put_top_and_tag(pusher *p, const char *tag, const ts_buf *top, co
 	ts_manifest_info info;
 	ts_code rc = TS_OK;
 	char *ref = NULL;
-	double t0, put_ms;
+	double t0, put_ms, head_ms;
 
 	if (push_conn_get(p, &tp.reg, &cerr) == TS_OK)
 		tp.started = pthread_create(&tp.t, NULL, top_put_run, &tp) == 0;
@@ -346,7 +346,10 @@ static ts_code put_top_and_tag(pusher *p, const char *tag, const ts_buf *top, co
 		if (rc)
 			return rc;
 	}
+	t0 = now_ms();
 	rc = ts_registry_manifest_head(p->reg, tag, &info, err);
+	head_ms = now_ms() - t0;
+	t0 = now_ms();
 	if (tp.started) {
 		pthread_join(tp.t, NULL);
 		push_conn_put(p, tp.reg);
@@ -355,6 +358,11 @@ static ts_code put_top_and_tag(pusher *p, const char *tag, const ts_buf *top, co
 			*err = tp.err;
 			return tp.rc;
 		}
+		/* a manifest PUT that took longer than the check (retried, or a
+		 * Retry-After): the check again, so that it stays one request
+		 * before the tag's PUT */
+		if (rc == TS_OK && now_ms() - t0 > (head_ms > 20 ? head_ms : 20))
+			rc = ts_registry_manifest_head(p->reg, tag, &info, err);
 	}
 	if (rc)
 		return rc;

@@ -569,13 +569,21 @@ static void count_present(pusher *p)
 
 /*
  * A layer sent as it is, whose digest the source states, is checked by the
- * worker that would upload it, just before the upload, when the layers
- * stream in parallel: the first bytes go up after one check instead of
- * after all of them, and the check's connection is the upload's.
+ * worker that would upload it, just before the upload, when all the layers
+ * are sent as they are and stream four at a time: the first bytes go up
+ * after one check instead of after all of them, and the check's connection
+ * is the upload's.
  */
 static bool checked_by_stream(const pusher *p)
 {
-	return p->mode == PUSH_UPLOAD && ts_image_parallel_ok(p->img);
+	if (p->mode != PUSH_UPLOAD || !ts_image_parallel_ok(p->img))
+		return false;
+	/* with layers to compress, the streams are one or two: the checks go
+	 * out together before them instead */
+	for (size_t i = 0; i < p->img->n_layers; i++)
+		if (p->img->layers[i].enc == TS_ENC_RAW && !p->img->layers[i].foreign)
+			return false;
+	return true;
 }
 
 /* Decide about layer i: whether the registry has it (HEAD), or can have it

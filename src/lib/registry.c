@@ -284,6 +284,16 @@ ts_code ts_registry_open(const ts_ref *repo, const ts_registry_opts *opts, ts_re
 	return TS_OK;
 }
 
+int64_t ts_reg_piece(const ts_registry *r)
+{
+	return atomic_load(&(r->parent ? r->parent : r)->piece);
+}
+
+void ts_reg_set_piece(ts_registry *r, int64_t piece)
+{
+	atomic_store(&(r->parent ? r->parent : r)->piece, piece);
+}
+
 ts_code ts_registry_clone(ts_registry *r, ts_registry **out, ts_error *err)
 {
 	ts_registry *c = ts_calloc(1, sizeof(*c));
@@ -291,7 +301,6 @@ ts_code ts_registry_clone(ts_registry *r, ts_registry **out, ts_error *err)
 	pthread_mutex_init(&c->lock, NULL);
 	c->parent = r->parent ? r->parent : r;
 	c->opts = r->opts;
-	c->piece = r->piece;
 	c->host = ts_strdup(r->host);
 	c->api_host = ts_strdup(r->api_host);
 	c->path = ts_strdup(r->path);
@@ -315,8 +324,6 @@ void ts_registry_free(ts_registry *r)
 		/* a clone: its counts go to the parent; auth is the parent's */
 		if (r->http)
 			ts_http_add_bytes_sent(r->parent->http, ts_http_bytes_sent(r->http));
-		if (r->piece > r->parent->piece)
-			r->parent->piece = r->piece;
 		r->auth = NULL;
 	}
 	ts_http_free(r->http);

@@ -8,6 +8,8 @@
 
 #include <pthread.h>
 
+#include <stdatomic.h>
+
 #include "tagseal/auth.h"
 #include "tagseal/http.h"
 #include "tagseal/registry.h"
@@ -16,7 +18,10 @@
 
 struct ts_registry {
 	ts_http *http;
-	int64_t piece;  /* >0: PATCHes of at most this size; 0: streamed */
+	/* >0: PATCHes of at most this size; 0: streamed. Learned (a 413) by
+	 * any connection for all: read and set through ts_reg_piece() and
+	 * ts_reg_set_piece(), which use the parent's. */
+	_Atomic int64_t piece;
 	char *host;     /* as in the reference: 127.0.0.1:5000, docker.io */
 	char *api_host; /* registry-1.docker.io for docker.io */
 	char *path;     /* repository path */
@@ -31,6 +36,11 @@ struct ts_registry {
 	struct ts_registry *parent;
 	pthread_mutex_t lock;
 };
+
+/* The upload piece size of r's registry (its parent's, for a clone), and
+ * setting it for every connection to that registry. */
+int64_t ts_reg_piece(const ts_registry *r);
+void ts_reg_set_piece(ts_registry *r, int64_t piece);
 
 /* https://api_host/v2/<path>/ followed by the formatted rest. */
 char *ts_reg_url(ts_registry *r, const char *fmt, ...) TS_PRINTF(2, 3);

@@ -107,6 +107,7 @@ typedef struct upload {
 	size_t piece;    /* bytes per PATCH */
 	bool committed;  /* the blob went up in the PUT that commits it */
 	bool refused;    /* that PUT was answered DIGEST_INVALID */
+	bool early;      /* that PUT was answered 201 before all the bytes went */
 } upload;
 
 static void upload_move(upload *u, const ts_http_req *q)
@@ -305,6 +306,18 @@ static ts_code send_stream(ts_registry *r, upload *u, int64_t size, ts_readahead
 		if (q.digest[0] && strcmp(q.digest, commit) != 0)
 			rc = ts_error_setc(err, TS_C_PROTOCOL, "blob %s: registry %s reports digest %s for it",
 					   commit, r->host, ts_digest_valid(q.digest) ? q.digest : "(not a digest)");
+		if (rc == TS_OK && pp->taken < size) {
+			/* answered before all our bytes went (a registry that has the
+			 * blob already may): believed when HEAD finds it */
+			bool there = false;
+			rc = ts_registry_blob_exists(r, commit, &there, err);
+			if (rc == TS_OK && !there)
+				rc = ts_error_setc(err, TS_C_PROTOCOL,
+						   "blob %s: registry %s answered 201 to %lld of its %lld bytes, "
+						   "and does not have it",
+						   commit, r->host, (long long)pp->taken, (long long)size);
+			u->early = rc == TS_OK;
+		}
 		u->offset = pp->taken;
 		u->committed = rc == TS_OK;
 		ts_http_req_free(&q);
@@ -346,7 +359,7 @@ static ts_code send_stream(ts_registry *r, upload *u, int64_t size, ts_readahead
 		 * attempt that found out does not count as a failure */
 		ts_http_log(r->http, "the registry refuses large request bodies (413): sending PATCHes of %d bytes",
 			 UPLOAD_CHUNK);
-		r->piece = UPLOAD_CHUNK;
+		ts_reg_set_piece(r, UPLOAD_CHUNK); /* for every connection of this push */
 		rc = ts_reg_http_error(r, &q, "uploading a blob", err);
 		err->retryable = TS_RETRY_FREE;
 		ts_reg_upload_cancel(r, u->location);
@@ -369,20 +382,22 @@ static ts_code send_stream(ts_registry *r, upload *u, int64_t size, ts_readahead
 	/* where does the session stand? 404 and 416 mean nowhere we can use */
 	{
 		ts_error serr = TS_ERROR_INIT;
-		bool usable = q.status != 404 && q.status != 416 &&
-			      upload_status(r, u, &have, &serr) == TS_OK && have >= 0 &&
-			      (size < 0 || have <= size);
-		bool landed = false;
-		if (!usable && commit && pp->taken == size) {
-			/* a PUT whose answer was lost may have committed the blob */
-			ts_error_clear(&serr);
+		bool landed = false, usable = false;
+		if (commit) {
+			/* first: is the blob there? A PUT whose answer was lost may
+			 * have committed it, and a registry that has it may have
+			 * answered (and closed) before our bytes were all sent */
 			landed = ts_registry_blob_exists(r, commit, &landed, &serr) == TS_OK && landed;
+			ts_error_clear(&serr);
 		}
+		usable = !landed && q.status != 404 && q.status != 416 &&
+			 upload_status(r, u, &have, &serr) == TS_OK && have >= 0 && (size < 0 || have <= size);
 		ts_error_clear(&serr);
 		if (landed) {
-			ts_http_log(r->http, "blob %s is in the registry: the lost answer's PUT landed", commit);
+			ts_http_log(r->http, "blob %s is in the registry after all (the PUT landed): not sent again", commit);
 			ts_error_clear(err);
 			rc = TS_OK;
+			u->early = pp->taken < size;
 			u->offset = pp->taken;
 			u->committed = true;
 			ts_http_req_free(&q);
@@ -430,11 +445,12 @@ ts_code ts_registry_blob_upload(ts_registry *r, const char *digest, int64_t size
 				int64_t *size_out, ts_error *err)
 {
 	char ours[TS_DIGEST_STRLEN];
-	upload u = { NULL, 0, r->piece > 0 ? (size_t)r->piece : UPLOAD_CHUNK, false, false };
+	int64_t piece = ts_reg_piece(r);
+	upload u = { NULL, 0, piece > 0 ? (size_t)piece : UPLOAD_CHUNK, false, false, false };
 	size_t cap = u.piece;
 	ts_sha256 *h = NULL;
 	ts_readahead pp;
-	bool streamed = r->piece == 0, whole;
+	bool streamed = piece == 0, whole;
 	ts_code rc;
 
 	if (resume && resume->location && streamed) {
@@ -459,7 +475,7 @@ ts_code ts_registry_blob_upload(ts_registry *r, const char *digest, int64_t size
 	if (rc == TS_OK)
 		rc = streamed ? send_stream(r, &u, size, &pp, whole ? digest : NULL, err)
 			      : send_pieces(r, &u, &pp, err);
-	if (rc == TS_OK) {
+	if (rc == TS_OK && !u.early) {
 		/* the reader is at its end: no more bytes may follow */
 		char extra;
 		if (ts_readahead_take(&pp, &extra, 1) != 0)
@@ -470,14 +486,17 @@ ts_code ts_registry_blob_upload(ts_registry *r, const char *digest, int64_t size
 	ts_readahead_stop(&pp);
 	h = ts_readahead_take_hash(&pp);
 	ts_readahead_release(&pp);
-	if (rc != TS_OK && u.refused && h && pp.taken == size) {
-		/* DIGEST_INVALID: were the bytes we sent what the image says? */
+	if (rc != TS_OK && whole && h && pp.taken == size) {
+		/* the commit failed after all the bytes went (DIGEST_INVALID, or
+		 * whatever a registry says instead): were they what the image says? */
 		ts_sha256_final(h, ours);
 		if (strcmp(digest, ours) != 0) {
 			ts_error_clear(err);
 			rc = ts_error_setc(err, TS_C_INPUT, "blob %s: its bytes have digest %s", digest, ours);
+			if (u.location)
+				ts_reg_upload_cancel(r, u.location);
+			goto out;
 		}
-		goto out;
 	}
 	if (rc != TS_OK && err->retryable && streamed && resume && u.location) {
 		/* kept for another attempt to continue */
@@ -490,12 +509,29 @@ ts_code ts_registry_blob_upload(ts_registry *r, const char *digest, int64_t size
 			ts_reg_upload_cancel(r, u.location);
 		goto out;
 	}
+	if (u.early) {
+		/* committed before our bytes were all read: the registry holds the
+		 * blob under its digest already (and checked it then) */
+		memcpy(ours, digest, TS_DIGEST_STRLEN);
+		u.offset = size;
+		goto done;
+	}
 	ts_sha256_final(h, ours);
 	if (size >= 0 && u.offset != size) {
 		rc = ts_error_setc(err, TS_C_INPUT, "blob %s: %lld bytes read, %lld declared",
 				  digest ? digest : ours, (long long)u.offset, (long long)size);
 	} else if (digest && strcmp(digest, ours) != 0) {
-		rc = ts_error_setc(err, TS_C_INPUT, "blob %s: its bytes have digest %s", digest, ours);
+		if (u.committed) {
+			/* the registry answered 201 (or had the blob): whatever it
+			 * holds under that digest, these bytes are not it. Nothing is
+			 * deleted: it may be an earlier, good copy. */
+			rc = ts_error_setc(err, TS_C_INPUT,
+					  "blob %s: its bytes have digest %s (registry %s did not refuse "
+					  "them: what it holds under %s was not checked by this push)",
+					  digest, ours, r->host, digest);
+		} else {
+			rc = ts_error_setc(err, TS_C_INPUT, "blob %s: its bytes have digest %s", digest, ours);
+		}
 	} else if (check) {
 		rc = check(ctx, err);
 	}
@@ -505,6 +541,7 @@ ts_code ts_registry_blob_upload(ts_registry *r, const char *digest, int64_t size
 	}
 	if (!u.committed)
 		rc = upload_finish(r, u.location, ours, NULL, 0, err);
+done:
 	if (rc == TS_OK) {
 		if (digest_out)
 			memcpy(digest_out, ours, TS_DIGEST_STRLEN);
@@ -573,7 +610,8 @@ ts_code ts_registry_blob_put(ts_registry *r, const char *digest, const void *dat
 	ts_code rc = ts_registry_blob_exists(r, digest, &exists, err);
 	if (rc != TS_OK || exists)
 		return rc;
-	if (len <= SINGLE_PUT_MAX && (r->piece == 0 || (int64_t)len <= r->piece)) {
+	int64_t piece = ts_reg_piece(r);
+	if (len <= SINGLE_PUT_MAX && (piece == 0 || (int64_t)len <= piece)) {
 		rc = put_whole(r, digest, data, len, &done, err);
 		if (rc != TS_OK || done)
 			return rc;

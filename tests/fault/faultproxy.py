@@ -35,6 +35,11 @@ Quirks imitate what real registries do differently, on every request:
                       answered by the proxy with an index of those manifests
   throttle=BPS        request bodies are read at most BPS bytes a second (a slow
                       uplink: a long upload, for progress displays)
+  early-commit=FROM   a PUT ?digest=D committing an upload is answered 201 before its
+                      body is read, when D can be mounted from repository FROM
+                      (mounted upstream): a registry that holds every blob once
+  digest-invalid-as=CODE  a 400 DIGEST_INVALID answer says CODE instead (a registry
+                      that reports a mismatch its own way)
   stable-location     upload sessions keep one URL (the proxy keeps the
                       registry's changing _state query to itself), as most
                       registries' sessions do: a client that lost an answer
@@ -144,6 +149,8 @@ class Config:
         self.quirks, self.max_body, self.chunk_min = set(), None, None
         self.redirect_blobs = None
         self.throttle = None
+        self.digest_invalid_as = None
+        self.early_commit = None
         for q in (q for q in args.quirks.split(",") if q):
             name, _, val = q.partition("=")
             if name == "max-body":
@@ -154,6 +161,10 @@ class Config:
                 self.throttle = int(val)
             elif name == "redirect-blobs":
                 self.redirect_blobs = val.rstrip("/")
+            elif name == "digest-invalid-as":
+                self.digest_invalid_as = val
+            elif name == "early-commit":
+                self.early_commit = val
             elif name in ("patch201", "head403", "location-relative", "location-absolute",
                           "location-query", "warning", "stable-location", "referrers"):
                 self.quirks.add(name)
@@ -347,6 +358,34 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     # -- forwarding -----------------------------------------------------------
 
+    def early_commit(self, path):
+        """early-commit=FROM: a PUT ?digest=D that would commit an upload is
+        answered 201 before its body is read when the registry can have D by
+        a mount from FROM (done upstream), as a registry that holds every
+        blob once answers for one it has; then the connection closes."""
+        parts = urllib.parse.urlsplit(path)
+        m = re.match(r"^/v2/(.+)/blobs/uploads/[^/]+$", parts.path)
+        digest = urllib.parse.parse_qs(parts.query).get("digest", [None])[0]
+        if self.command != "PUT" or not m or not digest:
+            return False
+        conn = self.upstream()
+        conn.request("POST", "/v2/%s/blobs/uploads/?mount=%s&from=%s"
+                     % (m.group(1), digest, self.cfg.early_commit), headers={"Content-Length": "0"})
+        resp = conn.getresponse()
+        resp.read()
+        conn.close()
+        if resp.status != 201:
+            return False
+        self.close_connection = True
+        self.send_response(201)
+        self.send_header("Location", "/v2/%s/blobs/%s" % (m.group(1), digest))
+        self.send_header("Docker-Content-Digest", digest)
+        self.send_header("Content-Length", "0")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.cfg.note("%s %s -> quirk early-commit 201" % (self.command, path))
+        return True
+
     def upstream(self):
         cfg = self.cfg
         if cfg.up_scheme == "https":
@@ -422,6 +461,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.answer_referrers(m.group(1), m.group(2))
             return
         n = self.body_length()
+        if cfg.early_commit and self.early_commit(path):
+            return
         if cfg.max_body is not None and n > cfg.max_body:
             self.read_body()
             self.send_error_status(413, "SIZE_INVALID")
@@ -571,6 +612,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             status = 201
         if "head403" in q and self.command == "HEAD" and status == 404 and MANIFEST_PATH.match(path):
             status, data = 403, b""
+        if cfg.digest_invalid_as and status == 400 and b"DIGEST_INVALID" in data:
+            # a registry that reports a digest mismatch its own way
+            data = json.dumps({"errors": [{"code": cfg.digest_invalid_as,
+                                           "message": "upload failed"}]}).encode()
         self.send_response(status)
         length = resp.getheader("Content-Length")
         for k, v in resp.getheaders():

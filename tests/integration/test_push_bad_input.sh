@@ -5,6 +5,7 @@
 . "$(dirname "$0")/../lib/common.sh"
 . "$TS_LIB_DIR/registry.sh"
 . "$TS_LIB_DIR/fixtures.sh"
+. "$TS_LIB_DIR/faultproxy.sh"
 ts_need skopeo umoci jq python3
 
 registry_start
@@ -72,6 +73,15 @@ b[len(b) // 2] ^= 0xff
 open(p, 'wb').write(bytes(b))
 EOF
 refused 2 corrupt "$layer" "$T/corrupt"
+# the same through a registry that reports the mismatch with another code:
+# the layer goes up in the PUT that commits it, and whatever the registry
+# says, our own hash of what was sent names the bytes as the fault
+faultproxy_start --name D "$REGISTRY_URL" --quirks digest-invalid-as=BLOB_UPLOAD_INVALID
+run_ts 2 push "$T/corrupt" --repo "$D/bad/corrupt-other-code" --tag t1
+assert_one_line "$T/err"
+assert_contains "$T/err" "$layer: its bytes have digest"
+assert_eq "$(faultproxy_count D 'PUT .*/blobs/uploads/.* -> 400')" 1 "the registry refused the commit once"
+faultproxy_stop D
 
 # an OCI layout whose manifest blob does not match its digest
 fixture_oci_layout "$T/corrupt2" v1 1 4

@@ -46,7 +46,7 @@ faultproxy_start --name L "$REGISTRY_URL" --quirks stable-location --faults lost
 rm -rf "$T/cache"
 run_ts 0 push -vv "$T/oci.tar" --repo "$L/resume/lost" --tag v1
 assert_eq "$(faultproxy_count L 'PUT .*fault lost')" 1 "lost: one PUT's answer was lost"
-assert_contains "$T/err" "the lost answer's PUT landed"
+assert_contains "$T/err" "is in the registry after all (the PUT landed): not sent again"
 assert_eq "$(faultproxy_count L 'PUT /v2/resume/lost/blobs/uploads/')" \
 	"$(faultproxy_count L 'POST /v2/resume/lost/blobs/uploads/')" "lost: one PUT per session, no layer sent twice"
 registry_pull_verify "$REGISTRY/resume/lost:v1" "$T/pull-lost" >/dev/null
@@ -96,3 +96,27 @@ run_ts 2 push "$T/copy.tar" --repo "$REGISTRY/seen/app" --tag t5
 assert_one_line "$T/err"
 assert_contains "$T/err" "diff_id"
 echo "test_resume: cut uploads resume in their session; unchanged files are not read twice"
+
+# a registry that holds every blob once answers the PUT of one it has before
+# reading its body, and closes: the layer is taken as there (HEAD confirms it
+# when the answer itself is lost in the closing), not sent again, and the
+# push completes
+mkdir -p "$T/big/root"
+head -c 30000000 /dev/urandom >"$T/big/root/random.bin"
+tar -cf "$T/big/layer.tar" -C "$T/big/root" random.bin
+diff=$(sha256sum "$T/big/layer.tar" | cut -d' ' -f1)
+mkdir -p "$T/big/img/$diff" && mv "$T/big/layer.tar" "$T/big/img/$diff/layer.tar"
+printf '{"architecture":"amd64","os":"linux","config":{},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' \
+	"$diff" >"$T/big/img/config.json"
+printf '[{"Config":"config.json","RepoTags":["big/app:1"],"Layers":["%s/layer.tar"]}]' "$diff" \
+	>"$T/big/img/manifest.json"
+tar -cf "$T/big.tar" -C "$T/big/img" .
+skopeo copy -q docker-archive:"$T/big.tar" oci-archive:"$T/big-oci.tar":latest
+run_ts 0 push "$T/big-oci.tar" --repo "$REGISTRY/resume/source" --tag v1
+faultproxy_start --name E "$REGISTRY_URL" --quirks early-commit=resume/source
+run_ts 0 push -vv "$T/big-oci.tar" --repo "$E/resume/early" --tag v1 --no-cache
+assert_eq "$(faultproxy_count E 'quirk early-commit 201')" 2 "the layer's and the config's PUTs were answered early, once each"
+assert_eq "$(faultproxy_count E 'POST /v2/resume/early/blobs/uploads/ ')" 2 "one session each: nothing sent again"
+registry_pull_verify "$REGISTRY/resume/early:v1" "$T/pull-early" >/dev/null
+faultproxy_stop E
+echo "ok: a commit answered before its bytes were all sent: the layer is there, not sent again"

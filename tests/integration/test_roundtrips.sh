@@ -55,3 +55,14 @@ run_ts 0 push --plain-http "$T/oci.tar" --repo "$P/rt/app" --tag v2
 assert_eq "$(count 'POST ')" 0 "no upload session for blobs the repository has"
 assert_eq "$(count 'HEAD /v2/rt/app/blobs/sha256:[0-9a-f]+ -> 200')" 7 "each blob checked once"
 echo "ok: a new tag of the same image: $(wc -l <"$P_LOG") requests, no upload"
+
+# ---- a manifest PUT that takes long (429, Retry-After: 1): the tag is checked
+# again before its PUT, so that the check stays one request before it ----
+faultproxy_start --name S "$REGISTRY_URL" --faults 429 --methods PUT --paths '/manifests/sha256:' \
+	--rate 1 --max-faults 1 --retry-after 1
+run_ts 0 push --plain-http "$T/oci.tar" --repo "$S/rt/slow" --tag v1
+registry_pull_verify "$REGISTRY/rt/slow:v1" "$T/pull3" >/dev/null
+assert_eq "$(faultproxy_count S 'PUT /v2/rt/slow/manifests/sha256:.* fault 429')" 1 "the manifest's PUT was held up"
+assert_eq "$(faultproxy_count S 'HEAD /v2/rt/slow/manifests/v1 -> 404')" 3 \
+	"the tag checked before the uploads, alongside the manifest, and again after the manifest's wait"
+echo "ok: a slow manifest PUT: the tag is checked again just before its PUT"
