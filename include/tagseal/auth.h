@@ -44,6 +44,10 @@ ts_code ts_auth_header(ts_auth *a, const char **value, ts_error *err);
  * service, plain HTTP refused, unsupported scheme). */
 ts_code ts_auth_challenge(ts_auth *a, const char *www_authenticate, ts_error *err);
 
+/* Changes whenever the Authorization value does (a challenge answered, a
+ * token fetched). */
+unsigned long ts_auth_generation(const ts_auth *a);
+
 /* Also ask the token service for `actions` ("pull", "pull,push") on another
  * repository path of the same registry, e.g. the source of a cross-repository
  * mount: ts_auth_add_scope(a, "team/base", "pull"). Call before the request

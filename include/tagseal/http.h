@@ -72,6 +72,11 @@ typedef struct ts_http_cred {
 	ts_code (*challenge)(void *ud, const char *www_authenticate, ts_error *err);
 	void *ud;
 	void *lock; /* a pthread_mutex_t *, or NULL */
+	/* Optional: a number that changes whenever the header's value does.
+	 * A 401 to a request sent before another connection sharing these
+	 * credentials answered a challenge is then retried with that answer,
+	 * not taken as a refusal of it. */
+	unsigned long (*generation)(void *ud);
 } ts_http_cred;
 
 typedef struct ts_http ts_http;
@@ -118,6 +123,7 @@ typedef struct ts_http_req {
 	bool transient;   /* the failure is worth another try */
 	long http_version; /* CURL_HTTP_VERSION_* of the answer */
 	/* internal */
+	unsigned long auth_gen; /* the credentials' generation when it was sent */
 	bool resp_too_big;
 	ts_error auth_err;
 	ts_http *h;

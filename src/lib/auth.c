@@ -35,6 +35,7 @@ typedef struct scope {
 enum mode { MODE_NONE, MODE_BASIC, MODE_BEARER };
 
 struct ts_auth {
+	unsigned long generation; /* set_header() counts */
 	char *host, *path;
 	ts_registry_opts opts;
 	int secure;
@@ -79,6 +80,12 @@ static void set_header(ts_auth *a, char *value)
 		free(a->header);
 	}
 	a->header = value;
+	a->generation++;
+}
+
+unsigned long ts_auth_generation(const ts_auth *a)
+{
+	return a->generation;
 }
 
 ts_code ts_auth_new(const char *host, const char *path, const ts_registry_opts *opts,
@@ -318,7 +325,7 @@ static ts_code realm_header(void *ud, const char **value, ts_error *err)
 static void token_request(const ts_auth *a, const ts_origin *realm, const char *basic,
 			  ts_http_req *q, token_resp *r)
 {
-	ts_http_cred cred = { *realm, realm_header, NULL, (void *)basic, NULL };
+	ts_http_cred cred = { *realm, realm_header, NULL, (void *)basic, NULL, NULL };
 	ts_http *h = NULL;
 
 	r->rc = ts_http_new(&a->opts, basic ? &cred : NULL, &h, &r->err);

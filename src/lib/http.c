@@ -434,6 +434,8 @@ static char *auth_line(ts_http *h, ts_http_req *q, const char *url, ts_error *er
 	cred_lock(h);
 	if (h->cred.header(h->cred.ud, &v, err) == TS_OK && v)
 		line = ts_asprintf("Authorization: %s", v);
+	if (h->cred.generation)
+		q->auth_gen = h->cred.generation(h->cred.ud);
 	cred_unlock(h);
 	return line;
 }
@@ -714,7 +716,7 @@ ts_code ts_http_once(ts_http *h, ts_http_req *q, const char *what, ts_error *err
 
 ts_code ts_http_do(ts_http *h, ts_http_req *q, const char *what, ts_error *err)
 {
-	int attempt = 0, auth_tries = 0;
+	int attempt = 0, auth_tries = 0, caught_up = 0;
 	bool replayable = !q->no_retry && !q->stream;
 
 	for (;;) {
@@ -729,8 +731,17 @@ ts_code ts_http_do(ts_http *h, ts_http_req *q, const char *what, ts_error *err)
 		}
 		if (q->status == 401 && !q->other_origin && h->has_cred && h->cred.challenge &&
 		    auth_tries == 0) {
-			auth_tries++;
 			cred_lock(h);
+			if (h->cred.generation && h->cred.generation(h->cred.ud) != q->auth_gen &&
+			    caught_up++ < 2) {
+				/* another connection with these credentials answered a
+				 * challenge after this request went: try with its answer */
+				cred_unlock(h);
+				if (q->stream)
+					return TS_OK;
+				continue;
+			}
+			auth_tries++;
 			rc = h->cred.challenge(h->cred.ud, q->www_auth, err);
 			cred_unlock(h);
 			if (rc != TS_OK)

@@ -165,9 +165,15 @@ static ts_code cred_challenge(void *ud, const char *www_authenticate, ts_error *
 	return ts_auth_challenge(ud, www_authenticate, err);
 }
 
+static unsigned long cred_generation(void *ud)
+{
+	return ts_auth_generation(ud);
+}
+
 static ts_code new_http(ts_registry *r, ts_error *err)
 {
-	ts_http_cred cred = { r->origin, cred_header, cred_challenge, r->auth, shared_lock(r) };
+	ts_http_cred cred = { r->origin, cred_header, cred_challenge, r->auth, shared_lock(r),
+			      cred_generation };
 	ts_code rc = ts_http_new(&r->opts, &cred, &r->http, err);
 	if (rc == TS_OK)
 		ts_http_set_warning_hook(r->http, note_warning, r);

@@ -54,6 +54,15 @@ assert_contains "$T/err" "$BASIC requires a username and password"
 assert_contains "$T/err" "docker login $BASIC"
 
 TAGSEAL_USERNAME=alice TAGSEAL_PASSWORD=$PW push 0 "$BASIC/team/app"
+# the tag's first check and the layers' checks go out at once, each on its
+# own connection, and all meet the challenge: the one answered, the others
+# take its answer instead of reading their 401 as a refusal of it (a slow
+# link makes the requests overlap on every run)
+faultproxy_start --name SLOWB "$BASIC_URL" --rtt 40
+push 0 "$SLOWB/team/app" --username alice --password-stdin --plain-http <<<"$PW"
+[ "$(faultproxy_count SLOWB ' -> 401')" -ge 2 ] ||
+	ts_fail "the first requests did not meet the challenge together: $(cat "$SLOWB_LOG")"
+faultproxy_stop SLOWB
 TAGSEAL_USERNAME=alice push 2 "$BASIC/team/app"
 assert_contains "$T/err" "TAGSEAL_PASSWORD"
 
