@@ -42,16 +42,7 @@ run_ts 2 push "$T/oci.tar" --repo "$P/team/app4" --tag v1 --mount-from "ghcr.io/
 assert_contains "$T/err" "--mount-from"
 
 # an image with a 12 MB incompressible layer, as docker save writes it
-mkdir -p "$T/rnd/root" "$T/rnd/img"
-head -c 12000000 /dev/urandom >"$T/rnd/root/random.bin"
-tar -cf "$T/rnd/layer.tar" -C "$T/rnd/root" random.bin
-diff=$(sha256sum "$T/rnd/layer.tar" | cut -d' ' -f1)
-mkdir -p "$T/rnd/img/$diff" && mv "$T/rnd/layer.tar" "$T/rnd/img/$diff/layer.tar"
-printf '{"architecture":"amd64","os":"linux","config":{},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' \
-	"$diff" >"$T/rnd/img/config.json"
-printf '[{"Config":"config.json","RepoTags":["big/app:1"],"Layers":["%s/layer.tar"]}]' "$diff" \
-	>"$T/rnd/img/manifest.json"
-tar -cf "$T/big.tar" -C "$T/rnd/img" .
+fixture_random_docker_archive "$T/big.tar" 12000000
 
 # a request body limit of 1 MiB (GHCR-like): the streamed PATCH gets 413, the
 # layer is sent again in 3 MiB pieces, and 413 halves them until they fit

@@ -101,16 +101,7 @@ echo "test_resume: cut uploads resume in their session; unchanged files are not 
 # reading its body, and closes: the layer is taken as there (HEAD confirms it
 # when the answer itself is lost in the closing), not sent again, and the
 # push completes
-mkdir -p "$T/big/root"
-head -c 30000000 /dev/urandom >"$T/big/root/random.bin"
-tar -cf "$T/big/layer.tar" -C "$T/big/root" random.bin
-diff=$(sha256sum "$T/big/layer.tar" | cut -d' ' -f1)
-mkdir -p "$T/big/img/$diff" && mv "$T/big/layer.tar" "$T/big/img/$diff/layer.tar"
-printf '{"architecture":"amd64","os":"linux","config":{},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' \
-	"$diff" >"$T/big/img/config.json"
-printf '[{"Config":"config.json","RepoTags":["big/app:1"],"Layers":["%s/layer.tar"]}]' "$diff" \
-	>"$T/big/img/manifest.json"
-tar -cf "$T/big.tar" -C "$T/big/img" .
+fixture_random_docker_archive "$T/big.tar" 30000000
 skopeo copy -q docker-archive:"$T/big.tar" oci-archive:"$T/big-oci.tar":latest
 run_ts 0 push "$T/big-oci.tar" --repo "$REGISTRY/resume/source" --tag v1
 faultproxy_start --name E "$REGISTRY_URL" --quirks early-commit=resume/source

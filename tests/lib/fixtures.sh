@@ -11,6 +11,7 @@
 #   fixture_oci_archive FILE [TAG] [NLAYERS] [SEED]     OCI layout tarball (buildx type=oci)
 #   fixture_docker_archive FILE NAME:TAG [NLAYERS] [SEED]  legacy `docker save` tarball
 #   fixture_docker25_archive FILE NAME:TAG [NLAYERS] [SEED]  Docker 25+ `docker save`
+#   fixture_random_docker_archive FILE BYTES  `docker save` of one incompressible layer
 #   fixture_multi_docker_archive FILE NAME:TAG NAME:TAG  two images in one docker save
 #   fixture_index_layout DIR [TAG] [SEED]   image index: linux/amd64 + linux/arm64
 #   fixture_tar DIR FILE                    deterministic tarball of a directory
@@ -161,6 +162,24 @@ fixture_oci_archive() {
 	fixture_oci_layout "$dir" "$tag" "${3:-2}" "${4:-1}"
 	fixture_tar "$dir" "$file"
 	rm -rf "$dir"
+}
+
+# fixture_random_docker_archive FILE BYTES: a `docker save` tarball with one
+# layer holding BYTES of /dev/urandom (incompressible), as docker writes it.
+fixture_random_docker_archive() {
+	local file=$1 bytes=$2 w diff
+	w=$(mktemp -d "$T/rnd.XXXXXX")
+	mkdir -p "$w/root" "$w/img"
+	head -c "$bytes" /dev/urandom >"$w/root/random.bin"
+	tar -cf "$w/layer.tar" -C "$w/root" random.bin
+	diff=$(sha256sum "$w/layer.tar" | cut -d' ' -f1)
+	mkdir -p "$w/img/$diff" && mv "$w/layer.tar" "$w/img/$diff/layer.tar"
+	printf '{"architecture":"amd64","os":"linux","config":{},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' \
+		"$diff" >"$w/img/config.json"
+	printf '[{"Config":"config.json","RepoTags":["big/app:1"],"Layers":["%s/layer.tar"]}]' "$diff" \
+		>"$w/img/manifest.json"
+	tar -cf "$file" -C "$w/img" .
+	rm -rf "$w"
 }
 
 # fixture_docker_archive FILE NAME:TAG [NLAYERS=2] [SEED=1]: a legacy
