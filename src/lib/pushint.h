@@ -80,6 +80,7 @@ typedef struct pusher {
 	bool *config_put;     /* per manifest: its config is in the registry already */
 	push_conns *conns;    /* idle connections to reuse; NULL without a registry */
 	push_gate *gate;      /* writes wait on it; NULL: write at will */
+	bool stream_checks;   /* layers sent as they are are checked by their streams */
 } pusher;
 
 static inline push_layer *push_state(const pusher *p, const ts_layer *l)

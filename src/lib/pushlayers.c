@@ -637,7 +637,7 @@ static ts_code plan_layer(pusher *p, size_t i, ts_error *err)
 		s->done = true;
 		return TS_OK;
 	}
-	if (l->enc != TS_ENC_RAW && l->src_digest[0] && checked_by_stream(p)) {
+	if (l->enc != TS_ENC_RAW && l->src_digest[0] && p->stream_checks) {
 		s->check = true;
 		return TS_OK;
 	}
@@ -685,13 +685,14 @@ ts_code push_plan_layers(pusher *p, ts_error *err)
 	pthread_mutex_t mu;
 	ts_code rc = TS_OK;
 
+	p->stream_checks = checked_by_stream(p);
 	/* the layers whose planning asks the registry */
 	for (size_t i = 0; i < p->img->n_layers; i++) {
 		const ts_layer *l = &p->img->layers[i];
 		char d[TS_DIGEST_STRLEN];
 		int64_t sz;
 		if (!l->foreign && (l->enc == TS_ENC_RAW ? ts_blobcache_get(p->cache, l->diff_id, d, &sz)
-							 : l->src_digest[0] != '\0' && !checked_by_stream(p)))
+							 : l->src_digest[0] != '\0' && !p->stream_checks))
 			n++;
 	}
 	if (p->mode != PUSH_UPLOAD || n < 2) {

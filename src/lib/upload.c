@@ -50,6 +50,35 @@ void ts_reg_upload_cancel(ts_registry *r, const char *location)
 	ts_http_req_free(&q);
 }
 
+/* A commit answered DIGEST_INVALID: the registry's copy of the bytes is
+ * not what we hashed (damaged on the way, a cut PATCH) or the bytes are not
+ * what the image says (the caller compares its own hash); a new session
+ * may succeed. True, with that error set, when the answer says so. */
+static bool digest_refused(ts_registry *r, const ts_http_req *q, const char *digest, ts_error *err)
+{
+	char codes[256];
+	ts_reg_error_codes(&q->errbody, codes, sizeof(codes));
+	if (!ts_reg_has_code(codes, "DIGEST_INVALID"))
+		return false;
+	ts_error_setc(err, TS_C_PROTOCOL,
+		      "blob %s: registry %s says the bytes it received have another digest "
+		      "(DIGEST_INVALID)",
+		      digest, r->host);
+	err->retryable = TS_RETRY;
+	return true;
+}
+
+/* A committed blob's Docker-Content-Digest, when the registry sends one,
+ * must be the digest asked for. */
+static ts_code digest_reported(ts_registry *r, const ts_http_req *q, const char *digest,
+			       ts_error *err)
+{
+	if (!q->digest[0] || strcmp(q->digest, digest) == 0)
+		return TS_OK;
+	return ts_error_setc(err, TS_C_PROTOCOL, "blob %s: registry %s reports digest %s for it",
+			     digest, r->host, ts_digest_valid(q->digest) ? q->digest : "(not a digest)");
+}
+
 /* PUT ?digest= on the session: commits what the PATCHes sent, or carries
  * the whole blob itself when `body` is given (one request instead of two:
  * the spec's "POST then PUT" upload, for small blobs held in memory). */
@@ -77,25 +106,11 @@ static ts_code upload_finish(ts_registry *r, const char *location, const char *d
 					  "blob %s: registry %s lost the upload session", digest, r->host);
 		return rc;
 	}
-	if (rc == TS_OK && q.status != 201) {
-		char codes[256];
-		ts_reg_error_codes(&q.errbody, codes, sizeof(codes));
-		if (ts_reg_has_code(codes, "DIGEST_INVALID")) {
-			/* we hashed what we sent: the registry's copy was damaged on
-			 * the way (a cut PATCH), and a new session may succeed */
-			rc = ts_error_setc(err, TS_C_PROTOCOL,
-					  "blob %s: registry %s says the bytes it received have another "
-					  "digest (DIGEST_INVALID)",
-					  digest, r->host);
-			err->retryable = TS_RETRY;
-		}
-		else
-			rc = ts_reg_http_error(r, &q, "finishing a blob upload", err);
-	}
-	if (rc == TS_OK && q.digest[0] && strcmp(q.digest, digest) != 0)
-		rc = ts_error_setc(err, TS_C_PROTOCOL,
-				   "blob %s: registry %s reports digest %s for it", digest, r->host,
-				   ts_digest_valid(q.digest) ? q.digest : "(not a digest)");
+	if (rc == TS_OK && q.status != 201)
+		rc = digest_refused(r, &q, digest, err) ? err->code
+							: ts_reg_http_error(r, &q, "finishing a blob upload", err);
+	if (rc == TS_OK)
+		rc = digest_reported(r, &q, digest, err);
 	ts_http_req_free(&q);
 	return rc;
 }
@@ -106,7 +121,6 @@ typedef struct upload {
 	int64_t offset;  /* bytes the registry has acknowledged */
 	size_t piece;    /* bytes per PATCH */
 	bool committed;  /* the blob went up in the PUT that commits it */
-	bool refused;    /* that PUT was answered DIGEST_INVALID */
 	bool early;      /* that PUT was answered 201 before all the bytes went */
 } upload;
 
@@ -303,9 +317,7 @@ static ts_code send_stream(ts_registry *r, upload *u, int64_t size, ts_readahead
 		return ts_readahead_error(pp, err);
 	}
 	if (commit && rc == TS_OK && q.status == 201) {
-		if (q.digest[0] && strcmp(q.digest, commit) != 0)
-			rc = ts_error_setc(err, TS_C_PROTOCOL, "blob %s: registry %s reports digest %s for it",
-					   commit, r->host, ts_digest_valid(q.digest) ? q.digest : "(not a digest)");
+		rc = digest_reported(r, &q, commit, err);
 		if (rc == TS_OK && pp->taken < size) {
 			/* answered before all our bytes went (a registry that has the
 			 * blob already may): believed when HEAD finds it */
@@ -323,24 +335,14 @@ static ts_code send_stream(ts_registry *r, upload *u, int64_t size, ts_readahead
 		ts_http_req_free(&q);
 		return rc;
 	}
-	if (commit && rc == TS_OK && q.status == 400) {
-		char codes[256];
-		ts_reg_error_codes(&q.errbody, codes, sizeof(codes));
-		if (ts_reg_has_code(codes, "DIGEST_INVALID")) {
-			/* the caller holds our own hash of what we sent: bytes that
-			 * are not what the image says, or damaged on the way */
-			rc = ts_error_setc(err, TS_C_PROTOCOL,
-					   "blob %s: registry %s says the bytes it received have another "
-					   "digest (DIGEST_INVALID)", commit, r->host);
-			err->retryable = TS_RETRY;
-			u->refused = true;
-			ts_reg_upload_cancel(r, u->location); /* if the registry kept it */
-			free(u->location);
-			u->location = NULL;
-			u->offset = 0;
-			ts_http_req_free(&q);
-			return rc;
-		}
+	if (commit && rc == TS_OK && q.status == 400 && digest_refused(r, &q, commit, err)) {
+		/* the caller compares its own hash; a next attempt, a new session */
+		ts_reg_upload_cancel(r, u->location); /* if the registry kept it */
+		free(u->location);
+		u->location = NULL;
+		u->offset = 0;
+		ts_http_req_free(&q);
+		return err->code;
 	}
 	if (rc == TS_OK && !commit && (q.status == 202 || q.status == 201 || q.status == 204)) {
 		/* the registry's Range, when it sends one, must count every byte */
@@ -446,7 +448,7 @@ ts_code ts_registry_blob_upload(ts_registry *r, const char *digest, int64_t size
 {
 	char ours[TS_DIGEST_STRLEN];
 	int64_t piece = ts_reg_piece(r);
-	upload u = { NULL, 0, piece > 0 ? (size_t)piece : UPLOAD_CHUNK, false, false, false };
+	upload u = { NULL, 0, piece > 0 ? (size_t)piece : UPLOAD_CHUNK, false, false };
 	size_t cap = u.piece;
 	ts_sha256 *h = NULL;
 	ts_readahead pp;
